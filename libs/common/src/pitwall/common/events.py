@@ -1,0 +1,152 @@
+"""Every event on the bus, one versioned pydantic model each.
+
+The routing key of an event is its name. Consumers validate with `parse_event`, so a
+malformed message is rejected with the validation error as its dead-letter reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ClassVar[str]
+    schema_version: int = 1
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime = Field(default_factory=_now)
+
+
+Source = Literal["basestation", "web", "cli", "api", "sample"]
+
+
+class FileUploaded(Event):
+    name: ClassVar[str] = "file.uploaded"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    object_key: str
+    size: int = Field(ge=0)
+    filename: str
+    source: Source = "cli"
+    source_id: str | None = None  # base station id, token name...
+    uploader: str | None = None
+    received_at: datetime = Field(default_factory=_now)
+
+
+class RunIngested(Event):
+    name: ClassVar[str] = "run.ingested"
+    run_id: str
+    status: Literal["ready", "recovered"]
+    message_count: int
+    start_ns: int | None = None
+    end_ns: int | None = None
+
+
+class RunRejected(Event):
+    name: ClassVar[str] = "run.rejected"
+    run_id: str
+    reason: str
+
+
+class ConversionRequested(Event):
+    name: ClassVar[str] = "conversion.requested"
+    job_id: str
+    runs: list[str] = Field(min_length=1)  # run ids = SHA-256 of the MCAP
+    topics: str | None = None  # regular expression over topic names
+    signals: list[str] = Field(default_factory=list)  # globs over "topic:path"
+    start_s: float | None = None
+    end_s: float | None = None
+    resample_hz: float | None = Field(default=None, gt=0)
+    interp: Literal["hold", "linear"] = "hold"
+    format: Literal["mat", "mat73", "csv", "parquet"] = "mat"
+    layout: Literal["struct", "pairs"] = "struct"
+    requested_by: str | None = None
+
+
+class ConversionProgress(Event):
+    name: ClassVar[str] = "conversion.progress"
+    job_id: str
+    progress: float = Field(ge=0.0, le=1.0)
+    stage: str = ""
+
+
+class ConversionCompleted(Event):
+    name: ClassVar[str] = "conversion.completed"
+    job_id: str
+    result_key: str
+    size: int
+    cached: bool = False
+    summary: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConversionFailed(Event):
+    name: ClassVar[str] = "conversion.failed"
+    job_id: str
+    reason: str
+
+
+class BackupDue(Event):
+    name: ClassVar[str] = "backup.due"
+    kind: Literal["full", "incremental"] = "incremental"
+
+
+class BackupCompleted(Event):
+    name: ClassVar[str] = "backup.completed"
+    backup_id: str
+    manifest_key: str
+    objects: int
+    bytes: int
+
+
+class BackupFailed(Event):
+    name: ClassVar[str] = "backup.failed"
+    backup_id: str
+    reason: str
+
+
+class RunCommand(Event):
+    """A change to a run asked for by query_api and carried out by ingest (the DB owner)."""
+
+    name: ClassVar[str] = "run.command"
+    run_id: str
+    action: Literal["update", "delete", "restore"]
+    changes: dict[str, Any] = Field(default_factory=dict)
+    actor: str | None = None
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.name: cls
+    for cls in (
+        FileUploaded,
+        RunIngested,
+        RunRejected,
+        ConversionRequested,
+        ConversionProgress,
+        ConversionCompleted,
+        ConversionFailed,
+        BackupDue,
+        BackupCompleted,
+        BackupFailed,
+        RunCommand,
+    )
+}
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def parse_event(routing_key: str, body: bytes) -> Event:
+    """Validate a message body against the model named by its routing key."""
+    cls = EVENT_TYPES.get(routing_key)
+    if cls is None:
+        raise UnknownEvent(f"no event named {routing_key!r}")
+    return cls.model_validate_json(body)

@@ -1,0 +1,76 @@
+"""The one settings object. Every tunable lives here, read from `PITWALL_*` variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PITWALL_", env_file=None, extra="ignore")
+
+    # RabbitMQ
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    exchange: str = "pitwall"
+    # Retries before a message is dead-lettered, and the back-off schedule (seconds).
+    max_retries: int = 4
+    retry_backoff_s: list[float] = Field(default_factory=lambda: [1.0, 5.0, 30.0, 120.0])
+    prefetch: int = 8
+    converter_prefetch: int = 1
+
+    # MongoDB (written only by ingest)
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "pitwall"
+
+    # S3 / MinIO API
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: str = "minioadmin"
+    s3_secret_key: str = "minioadmin"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    bucket_prefix: str = ""
+    presign_expiry_s: int = 900
+
+    # HTTP gateway
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    upload_max_bytes: int = 8 * 1024**3
+
+    # Local state (dev stack data, journals)
+    data_dir: Path = Path(".pitwall")
+
+    # Logging: "json" in services, "console" for people
+    log_format: str = "json"
+    log_level: str = "INFO"
+
+    # Soft delete retention before objects may be purged
+    delete_retention_days: int = 30
+    backup_interval_s: int = 24 * 3600
+
+    @property
+    def bucket_mcap(self) -> str:
+        return f"{self.bucket_prefix}pitwall-mcap"
+
+    @property
+    def bucket_exports(self) -> str:
+        return f"{self.bucket_prefix}pitwall-exports"
+
+    @property
+    def bucket_signals(self) -> str:
+        return f"{self.bucket_prefix}pitwall-signals"
+
+    @property
+    def bucket_backups(self) -> str:
+        return f"{self.bucket_prefix}pitwall-backups"
+
+    @property
+    def buckets(self) -> tuple[str, ...]:
+        return (self.bucket_mcap, self.bucket_exports, self.bucket_signals, self.bucket_backups)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,198 @@
+"""The consumer helper every service uses.
+
+For each message: validate it as the event its routing key names, bind its
+correlation id, skip it when its idempotency key was already processed, run the
+handler, and only then ack. A transient error sends the message down the retry ladder
+(back-off); a permanent one, or one that keeps failing, goes to the service's
+dead-letter queue with the reason in its headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from pitwall.common.events import Event, UnknownEvent, parse_event
+from pitwall.common.logging import correlation, get_logger
+from pitwall.common.settings import Settings
+from pydantic import ValidationError
+
+from .connection import CORRELATION_HEADER
+from .topology import Declared, dead_letter_exchange_name, declare_service, retry_queue_name
+
+log = get_logger(__name__)
+
+RETRY_HEADER = "x-retries"
+REASON_HEADER = "x-dead-letter-reason"
+
+
+class PermanentError(Exception):
+    """The message can never succeed (bad content, unknown run...): dead-letter it now."""
+
+
+class IdempotencyStore(Protocol):
+    async def seen(self, key: str) -> bool: ...
+
+    async def mark(self, key: str) -> None: ...
+
+
+Handler = Callable[[Event, AbstractIncomingMessage], Awaitable[None]]
+KeyFn = Callable[[Event], str | None]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one delivery, for logs and tests."""
+
+    status: str  # "ok" | "duplicate" | "retry" | "dead"
+    reason: str | None = None
+
+
+class Consumer:
+    def __init__(
+        self,
+        channel: AbstractChannel,
+        settings: Settings,
+        service: str,
+        handler: Handler,
+        *,
+        idempotency_key: KeyFn | None = None,
+        store: IdempotencyStore | None = None,
+        bindings: tuple[str, ...] | None = None,
+        prefetch: int | None = None,
+    ) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.service = service
+        self.handler = handler
+        self.idempotency_key = idempotency_key
+        self.store = store
+        self.bindings = bindings
+        self.prefetch = prefetch or settings.prefetch
+        self.declared: Declared | None = None
+        self._tag: str | None = None
+        self.outcomes: list[Outcome] = []
+
+    async def start(self) -> AbstractQueue:
+        await self.channel.set_qos(prefetch_count=self.prefetch)
+        self.declared = await declare_service(self.channel, self.settings, self.service, self.bindings)
+        assert self.declared.queue is not None
+        self._tag = await self.declared.queue.consume(self._on_message)
+        log.info("consuming", queue=self.declared.queue.name, prefetch=self.prefetch)
+        return self.declared.queue
+
+    async def stop(self) -> None:
+        if self.declared and self.declared.queue and self._tag:
+            await self.declared.queue.cancel(self._tag)
+            self._tag = None
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        headers = dict(message.headers or {})
+        cid = _header_str(headers.get(CORRELATION_HEADER)) or message.correlation_id
+        with correlation(cid):
+            outcome = await self._process(message, headers)
+            self.outcomes.append(outcome)
+            del self.outcomes[:-1000]
+
+    async def _process(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> Outcome:
+        key = message.routing_key or ""
+        # A message that came back from a retry queue keeps its original routing key in
+        # the x-death header; the delivery's own key is then the service queue name.
+        original_key = _original_routing_key(headers) or key
+        try:
+            event = parse_event(original_key, message.body)
+        except (ValidationError, UnknownEvent, ValueError) as exc:
+            reason = f"invalid {original_key!r} message: {_one_line(exc)}"
+            await self._dead_letter(message, headers, reason)
+            return Outcome("dead", reason)
+
+        log_ctx = {"event": event.name, "event_id": event.event_id}
+        idem = self.idempotency_key(event) if self.idempotency_key else None
+        if idem and self.store and await self.store.seen(idem):
+            log.info("duplicate skipped", key=idem, **log_ctx)
+            await message.ack()
+            return Outcome("duplicate")
+        try:
+            await self.handler(event, message)
+        except PermanentError as exc:
+            reason = _one_line(exc)
+            log.warning("permanent failure", reason=reason, **log_ctx)
+            await self._dead_letter(message, headers, reason)
+            return Outcome("dead", reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            retries = int(headers.get(RETRY_HEADER, 0) or 0)
+            reason = _one_line(exc)
+            if retries >= min(self.settings.max_retries, len(self.settings.retry_backoff_s)):
+                log.error("giving up", reason=reason, retries=retries, tb=traceback.format_exc(), **log_ctx)
+                await self._dead_letter(message, headers, f"failed {retries + 1} times: {reason}")
+                return Outcome("dead", reason)
+            delay = self.settings.retry_backoff_s[retries]
+            log.warning("will retry", reason=reason, retries=retries, delay_s=delay, **log_ctx)
+            await self._republish(
+                message, headers | {RETRY_HEADER: retries + 1, REASON_HEADER: reason},
+                exchange_name="", routing_key=retry_queue_name(self.service, delay),
+                original_key=original_key,
+            )
+            return Outcome("retry", reason)
+        if idem and self.store:
+            await self.store.mark(idem)
+        await message.ack()
+        return Outcome("ok")
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, headers: dict[str, Any], reason: str) -> None:
+        await self._republish(
+            message, headers | {REASON_HEADER: reason[:1000]},
+            exchange_name=dead_letter_exchange_name(self.settings), routing_key=self.service,
+            original_key=_original_routing_key(headers) or message.routing_key or "",
+        )
+
+    async def _republish(
+        self,
+        message: AbstractIncomingMessage,
+        headers: dict[str, Any],
+        *,
+        exchange_name: str,
+        routing_key: str,
+        original_key: str,
+    ) -> None:
+        # Publish the copy (confirmed) before acking the original: a crash in between
+        # duplicates the message, which idempotent handlers absorb, and loses nothing.
+        headers = {k: v for k, v in headers.items() if k != "x-death"}
+        headers["x-original-routing-key"] = original_key
+        copy = aio_pika.Message(
+            message.body,
+            headers=headers,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            type=message.type,
+        )
+        if exchange_name:
+            exchange = await self.channel.get_exchange(exchange_name, ensure=False)
+        else:
+            exchange = self.channel.default_exchange
+        await exchange.publish(copy, routing_key=routing_key, mandatory=False, timeout=30)
+        await message.ack()
+
+
+def _header_str(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value) if value else None
+
+
+def _original_routing_key(headers: dict[str, Any]) -> str | None:
+    return _header_str(headers.get("x-original-routing-key"))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:500]

@@ -1,0 +1,126 @@
+"""The broker topology, declared in one place.
+
+One durable topic exchange carries every event (routing key = event name). Each
+consuming service owns one durable queue bound to the events it handles, a ladder of
+retry queues (messages wait out a TTL there, then dead-letter back to the service
+queue), and a dead-letter queue for messages that keep failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from pitwall.common.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceQueue:
+    service: str
+    bindings: tuple[str, ...]
+
+
+# Who consumes what. query_api consumes nothing: it reads MongoDB and publishes.
+CONSUMERS: dict[str, ServiceQueue] = {
+    q.service: q
+    for q in (
+        ServiceQueue(
+            "ingest",
+            (
+                "file.uploaded",
+                "run.command",
+                "conversion.progress",
+                "conversion.completed",
+                "conversion.failed",
+            ),
+        ),
+        ServiceQueue("converter", ("conversion.requested",)),
+        ServiceQueue("backup", ("backup.due",)),
+        # The base station learns that a file is safe in the cloud before it may
+        # delete it from the car.
+        ServiceQueue("basestation", ("run.ingested", "run.rejected")),
+    )
+}
+
+# A message that crashes its consumer this many times (redelivered without an ack) is
+# dead-lettered by the server itself: no crash loop.
+DELIVERY_LIMIT = 5
+
+
+def queue_name(service: str) -> str:
+    return f"pitwall.{service}"
+
+
+def dead_letter_queue_name(service: str) -> str:
+    return f"pitwall.{service}.dead"
+
+
+def retry_queue_name(service: str, delay_s: float) -> str:
+    return f"pitwall.{service}.retry.{int(delay_s * 1000)}ms"
+
+
+def dead_letter_exchange_name(settings: Settings) -> str:
+    return f"{settings.exchange}.dlx"
+
+
+@dataclass(slots=True)
+class Declared:
+    exchange: AbstractExchange
+    dead_letter_exchange: AbstractExchange
+    queue: AbstractQueue | None = None
+
+
+def _supports_quorum(channel: AbstractChannel) -> bool:
+    conn = channel._connection  # the server version is only on the underlying connection
+    try:
+        props = conn.server_properties  # type: ignore[union-attr]
+        version = props.get("version", b"0") if props else b"0"
+        if isinstance(version, bytes):
+            version = version.decode()
+        major, minor = (int(x) for x in str(version).split(".")[:2])
+        return (major, minor) >= (3, 8)
+    except Exception:
+        return False
+
+
+async def declare_exchanges(channel: AbstractChannel, settings: Settings) -> Declared:
+    exchange = await channel.declare_exchange(
+        settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dlx = await channel.declare_exchange(
+        dead_letter_exchange_name(settings), aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    return Declared(exchange=exchange, dead_letter_exchange=dlx)
+
+
+async def declare_service(
+    channel: AbstractChannel, settings: Settings, service: str, bindings: tuple[str, ...] | None = None
+) -> Declared:
+    """Declare the exchanges plus a service's queue, retry ladder and dead-letter queue."""
+    declared = await declare_exchanges(channel, settings)
+    keys = bindings if bindings is not None else CONSUMERS[service].bindings
+    name = queue_name(service)
+    args: dict[str, object] = {
+        "x-dead-letter-exchange": declared.dead_letter_exchange.name,
+        "x-dead-letter-routing-key": service,
+    }
+    if _supports_quorum(channel):
+        args |= {"x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT}
+    queue = await channel.declare_queue(name, durable=True, arguments=args)  # type: ignore[arg-type]
+    for key in keys:
+        await queue.bind(declared.exchange, key)
+    for delay in settings.retry_backoff_s:
+        await channel.declare_queue(
+            retry_queue_name(service, delay),
+            durable=True,
+            arguments={
+                "x-message-ttl": int(delay * 1000),
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": name,
+            },
+        )
+    dead = await channel.declare_queue(dead_letter_queue_name(service), durable=True)
+    await dead.bind(declared.dead_letter_exchange, service)
+    declared.queue = queue
+    return declared

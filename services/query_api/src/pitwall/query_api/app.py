@@ -1,0 +1,18 @@
+"""query_api service entry point."""
+
+from __future__ import annotations
+
+import uvicorn
+from pitwall.common.settings import Settings
+from pitwall.query_api.main import create_app
+
+
+def run(settings: Settings) -> None:
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,63 @@
+"""The FastAPI application: the only public entry point (API + web page)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from pitwall.common import db
+from pitwall.common.broker import Publisher, connect
+from pitwall.common.logging import get_logger
+from pitwall.common.settings import Settings, get_settings
+from pitwall.common.storage import ObjectStore
+from pitwall.query_api.deps import Resources
+from pitwall.query_api.routers import health
+
+log = get_logger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+async def _connect_broker(res: Resources) -> None:
+    # The gateway starts even when RabbitMQ is down (readyz says so); connect_robust
+    # then keeps the connection alive once made.
+    delay = 0.5
+    while True:
+        try:
+            res.amqp = await connect(res.settings, name="query_api")
+            res.publisher = await Publisher.open(res.amqp, res.settings)
+            log.info("broker connected")
+            return
+        except Exception as exc:
+            log.warning("broker not ready", error=str(exc)[:200], retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        res = Resources(settings=settings, mongo=db.make_client(settings), store=ObjectStore(settings))
+        app.state.resources = res
+        task = asyncio.create_task(_connect_broker(res))
+        try:
+            yield
+        finally:
+            task.cancel()
+            if res.amqp is not None:
+                await res.amqp.close()
+            await res.mongo.close()
+
+    app = FastAPI(title="pitwall", version="0.1.0", lifespan=lifespan)
+    app.include_router(health.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse((STATIC / "index.html").read_text())
+
+    return app

@@ -16,7 +16,7 @@ log = get_logger(__name__)
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-        log.info("received", event=event.name, event_id=event.event_id)
+        log.info("received", event_name=event.name, event_id=event.event_id)
 
     async with wiring(settings, stop, "basestation") as w:
         await consume_until_stopped(w, "basestation", handle, stop)

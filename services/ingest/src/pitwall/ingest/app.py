@@ -23,7 +23,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     store = MongoIdempotencyStore(database["processed"])
 
     async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-        log.info("received", event=event.name, event_id=event.event_id)
+        log.info("received", event_name=event.name, event_id=event.event_id)
 
     async with wiring(settings, stop, "ingest") as w:
         await consume_until_stopped(

@@ -49,8 +49,12 @@ class Publisher:
         declared = await declare_exchanges(channel, settings)
         return cls(channel, declared.exchange)
 
-    async def publish(self, event: Event, correlation_id: str | None = None) -> None:
+    async def publish(self, event: Event, correlation_id: str | None = None) -> object:
+        """Publish and return the broker's confirmation (raises if it nacks or times out)."""
         message = build_message(event, correlation_id)
         # mandatory=False: an event nobody is bound to yet is not an error.
-        await self.exchange.publish(message, routing_key=event.name, mandatory=False, timeout=30)
-        log.debug("published", event=event.name, event_id=event.event_id)
+        confirmation = await self.exchange.publish(
+            message, routing_key=event.name, mandatory=False, timeout=30
+        )
+        log.debug("published", event_name=event.name, event_id=event.event_id)
+        return confirmation

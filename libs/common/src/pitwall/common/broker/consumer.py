@@ -77,6 +77,10 @@ class Consumer:
         self.declared: Declared | None = None
         self._tag: str | None = None
         self.outcomes: list[Outcome] = []
+        # aio-pika runs deliveries concurrently: one lock per idempotency key keeps two
+        # copies of a message in this process from both passing the `seen` check.
+        # Across replicas, handlers rely on their own natural keys (unique indexes).
+        self._key_locks: dict[str, asyncio.Lock] = {}
 
     async def start(self) -> AbstractQueue:
         await self.channel.set_qos(prefetch_count=self.prefetch)
@@ -111,8 +115,27 @@ class Consumer:
             await self._dead_letter(message, headers, reason)
             return Outcome("dead", reason)
 
-        log_ctx = {"event": event.name, "event_id": event.event_id}
+        log_ctx = {"event_name": event.name, "event_id": event.event_id}
         idem = self.idempotency_key(event) if self.idempotency_key else None
+        if not (idem and self.store):
+            return await self._handle(event, message, headers, original_key, None, log_ctx)
+        lock = self._key_locks.setdefault(idem, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._handle(event, message, headers, original_key, idem, log_ctx)
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._key_locks.pop(idem, None)
+
+    async def _handle(
+        self,
+        event: Event,
+        message: AbstractIncomingMessage,
+        headers: dict[str, Any],
+        original_key: str,
+        idem: str | None,
+        log_ctx: dict[str, Any],
+    ) -> Outcome:
         if idem and self.store and await self.store.seen(idem):
             log.info("duplicate skipped", key=idem, **log_ctx)
             await message.ack()

@@ -48,12 +48,19 @@ class RunIngested(Event):
     message_count: int
     start_ns: int | None = None
     end_ns: int | None = None
+    # Which upload this answers, so a base station can match it to its file.
+    upload_event_id: str | None = None
+    filename: str | None = None
+    duplicate: bool = False
 
 
 class RunRejected(Event):
     name: ClassVar[str] = "run.rejected"
     run_id: str
     reason: str
+    upload_event_id: str | None = None
+    filename: str | None = None
+    duplicate: bool = False
 
 
 class ConversionRequested(Event):

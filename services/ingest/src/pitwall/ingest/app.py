@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from aio_pika.abc import AbstractIncomingMessage
 from pitwall.common import db
-from pitwall.common.events import Event
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import retry_forever, run_service
 from pitwall.common.settings import Settings
 from pitwall.common.shell import consume_until_stopped, wiring
+from pitwall.common.storage import ObjectStore
+from pitwall.ingest import repository
+from pitwall.ingest.ingestor import Ingestor
+from pitwall.ingest.outbox import Outbox
 
 log = get_logger(__name__)
 
@@ -20,15 +22,20 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     client = db.make_client(settings)
     await retry_forever("mongodb", lambda: db.ping(client), stop)
     database = db.database(client, settings)
-    store = MongoIdempotencyStore(database["processed"])
-
-    async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-        log.info("received", event_name=event.name, event_id=event.event_id)
-
+    await repository.ensure_indexes(database)
+    store = ObjectStore(settings)
+    await retry_forever("s3", lambda: asyncio.to_thread(store.ensure_buckets), stop)
+    outbox = Outbox(database[repository.OUTBOX])
+    ingestor = Ingestor(database, store, outbox)
     async with wiring(settings, stop, "ingest") as w:
+        relay = asyncio.create_task(outbox.relay(w.publisher, stop))
         await consume_until_stopped(
-            w, "ingest", handle, stop, idempotency_key=lambda e: e.event_id, store=store
+            w, "ingest", ingestor.handle, stop,
+            idempotency_key=lambda e: e.event_id,
+            store=MongoIdempotencyStore(database[repository.PROCESSED]),
+            prefetch=2,
         )
+        await relay
     await client.close()
 
 

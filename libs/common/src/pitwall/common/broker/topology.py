@@ -30,6 +30,7 @@ CONSUMERS: dict[str, ServiceQueue] = {
             (
                 "file.uploaded",
                 "run.command",
+                "conversion.requested",
                 "conversion.progress",
                 "conversion.completed",
                 "conversion.failed",

@@ -1,0 +1,111 @@
+"""Building the run document from a decoded recording (plain data, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pitwall.common.columns import Recording
+from pitwall.common.events import FileUploaded
+from pitwall.ingest.setup import normalise_setup
+from pitwall.ingest.stats import channel_summaries
+from pitwall.ingest.track import derive_track
+
+
+def upload_entry(event: FileUploaded) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "filename": event.filename,
+        "source": event.source,
+        "source_id": event.source_id,
+        "uploader": event.uploader,
+        "received_at": event.received_at,
+    }
+
+
+def tokens(*texts: str | None) -> list[str]:
+    """Lower-case word tokens for free-text search (SecantusDB has no $text index)."""
+    out: set[str] = set()
+    for text in texts:
+        if text:
+            out.update(w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= 2)
+    return sorted(out)
+
+
+def _dt(ns: int | None) -> datetime | None:
+    return None if ns is None else datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def run_document(rec: Recording, event: FileUploaded, *, signal_keys: list[str]) -> dict[str, Any]:
+    starts = [int(t.log_time_ns.min()) for t in rec.topics.values() if t.count]
+    ends = [int(t.log_time_ns.max()) for t in rec.topics.values() if t.count]
+    start_ns = min(starts) if starts else None
+    end_ns = max(ends) if ends else None
+    setup, raw = normalise_setup(rec.metadata)
+    track = derive_track(rec)
+    now = datetime.now(UTC)
+    lost_messages = sum(s.count for s in rec.skipped if s.what == "tail")
+    doc: dict[str, Any] = {
+        "_id": event.sha256,
+        "sha256": event.sha256,
+        "status": "recovered" if rec.truncated else "ready",
+        "object_key": event.object_key,
+        "size": event.size,
+        "filename": event.filename,
+        "uploads": [upload_entry(event)],
+        "start_ns": start_ns,
+        "end_ns": end_ns,
+        "start_time": _dt(start_ns),
+        "end_time": _dt(end_ns),
+        "duration_s": (end_ns - start_ns) / 1e9 if start_ns is not None and end_ns is not None else 0.0,
+        "message_count": rec.message_count,
+        "recovery": {"truncated": rec.truncated, "lost_tail_bytes": rec.lost_tail_bytes, "lost_messages": lost_messages},
+        "skipped": [{"what": s.what, "reason": s.reason, "count": s.count} for s in rec.skipped],
+        "setup": setup,
+        "setup_raw": raw,
+        "metadata": rec.metadata,
+        "channels": channel_summaries(rec),
+        "topics": sorted(rec.topics),
+        "signal_keys": signal_keys,
+        "track": track.as_doc() if track else None,
+        "laps": track.laps if track else [],
+        "lap_count": len(track.laps) if track else 0,
+        "best_lap_s": min((lap["time_s"] for lap in track.laps), default=None) if track else None,
+        "distance_m": track.distance_m if track else None,
+        "top_speed_mps": track.top_speed_mps if track else None,
+        "notes": "",
+        "tags": [],
+        "deleted": False,
+        "deleted_at": None,
+        "ingested_at": now,
+        "updated_at": now,
+    }
+    doc["search"] = tokens(event.filename, *(v for v in setup.values() if isinstance(v, str)))
+    return doc
+
+
+def rejected_document(event: FileUploaded, reason: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "_id": event.sha256,
+        "sha256": event.sha256,
+        "status": "rejected",
+        "reason": reason,
+        "object_key": event.object_key,
+        "size": event.size,
+        "filename": event.filename,
+        "uploads": [upload_entry(event)],
+        "start_ns": None,
+        "start_time": None,
+        "setup": dict.fromkeys(("driver", "track", "event_type", "car")),
+        "topics": [],
+        "signal_keys": [],
+        "notes": "",
+        "tags": [],
+        "deleted": False,
+        "deleted_at": None,
+        "ingested_at": now,
+        "updated_at": now,
+        "search": tokens(event.filename),
+    }

@@ -1,0 +1,47 @@
+"""MongoDB collections owned by ingest, and the indexes behind every API query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+RUNS = "runs"
+SIGNALS = "signals"
+JOBS = "jobs"
+OUTBOX = "outbox"
+PROCESSED = "processed"
+TOKENS = "tokens"
+
+_BY_START = [("start_ns", DESCENDING), ("_id", DESCENDING)]
+
+INDEXES: dict[str, list[IndexModel]] = {
+    RUNS: [
+        # Every list filter is an equality on one field + the keyset sort on
+        # (start_ns, _id): each gets an index that serves both, no blocking sort.
+        IndexModel([("deleted", ASCENDING), *_BY_START], name="list"),
+        *(
+            IndexModel([(f, ASCENDING), ("deleted", ASCENDING), *_BY_START], name=f"by_{f}")
+            for f in (
+                "setup.track", "setup.driver", "setup.event_type", "setup.car",
+                "tags", "status", "topics", "signal_keys", "search",
+            )
+        ),
+        IndexModel([("uploads.event_id", ASCENDING)], name="upload_event"),
+    ],
+    SIGNALS: [
+        IndexModel([("run_id", ASCENDING)], name="run"),
+        *(IndexModel([("key", ASCENDING), (s, ASCENDING)], name=f"key_{s}") for s in ("max", "min", "mean")),
+    ],
+    JOBS: [IndexModel([("created_at", DESCENDING)], name="created")],
+    OUTBOX: [IndexModel([("published_at", ASCENDING), ("created_at", ASCENDING)], name="pending")],
+    TOKENS: [IndexModel([("hash", ASCENDING)], name="hash", unique=True)],
+    # Idempotency keys only need to outlive any redelivery.
+    PROCESSED: [IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=30 * 86400)],
+}
+
+
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
+    for collection, models in INDEXES.items():
+        await db[collection].create_indexes(models)

@@ -1,0 +1,45 @@
+"""Run commands from query_api: edit, soft delete, restore. Nothing is lost by one click."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pitwall.common.broker import PermanentError
+from pitwall.common.events import RunCommand
+from pitwall.ingest.documents import tokens
+from pitwall.ingest.setup import SETUP_FIELDS
+from pymongo.asynchronous.collection import AsyncCollection
+
+EDITABLE = {"notes", "tags"}
+
+
+async def apply_command(runs: AsyncCollection[dict[str, Any]], cmd: RunCommand) -> None:
+    now = datetime.now(UTC)
+    run = await runs.find_one({"_id": cmd.run_id}, {"filename": 1, "setup": 1, "notes": 1})
+    if run is None:
+        raise PermanentError(f"no run {cmd.run_id}")
+    audit = {"action": cmd.action, "actor": cmd.actor, "at": now, "changes": cmd.changes, "event_id": cmd.event_id}
+    if cmd.action == "delete":
+        update: dict[str, Any] = {"$set": {"deleted": True, "deleted_at": now, "deleted_by": cmd.actor, "updated_at": now}}
+    elif cmd.action == "restore":
+        update = {"$set": {"deleted": False, "deleted_at": None, "updated_at": now}}
+    else:
+        sets: dict[str, Any] = {"updated_at": now}
+        for key, value in cmd.changes.items():
+            if key == "setup" and isinstance(value, dict):
+                for field, v in value.items():
+                    if field in SETUP_FIELDS:
+                        sets[f"setup.{field}"] = v
+            elif key == "tags":
+                sets["tags"] = sorted({str(t).strip() for t in value or [] if str(t).strip()})
+            elif key in EDITABLE:
+                sets[key] = value
+        setup = dict(run.get("setup") or {})
+        setup.update({k.split(".", 1)[1]: v for k, v in sets.items() if k.startswith("setup.")})
+        notes = sets.get("notes", run.get("notes"))
+        sets["search"] = tokens(run.get("filename"), notes, *(v for v in setup.values() if isinstance(v, str)))
+        update = {"$set": sets}
+    # The audit entry keyed by event id makes a redelivered command a no-op.
+    update["$push"] = {"history": audit}
+    await runs.update_one({"_id": cmd.run_id, "history.event_id": {"$ne": cmd.event_id}}, update)

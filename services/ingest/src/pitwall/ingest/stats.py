@@ -1,0 +1,73 @@
+"""Per-signal statistics, so runs can be found by what happened in them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pitwall.common.columns import Recording, Signal, TopicColumns
+
+MAX_DISTINCT = 32
+
+
+def signal_key(topic: str, path: str) -> str:
+    return f"{topic}:{path}"
+
+
+def signal_stats(topic: TopicColumns, sig: Signal) -> dict[str, Any]:
+    """count/min/max/mean of a signal; distinct values for enums, bools and strings."""
+    doc: dict[str, Any] = {
+        "key": signal_key(topic.topic, sig.path),
+        "topic": topic.topic,
+        "path": sig.path,
+        "kind": sig.kind,
+        "count": int(sig.values.shape[0]),
+    }
+    if sig.repeated:
+        doc["width"] = sig.width
+    values = sig.values
+    if sig.kind == "string":
+        distinct = sorted({str(v) for v in values[:100_000]})
+        doc["distinct"] = distinct[:MAX_DISTINCT]
+        doc["distinct_count"] = len(distinct)
+        return doc
+    if values.size == 0:
+        return doc
+    numeric = values.astype(np.float64, copy=False)
+    finite = numeric[np.isfinite(numeric)] if numeric.dtype.kind == "f" else numeric
+    if finite.size:
+        doc["min"] = float(finite.min())
+        doc["max"] = float(finite.max())
+        doc["mean"] = float(finite.mean())
+    if sig.kind in ("enum", "logical"):
+        codes = np.unique(values)
+        doc["distinct"] = [int(c) for c in codes[:MAX_DISTINCT]]
+        if sig.enum_names:
+            doc["distinct_names"] = [sig.enum_names.get(int(c), str(int(c))) for c in codes[:MAX_DISTINCT]]
+    return doc
+
+
+def recording_stats(rec: Recording) -> list[dict[str, Any]]:
+    return [signal_stats(t, s) for t in rec.topics.values() for s in t.signals.values()]
+
+
+def channel_summaries(rec: Recording) -> list[dict[str, Any]]:
+    out = []
+    for t in rec.topics.values():
+        n = t.count
+        first = int(t.log_time_ns[0]) if n else None
+        last = int(t.log_time_ns[-1]) if n else None
+        span = (last - first) / 1e9 if n > 1 and first is not None and last is not None else 0.0
+        out.append(
+            {
+                "topic": t.topic,
+                "schema_name": t.schema_name,
+                "encoding": t.encoding,
+                "message_count": n,
+                "rate_hz": (n - 1) / span if span > 0 else None,
+                "first_ns": first,
+                "last_ns": last,
+                "signal_count": len(t.signals),
+            }
+        )
+    return out

@@ -76,6 +76,8 @@ class ConversionRequested(Event):
     format: Literal["mat", "mat73", "csv", "parquet"] = "mat"
     layout: Literal["struct", "pairs"] = "struct"
     requested_by: str | None = None
+    # Original file names by run id, so exports are named like the runs people know.
+    filenames: dict[str, str] = Field(default_factory=dict)
 
 
 class ConversionProgress(Event):

@@ -1,25 +1,94 @@
-"""converter service."""
+"""Converter service: competing consumers of `conversion.requested` (prefetch 1)."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from aio_pika.abc import AbstractIncomingMessage
-from pitwall.common.events import Event
-from pitwall.common.logging import get_logger
-from pitwall.common.runtime import run_service
+from pitwall.common.broker import Publisher
+from pitwall.common.events import (
+    ConversionCompleted,
+    ConversionFailed,
+    ConversionProgress,
+    ConversionRequested,
+    Event,
+)
+from pitwall.common.logging import current_correlation_id, get_logger
+from pitwall.common.runtime import retry_forever, run_service
 from pitwall.common.settings import Settings
 from pitwall.common.shell import consume_until_stopped, wiring
+from pitwall.common.storage import ObjectStore
+from pitwall.converter.worker import ConversionError, convert
 
 log = get_logger(__name__)
+PROGRESS_EVERY_S = 1.0
+
+
+class ProgressBox:
+    """Written by the conversion thread, read by the loop that publishes progress."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0.0
+        self.stage = "queued"
+
+    def set(self, value: float, stage: str) -> None:
+        with self._lock:
+            self.value, self.stage = max(self.value, min(1.0, value)), stage
+
+    def get(self) -> tuple[float, str]:
+        with self._lock:
+            return self.value, self.stage
+
+
+async def handle_request(req: ConversionRequested, store: ObjectStore, publisher: Publisher) -> None:
+    box = ProgressBox()
+    done = asyncio.Event()
+
+    async def report() -> None:
+        while not done.is_set():
+            value, stage = box.get()
+            await publisher.publish(ConversionProgress(job_id=req.job_id, progress=value, stage=stage))
+            try:
+                await asyncio.wait_for(done.wait(), PROGRESS_EVERY_S)
+            except TimeoutError:
+                pass
+
+    reporter = asyncio.create_task(report())
+    try:
+        result = await asyncio.to_thread(convert, req, store, box.set)
+    except ConversionError as exc:
+        done.set()
+        await reporter
+        log.warning("conversion failed", job_id=req.job_id, reason=str(exc))
+        # Deterministic event ids: a redelivered job announces its end under the same
+        # id, so consumers that check ids see it once.
+        await publisher.publish(ConversionFailed(event_id=f"conversion.failed.{req.job_id}", job_id=req.job_id, reason=str(exc)))
+        return
+    finally:
+        done.set()
+    await reporter
+    await publisher.publish(
+        ConversionCompleted(
+            event_id=f"conversion.completed.{req.job_id}", job_id=req.job_id,
+            result_key=result.key, size=result.size, cached=result.cached, summary=result.summary,
+        )
+    )
+    log.info("conversion completed", job_id=req.job_id, key=result.key, bytes=result.size, cached=result.cached)
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
-    async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-        log.info("received", event_name=event.name, event_id=event.event_id)
-
+    store = ObjectStore(settings)
+    await retry_forever("s3", lambda: asyncio.to_thread(store.ensure_buckets), stop)
     async with wiring(settings, stop, "converter") as w:
-        await consume_until_stopped(w, "converter", handle, stop)
+
+        async def handle(event: Event, message: AbstractIncomingMessage) -> None:
+            assert isinstance(event, ConversionRequested)
+            log.info("conversion started", job_id=event.job_id, runs=len(event.runs), correlation=current_correlation_id())
+            await handle_request(event, store, w.publisher)
+
+        await consume_until_stopped(w, "converter", handle, stop, prefetch=settings.converter_prefetch)
 
 
 def run(settings: Settings) -> None:

@@ -17,6 +17,7 @@ _COMMANDS: list[tuple[str, str, str]] = [
 ]
 _GROUPS: list[tuple[str, str, str]] = [
     ("dev", "pitwall.cli.dev", "app"),
+    ("token", "pitwall.cli.token", "app"),
 ]
 
 

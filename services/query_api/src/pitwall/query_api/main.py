@@ -14,8 +14,10 @@ from pitwall.common.broker import Publisher, connect
 from pitwall.common.logging import get_logger
 from pitwall.common.settings import Settings, get_settings
 from pitwall.common.storage import ObjectStore
+from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
-from pitwall.query_api.routers import health
+from pitwall.query_api.middleware import install as install_middleware
+from pitwall.query_api.routers import exports, health, runs, session, signals, uploads
 
 log = get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -37,6 +39,19 @@ async def _connect_broker(res: Resources) -> None:
             delay = min(delay * 2, 10.0)
 
 
+async def _ensure_buckets(res: Resources) -> None:
+    # Uploads land in the MCAP bucket even before ingest (which also creates them) ran.
+    delay = 0.5
+    while True:
+        try:
+            await asyncio.to_thread(res.store.ensure_buckets)
+            return
+        except Exception as exc:
+            log.warning("s3 not ready", error=str(exc)[:200], retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -44,17 +59,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         res = Resources(settings=settings, mongo=db.make_client(settings), store=ObjectStore(settings))
         app.state.resources = res
-        task = asyncio.create_task(_connect_broker(res))
+        app.state.token_cache = TokenCache()
+        tasks = [asyncio.create_task(_connect_broker(res)), asyncio.create_task(_ensure_buckets(res))]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             if res.amqp is not None:
                 await res.amqp.close()
             await res.mongo.close()
 
-    app = FastAPI(title="pitwall", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="pitwall",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Find runs, look at them, export exactly what you need, upload. "
+        "Every endpoint but /healthz, /readyz and POST /api/v1/session needs a token "
+        "(`Authorization: Bearer <token>`, or the cookie the web page gets at log-in).",
+    )
+    install_middleware(app)
     app.include_router(health.router)
+    for module in (session, runs, signals, uploads, exports):
+        app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

@@ -1,0 +1,40 @@
+# Two commands a new team member needs: `make up` (the stack on http://127.0.0.1:8000)
+# and `make test`. Everything else they need is installed by these targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.PHONY: help install up test lint bench clean clean-all
+
+VENV := .venv
+# uv from PATH, else the one pip installs into this Python (its scripts dir may not be on PATH).
+UV = $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: ## create .venv with every package and dev tool (uv; uv.lock pins versions)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet uv || \
+		python3 -m pip install --quiet --user --break-system-packages uv
+	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
+
+up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitwall/)
+	$(VENV)/bin/pitwall dev up
+
+test: install ## run every test; the fixtures start the servers they need
+	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install ## ruff on everything, mypy on libs/common
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy libs/common/src
+
+bench: install ## measure throughput (synth, decode, convert)
+	$(VENV)/bin/python bench/run.py
+
+clean: ## remove caches and build output (keeps .venv and the dev stack's data)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache bench/out build dist
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+clean-all: clean ## also remove .venv and the dev stack's data in .pitwall/
+	rm -rf $(VENV) .pitwall

@@ -1,0 +1,240 @@
+"""The one entry point from a Recording to files: `export_recording`.
+
+Used by `pitwall convert` and by the converter service. Writers are imported lazily so a
+MAT v5 export never pays for h5py or pyarrow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pitwall.common.columns import Recording, Skipped
+from pitwall.converter.layout import Layout, build_layout
+from pitwall.converter.matvalue import MatValue, StrCell
+from pitwall.converter.meta import ExportInfo, Meta
+from pitwall.converter.resample import Interp, ResampleError, resample
+
+Format = Literal["mat", "mat73", "csv", "parquet"]
+FORMATS: tuple[str, ...] = ("mat", "mat73", "csv", "parquet")
+SUFFIX_FORMAT: dict[str, Format] = {
+    ".mat": "mat",
+    ".csv": "csv",
+    ".zip": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+Progress = Callable[[float], None]
+
+
+class ExportError(ValueError):
+    """A request that cannot be exported, with a one-line reason for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportParams:
+    format: Format | None = None  # None: from the output suffix
+    layout: Layout = "struct"
+    resample_hz: float | None = None
+    interp: Interp = "hold"
+    # The window and selection are applied by the reader; here they anchor the resample
+    # grid and are recorded in meta.
+    start_s: float | None = None
+    end_s: float | None = None
+    topics: str | None = None
+    signals: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ExportResult:
+    format: str  # what was written: mat (v5), mat73, csv or parquet
+    files: list[Path]
+    bytes: int
+    warnings: list[str] = field(default_factory=list)
+    topics: int = 0
+    signals: int = 0  # signal columns written (a repeated field counts once)
+    messages: int = 0  # messages of the selected topics, before any resampling
+    duration_s: float = 0.0  # time span of those messages
+
+
+def resolve_format(out: Path, fmt: str | None) -> Format:
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        return fmt  # type: ignore[return-value]
+    found = SUFFIX_FORMAT.get(out.suffix.lower())
+    if found is None:
+        raise ExportError(
+            f"cannot tell the format from {out.name!r}: name it .mat/.csv/.zip/.parquet "
+            f"or pass --format {'|'.join(FORMATS)}"
+        )
+    return found
+
+
+def check_params(params: ExportParams) -> None:
+    if params.layout not in ("struct", "pairs"):
+        raise ExportError(f"unknown layout {params.layout!r}: use struct or pairs")
+    if params.interp not in ("hold", "linear"):
+        raise ExportError(f"unknown interpolation {params.interp!r}: use hold or linear")
+    hz = params.resample_hz
+    if hz is not None and not (hz > 0 and math.isfinite(hz)):
+        raise ExportError(f"--resample must be a positive rate in Hz, not {hz}")
+    s, e = params.start_s, params.end_s
+    if s is not None and e is not None and e <= s:
+        raise ExportError(f"--end ({e}) must be after --start ({s})")
+
+
+def _span(rec: Recording) -> float:
+    firsts = [int(tc.log_time_ns.min()) for tc in rec.topics.values() if tc.count]
+    lasts = [int(tc.log_time_ns.max()) for tc in rec.topics.values() if tc.count]
+    return (max(lasts) - min(firsts)) / 1e9 if firsts else 0.0
+
+
+def _partial(out: Path) -> Path:
+    return out.with_name(out.name + ".partial")
+
+
+@dataclass(slots=True)
+class _Job:
+    rec: Recording  # resampled already when asked
+    out: Path
+    params: ExportParams
+    info: ExportInfo
+    source_name: str
+    source_sha256: str | None
+    warnings: list[str]
+    progress: Progress | None
+
+    def meta(self, topic_names: dict[str, str], extra: list[Skipped] | None = None) -> Meta:
+        return Meta.build(
+            self.rec,
+            source_file=self.source_name,
+            source_sha256=self.source_sha256,
+            export=self.info,
+            topic_names=topic_names,
+            extra_skipped=extra,
+        )
+
+
+def _atomic(out: Path, write: Callable[[Path], object]) -> None:
+    """Write through `<out>.partial` so a failed export never leaves a half file."""
+    tmp = _partial(out)
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _export_mat(job: _Job, fmt: Format) -> Format:
+    built = build_layout(job.rec, job.params.layout)
+    signal_map = np.empty((len(built.signal_map), 2), dtype=object)
+    for i, (src, dst) in enumerate(built.signal_map):
+        signal_map[i, 0], signal_map[i, 1] = src, dst
+
+    def variables(written: Format) -> dict[str, MatValue]:
+        job.info.format = written
+        meta = job.meta(built.topic_names, built.skipped)
+        return {**built.variables, "signal_map": StrCell(signal_map), "meta": meta.to_mat()}
+
+    if fmt == "mat":
+        from pitwall.converter.mat5 import V5LimitError, write_mat5
+
+        try:
+            _atomic(job.out, lambda p: write_mat5(p, variables("mat"), progress=job.progress))
+            return "mat"
+        except V5LimitError as exc:
+            job.warnings.append(
+                f"MAT v5 cannot hold {', '.join(exc.names)} (2 GB per variable): "
+                "wrote MAT v7.3 instead"
+            )
+    from pitwall.converter.mat73 import write_mat73
+
+    _atomic(job.out, lambda p: write_mat73(p, variables("mat73"), progress=job.progress))
+    return "mat73"
+
+
+def _export_table(job: _Job, fmt: Literal["csv", "parquet"]) -> list[Path]:
+    from pitwall.converter import tabular
+
+    out = job.out
+    if job.params.resample_hz is not None:
+        meta = job.meta({}).to_json()
+        _atomic(out, lambda p: tabular.write_wide(job.rec, p, fmt, meta))
+        return [out]
+    names = tabular.file_names(job.rec)
+    meta = job.meta(names).to_json()
+    if fmt == "parquet":
+        folder = out.with_suffix("") if out.suffix.lower() in (".parquet", ".pq") else out
+        return tabular.write_per_topic(job.rec, folder, fmt, meta, job.progress)
+    if out.suffix.lower() != ".zip":
+        out = out.with_suffix(".zip")
+        job.warnings.append(f"one CSV per topic without --resample: wrote the zip {out.name}")
+    _atomic(out, lambda p: tabular.write_per_topic(job.rec, p, fmt, meta, job.progress))
+    return [out]
+
+
+def _size(paths: list[Path]) -> int:
+    return sum(p.stat().st_size for p in paths if p.is_file())
+
+
+def export_recording(
+    rec: Recording,
+    out: Path,
+    params: ExportParams,
+    *,
+    source_name: str,
+    source_sha256: str | None,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Write `rec` to `out` as `params` say; raises ExportError on a request it cannot do."""
+    out = Path(out)
+    fmt = resolve_format(out, params.format)
+    check_params(params)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    warnings: list[str] = []
+    messages = sum(tc.count for tc in rec.topics.values())
+    duration = _span(rec)
+    work = rec
+    if params.resample_hz is not None:
+        try:
+            work, notes = resample(
+                rec, params.resample_hz, params.interp, params.start_s, params.end_s
+            )
+        except ResampleError as exc:
+            raise ExportError(str(exc)) from exc
+        warnings += notes
+    info = ExportInfo(
+        format=fmt,
+        layout=params.layout if fmt in ("mat", "mat73") else None,
+        resample_hz=params.resample_hz,
+        interp=params.interp if params.resample_hz is not None else None,
+        start_s=params.start_s,
+        end_s=params.end_s,
+        topics=params.topics,
+        signals=list(params.signals),
+    )
+    job = _Job(work, out, params, info, source_name, source_sha256, warnings, progress)
+    if fmt in ("mat", "mat73"):
+        written: str = _export_mat(job, fmt)
+        files = [out]
+    else:
+        written = fmt
+        files = _export_table(job, fmt)  # type: ignore[arg-type]
+    if progress is not None:
+        progress(1.0)
+    return ExportResult(
+        format=written,
+        files=files,
+        bytes=_size(files),
+        warnings=warnings,
+        topics=len(work.topics),
+        signals=sum(len(tc.signals) for tc in work.topics.values()),
+        messages=messages,
+        duration_s=duration,
+    )

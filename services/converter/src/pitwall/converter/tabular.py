@@ -1,0 +1,146 @@
+"""CSV and Parquet exports through pyarrow.
+
+- resampled: one wide file, `t` then one column per signal named `topic:field.path`
+  (a repeated element `topic:field.path[i]`, 0-based), the names `--signals` globs match;
+- not resampled: one file per topic, named by the MATLAB rule (safe on every file
+  system), columns `t`, `log_time_ns` (absolute, exact) and the signals by field path
+  (a field whose path is already taken by a time column gets `_2`: `t_2`).
+  Parquet goes into a folder, CSV into a zip; `meta.json` sits beside the topic files.
+
+Types: Parquet keeps every native type (enums as int32 codes, strings as UTF-8); CSV
+writes floats in their shortest exact form, booleans as true/false, NaN as `nan`.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from pitwall.common.columns import NUMPY_DTYPE, Recording, Signal, TopicColumns
+from pitwall.converter.naming import allocate
+from pitwall.converter.timebase import origin_of, seconds_since
+
+TableFormat = Literal["csv", "parquet"]
+
+
+def _signal_columns(sig: Signal, name: str) -> list[tuple[str, pa.Array]]:
+    if sig.kind == "string":
+        return [(name, pa.array(np.asarray(sig.values, dtype=object), type=pa.string()))]
+    if sig.repeated:
+        vals = np.asarray(sig.values, dtype=np.float64)
+        return [(f"{name}[{i}]", pa.array(vals[:, i])) for i in range(vals.shape[1])]
+    return [(name, pa.array(np.asarray(sig.values, dtype=NUMPY_DTYPE[sig.kind])))]
+
+
+def topic_table(tc: TopicColumns, origin: int) -> pa.Table:
+    cols: list[tuple[str, pa.Array]] = [
+        ("t", pa.array(seconds_since(tc.log_time_ns, origin))),
+        ("log_time_ns", pa.array(np.asarray(tc.log_time_ns, dtype=np.int64))),
+    ]
+    for sig in tc.signals.values():
+        cols += _signal_columns(sig, sig.path)
+    return _table(cols)
+
+
+def wide_table(rec: Recording) -> pa.Table:
+    """All topics of a resampled recording side by side (they share one time grid)."""
+    origin = origin_of(rec)
+    topics = list(rec.topics.values())
+    grid = topics[0].log_time_ns if topics else np.zeros(0, dtype=np.int64)
+    for tc in topics:
+        if not np.array_equal(tc.log_time_ns, grid):
+            raise ValueError("a wide table needs every topic on the same time grid (resample)")
+    cols: list[tuple[str, pa.Array]] = [("t", pa.array(seconds_since(grid, origin)))]
+    for tc in topics:
+        for sig in tc.signals.values():
+            cols += _signal_columns(sig, f"{tc.topic}:{sig.path}")
+    return _table(cols)
+
+
+def _table(cols: list[tuple[str, pa.Array]]) -> pa.Table:
+    """A table whose column names are unique: a message field called `t` or `log_time_ns`
+    meets the time columns, and then gets `_2` (as the MAT layout's `t_2`)."""
+    taken: set[str] = set()
+    names = []
+    for name, _ in cols:
+        unique, n = name, 2
+        while unique in taken:
+            unique, n = f"{name}_{n}", n + 1
+        taken.add(unique)
+        names.append(unique)
+    return pa.Table.from_arrays([a for _, a in cols], names=names)
+
+
+def _with_meta(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
+    return table.replace_schema_metadata({b"pitwall.meta": json.dumps(meta).encode()})
+
+
+def _write_table(table: pa.Table, sink: Any, fmt: TableFormat) -> None:
+    if fmt == "csv":
+        pacsv.write_csv(table, sink)
+    else:
+        pq.write_table(table, sink, compression="zstd")
+
+
+def write_wide(rec: Recording, out: Path, fmt: TableFormat, meta: dict[str, Any]) -> list[Path]:
+    table = wide_table(rec)
+    if fmt == "parquet":
+        _write_table(_with_meta(table, meta), out, fmt)
+    elif out.suffix.lower() == ".zip":
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            with zf.open(f"{out.stem}.csv", "w", force_zip64=True) as fh:
+                _write_table(table, fh, fmt)
+            zf.writestr("meta.json", json.dumps(meta, indent=1))
+    else:
+        _write_table(table, out, fmt)
+    return [out]
+
+
+def file_names(rec: Recording) -> dict[str, str]:
+    """topic -> file stem of its per-topic file."""
+    topics = list(rec.topics)
+    return dict(zip(topics, allocate(topics), strict=True))
+
+
+def write_per_topic(
+    rec: Recording,
+    out: Path,
+    fmt: TableFormat,
+    meta: dict[str, Any],
+    progress: Callable[[float], None] | None = None,
+) -> list[Path]:
+    """Parquet: a folder `out` of `<topic>.parquet`; CSV: a zip `out` of `<topic>.csv`."""
+    origin = origin_of(rec)
+    topics = list(rec.topics)
+    names = list(file_names(rec).values())
+    weights = [max(rec.topics[t].count, 1) * (1 + len(rec.topics[t].signals)) for t in topics]
+    total, done = sum(weights) or 1, 0
+    if fmt == "parquet":
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for topic, name, w in zip(topics, names, weights, strict=True):
+            path = out / f"{name}.parquet"
+            table = _with_meta(topic_table(rec.topics[topic], origin), {"topic": topic})
+            _write_table(table, path, fmt)
+            files.append(path)
+            done += w
+            if progress is not None:
+                progress(done / total)
+        (out / "meta.json").write_text(json.dumps(meta, indent=1))
+        return [*files, out / "meta.json"]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for topic, name, w in zip(topics, names, weights, strict=True):
+            with zf.open(f"{name}.csv", "w", force_zip64=True) as fh:
+                _write_table(topic_table(rec.topics[topic], origin), fh, fmt)
+            done += w
+            if progress is not None:
+                progress(done / total)
+        zf.writestr("meta.json", json.dumps(meta, indent=1))
+    return [out]

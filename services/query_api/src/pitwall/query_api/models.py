@@ -1,0 +1,294 @@
+"""The API's request and response bodies (what /docs shows)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+RunStatus = Literal["ready", "recovered", "rejected"]
+Scalar = str | float | int | bool | None
+ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
+
+
+class Setup(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    driver: Scalar = None
+    track: Scalar = None
+    event_type: Scalar = None
+    car: Scalar = None
+    drivetrain: Scalar = None
+    mass: Scalar = None
+    wheelbase: Scalar = None
+    firmware: Scalar = None
+    date: Scalar = None
+
+
+class RunSummary(BaseModel):
+    """A run in a list: everything a results table shows, none of the big fields."""
+
+    id: str
+    filename: str | None = None
+    status: RunStatus
+    reason: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    duration_s: float | None = None
+    size: int | None = None
+    message_count: int | None = None
+    setup: Setup = Field(default_factory=Setup)
+    tags: list[str] = Field(default_factory=list)
+    notes: str = ""
+    lap_count: int | None = None
+    best_lap_s: float | None = None
+    distance_m: float | None = None
+    top_speed_mps: float | None = None
+    deleted: bool = False
+    ingested_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class RunPage(BaseModel):
+    items: list[RunSummary]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last page")
+    limit: int
+
+
+class Channel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    topic: str
+    schema_name: str | None = None
+    encoding: str | None = None
+    message_count: int = 0
+    rate_hz: float | None = None
+    first_ns: int | None = None
+    last_ns: int | None = None
+    signal_count: int | None = None
+
+
+class Lap(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    lap: int
+    start_s: float
+    end_s: float
+    time_s: float
+    distance_m: float | None = None
+
+
+class RunDetail(RunSummary):
+    """The whole run document except the signal key list (see /signals for those)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sha256: str | None = None
+    object_key: str | None = None
+    uploads: list[dict[str, Any]] = Field(default_factory=list)
+    recovery: dict[str, Any] | None = None
+    skipped: list[dict[str, Any]] = Field(default_factory=list)
+    setup_raw: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    channels: list[Channel] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    track: dict[str, Any] | None = None
+    laps: list[Lap] = Field(default_factory=list)
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    deleted_at: datetime | None = None
+
+
+class SetupPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    driver: ShortText | None = None
+    track: ShortText | None = None
+    event_type: ShortText | None = None
+    car: ShortText | None = None
+    drivetrain: ShortText | None = None
+    mass: ShortText | None = None
+    wheelbase: ShortText | None = None
+    firmware: ShortText | None = None
+    date: ShortText | None = None
+
+
+class RunPatch(BaseModel):
+    """Only the fields sent are changed; `null` clears a setup field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    setup: SetupPatch | None = None
+    notes: Annotated[str, StringConstraints(max_length=20_000)] | None = None
+    tags: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]], Field(max_length=50)] | None = None
+
+
+class CommandAccepted(BaseModel):
+    command_id: str = Field(description="the run.command event id; ingest applies it within moments")
+    run_id: str
+    action: Literal["update", "delete", "restore"]
+
+
+class SignalStats(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    key: str = Field(description="`topic:path`, what `signals=` and `where=` take")
+    topic: str
+    path: str
+    kind: str
+    count: int
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    width: int | None = Field(None, description="number of elements of a repeated field; address one as `path[i]`")
+    distinct: list[Any] | None = None
+    distinct_names: list[str] | None = None
+    distinct_count: int | None = None
+
+
+class TopicSignals(BaseModel):
+    topic: str
+    schema_name: str | None = None
+    encoding: str | None = None
+    message_count: int | None = None
+    rate_hz: float | None = None
+    signals: list[SignalStats]
+
+
+class SignalTree(BaseModel):
+    run_id: str
+    topics: list[TopicSignals]
+
+
+class SeriesSignal(BaseModel):
+    key: str
+    kind: str
+    t: list[float] = Field(description="seconds since the run's origin (its first message)")
+    v: list[float | None] = Field(description="values; null where the value is not a finite number")
+    points_in_window: int = Field(description="samples in the window before decimation")
+    decimated: bool
+    enum_names: dict[str, str] | None = None
+
+
+class SeriesResponse(BaseModel):
+    run_id: str
+    origin_ns: int | None
+    start: float | None
+    end: float | None
+    max_points: int
+    signals: list[SeriesSignal]
+
+
+class TrackResponse(BaseModel):
+    run_id: str
+    available: bool
+    topic: str | None = None
+    lat_path: str | None = None
+    lon_path: str | None = None
+    points: list[list[float]] = Field(default_factory=list, description="[t_s, lat, lon] rows")
+    distance_m: float | None = None
+    top_speed_mps: float | None = None
+    laps: list[Lap] = Field(default_factory=list)
+
+
+class LapsResponse(BaseModel):
+    run_id: str
+    lap_count: int
+    best_lap_s: float | None
+    laps: list[Lap]
+
+
+class Link(BaseModel):
+    url: str
+    filename: str
+    expires_in_s: int
+
+
+class UploadAccepted(BaseModel):
+    id: str = Field(description="SHA-256 of the file = the run id it becomes")
+    duplicate: bool = Field(description="a run or a stored file with this content already existed")
+    size: int
+    filename: str
+    event_id: str
+
+
+ExportFormat = Literal["mat", "mat73", "csv", "parquet"]
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runs: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]], Field(min_length=1, max_length=100)]
+    signals: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=500)]], Field(max_length=2000)] = Field(
+        default_factory=list, description="globs over `topic:path` (e.g. `VNData:vn_vel.*`); empty = all"
+    )
+    topics: Annotated[str, StringConstraints(max_length=500)] | None = Field(None, description="regular expression over topic names")
+    start: Annotated[float, Field(ge=0, le=1e7)] | None = Field(None, description="seconds since the run's origin")
+    end: Annotated[float, Field(ge=0, le=1e7)] | None = None
+    resample_hz: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    interp: Literal["hold", "linear"] = "hold"
+    format: ExportFormat = "mat"
+    layout: Literal["struct", "pairs"] = "struct"
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: float | None, info: Any) -> float | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError("end is before start")
+        return end
+
+
+class ExportAccepted(BaseModel):
+    id: str
+    status_url: str
+    events_url: str
+
+
+class ExportStatus(BaseModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1)
+    stage: str | None = None
+    reason: str | None = None
+    download_url: str | None = Field(None, description="short-lived direct link to the file (when done)")
+    file_url: str | None = Field(None, description="the same file through this API (works wherever the API does)")
+    filename: str | None = None
+    size: int | None = None
+    cached: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Facets(BaseModel):
+    track: list[str]
+    driver: list[str]
+    event_type: list[str]
+    car: list[str]
+    tags: list[str]
+
+
+class Me(BaseModel):
+    token_id: str
+    name: str
+    role: str
+    permissions: list[str]
+
+
+class SessionRequest(BaseModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+def finite(value: Any) -> Any:
+    """The value with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value

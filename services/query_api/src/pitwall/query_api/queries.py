@@ -1,0 +1,265 @@
+"""Finding runs: filters -> one MongoDB query that an index serves, keyset pages.
+
+Every list query is `deleted = false` + at most a few equality filters + a range on
+`start_ns`, sorted by (start_ns, _id): ingest's `by_<field>` indexes are exactly
+(field, deleted, start_ns, _id), so the index gives both the filter and the order and
+MongoDB stops after `limit + 1` entries, whatever the number of runs.
+
+Runs whose start time is unknown (rejected files) have `start_ns: null`, which MongoDB
+sorts before every number. They are listed after all the others in both directions, so
+a page walks two phases: "a" (runs with a start time) then "b" (the rest, by id).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+INT64_MIN = -(2**63)
+Sort = Literal["-start", "start"]
+
+# The fields of a run summary; the big ones (track points, signal_keys, channels) stay out.
+SUMMARY_FIELDS = (
+    "filename", "status", "reason", "start_time", "end_time", "start_ns", "end_ns",
+    "duration_s", "size", "message_count", "setup", "tags", "notes", "lap_count",
+    "best_lap_s", "distance_m", "top_speed_mps", "deleted", "ingested_at", "updated_at",
+)
+SUMMARY_PROJECTION = dict.fromkeys(SUMMARY_FIELDS, 1)
+
+STATS = ("min", "max", "mean", "count")
+_OPS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
+    ">=": ("$gte", operator.ge),
+    "<=": ("$lte", operator.le),
+    ">": ("$gt", operator.gt),
+    "<": ("$lt", operator.lt),
+    "=": ("$eq", operator.eq),
+}
+_WHERE = re.compile(
+    r"^\s*(?P<key>[^:\s][^:]*:.+)\.(?P<stat>min|max|mean|count)\s*(?P<op>>=|<=|>|<|=)\s*"
+    r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
+
+
+class FilterError(ValueError):
+    """A filter that can't be understood; `field` names the query parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """`topic:path.stat OP value`, answered by ingest's `signals` statistics."""
+
+    key: str
+    stat: str
+    op: str
+    value: float
+
+    def mongo(self) -> dict[str, Any]:
+        return {"key": self.key, self.stat: {_OPS[self.op][0]: self.value}}
+
+
+def parse_where(text: str) -> Predicate:
+    m = _WHERE.match(text)
+    if m is None:
+        raise FilterError(
+            "where",
+            f"cannot read {text!r}: expected `topic:path.stat OP number`, stat one of "
+            f"{', '.join(STATS)}, OP one of >, >=, <, <=, = (e.g. `VNData:vn_vel.x.max>25`)",
+        )
+    value = float(m["value"])
+    if not abs(value) < float("inf"):
+        raise FilterError("where", f"{text!r}: the number is out of range")
+    return Predicate(m["key"].strip(), m["stat"], m["op"], value)
+
+
+def text_tokens(text: str) -> list[str]:
+    """The words of a free-text query, cut like ingest cuts the `search` field."""
+    return sorted({w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= 2})
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    recorded_after: datetime | None = None
+    recorded_before: datetime | None = None
+    track: tuple[str, ...] = ()
+    driver: tuple[str, ...] = ()
+    event_type: tuple[str, ...] = ()
+    car: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+    tag: tuple[str, ...] = ()
+    has_topic: tuple[str, ...] = ()
+    has_signal: tuple[str, ...] = ()
+    where: tuple[Predicate, ...] = ()
+    q: tuple[str, ...] = ()  # tokens
+    include_deleted: bool = False
+    sort: Sort = "-start"
+
+    def fingerprint(self) -> str:
+        body = json.dumps(asdict(self), default=str, sort_keys=True)
+        return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    @property
+    def descending(self) -> bool:
+        return self.sort == "-start"
+
+    def match(self, run_ids: set[str] | None) -> dict[str, Any]:
+        """Everything but the start-time bounds of a page."""
+        q: dict[str, Any] = {"deleted": {"$in": [False, True]} if self.include_deleted else False}
+        for name, field_ in (
+            ("track", "setup.track"), ("driver", "setup.driver"),
+            ("event_type", "setup.event_type"), ("car", "setup.car"), ("status", "status"),
+        ):
+            values = getattr(self, name)
+            if values:
+                # One value of a field or another: an $in of points still walks the index in order.
+                q[field_] = values[0] if len(values) == 1 else {"$in": list(values)}
+        for name, field_ in (("tag", "tags"), ("has_topic", "topics"), ("has_signal", "signal_keys"), ("q", "search")):
+            values = getattr(self, name)
+            if values:
+                # Every one of them (all tags, all words): the first bounds the index scan.
+                q[field_] = values[0] if len(values) == 1 else {"$all": list(values)}
+        if run_ids is not None:
+            q["_id"] = {"$in": sorted(run_ids)}
+        return q
+
+    def start_bounds(self) -> dict[str, Any]:
+        bounds: dict[str, Any] = {"$gte": INT64_MIN}
+        if self.recorded_after is not None:
+            bounds["$gte"] = _ns(self.recorded_after)
+        if self.recorded_before is not None:
+            bounds["$lt"] = _ns(self.recorded_before)
+        return bounds
+
+    @property
+    def has_time_range(self) -> bool:
+        return self.recorded_after is not None or self.recorded_before is not None
+
+
+def _ns(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+# -- cursors ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    phase: Literal["a", "b"]
+    start_ns: int | None
+    run_id: str | None
+    fingerprint: str
+
+    def encode(self) -> str:
+        raw = json.dumps([self.phase, self.start_ns, self.run_id, self.fingerprint], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, filters: RunFilters) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            phase, start_ns, run_id, fp = json.loads(raw)
+            ok = (
+                phase in ("a", "b")
+                and (start_ns is None or type(start_ns) is int)
+                and (run_id is None or isinstance(run_id, str))
+                and isinstance(fp, str)
+                and (phase == "b" or (start_ns is not None and run_id is not None))
+            )
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            ok = False
+        if not ok:
+            raise FilterError("cursor", "not a cursor this API handed out")
+        if fp != filters.fingerprint():
+            raise FilterError("cursor", "this cursor belongs to a query with other filters or sort")
+        return cls(phase, start_ns, run_id, fp)
+
+
+def phase_a_query(filters: RunFilters, base: dict[str, Any], cursor: Cursor | None) -> dict[str, Any]:
+    bounds = filters.start_bounds()
+    q = dict(base)
+    if cursor is not None:
+        assert cursor.start_ns is not None
+        if filters.descending:
+            bounds["$lte"] = cursor.start_ns
+            already = {"start_ns": cursor.start_ns, "_id": {"$gte": cursor.run_id}}
+        else:
+            bounds["$gte"] = max(bounds["$gte"], cursor.start_ns)
+            already = {"start_ns": cursor.start_ns, "_id": {"$lte": cursor.run_id}}
+        # Runs sharing the cursor's start time: skip those already served. A $nor is
+        # a residual filter, so the index bounds stay one range on start_ns.
+        q["$nor"] = [already]
+    q["start_ns"] = bounds
+    return q
+
+
+def phase_b_query(filters: RunFilters, base: dict[str, Any], cursor: Cursor | None) -> dict[str, Any] | None:
+    if filters.has_time_range:
+        return None  # a time range excludes runs without a start time
+    q = dict(base)
+    q["start_ns"] = None
+    if cursor is not None and cursor.phase == "b" and cursor.run_id is not None:
+        q["_id"] = {**({"$in": base["_id"]["$in"]} if "_id" in base else {}), ("$lt" if filters.descending else "$gt"): cursor.run_id}
+    return q
+
+
+def sort_spec(filters: RunFilters) -> list[tuple[str, int]]:
+    d = -1 if filters.descending else 1
+    return [("start_ns", d), ("_id", d)]
+
+
+async def resolve_where(signals: AsyncCollection[dict[str, Any]], predicates: tuple[Predicate, ...]) -> set[str] | None:
+    """Run ids matching every predicate (None when there is none to apply)."""
+    result: set[str] | None = None
+    for pred in predicates:
+        ids = {d["run_id"] async for d in signals.find(pred.mongo(), {"run_id": 1, "_id": 0})}
+        result = ids if result is None else result & ids
+        if not result:
+            return set()
+    return result
+
+
+async def list_runs(
+    runs: AsyncCollection[dict[str, Any]],
+    signals: AsyncCollection[dict[str, Any]],
+    filters: RunFilters,
+    limit: int,
+    cursor_text: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    cursor = Cursor.decode(cursor_text, filters) if cursor_text else None
+    run_ids = await resolve_where(signals, filters.where)
+    if run_ids is not None and not run_ids:
+        return [], None
+    base = filters.match(run_ids)
+    sort = sort_spec(filters)
+    fp = filters.fingerprint()
+    items: list[dict[str, Any]] = []
+    if cursor is None or cursor.phase == "a":
+        qa = phase_a_query(filters, base, cursor)
+        items = await runs.find(qa, SUMMARY_PROJECTION).sort(sort).limit(limit + 1).to_list()
+        if len(items) > limit:
+            last = items[limit - 1]
+            return items[:limit], Cursor("a", last["start_ns"], last["_id"], fp).encode()
+    qb = phase_b_query(filters, base, cursor)
+    if qb is None:
+        return items, None
+    need = limit - len(items)
+    more = await runs.find(qb, SUMMARY_PROJECTION).sort(sort).limit(need + 1).to_list()
+    if len(more) > need:
+        # need == 0: phase a filled the page exactly and phase b has runs still to show.
+        last_id = more[need - 1]["_id"] if need else None
+        return [*items, *more[:need]], Cursor("b", None, last_id, fp).encode()
+    return [*items, *more], None

@@ -1,0 +1,40 @@
+"""The collections query_api reads (owned and indexed by ingest: never written here).
+
+Names mirror `pitwall.ingest.repository`; query_api does not import ingest so that the
+gateway image carries no ingest code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pitwall.query_api.deps import Resources
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+RUNS = "runs"
+SIGNALS = "signals"
+JOBS = "jobs"
+TOKENS = "tokens"
+
+Collection = AsyncCollection[dict[str, Any]]
+
+
+def database(res: Resources) -> AsyncDatabase[dict[str, Any]]:
+    return res.mongo[res.settings.mongo_db]
+
+
+def runs(res: Resources) -> Collection:
+    return database(res)[RUNS]
+
+
+def signals(res: Resources) -> Collection:
+    return database(res)[SIGNALS]
+
+
+def jobs(res: Resources) -> Collection:
+    return database(res)[JOBS]
+
+
+def tokens(res: Resources) -> Collection:
+    return database(res)[TOKENS]

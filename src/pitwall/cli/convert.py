@@ -1,0 +1,189 @@
+"""`pitwall convert INPUT.mcap -o OUTPUT`: one MCAP to MAT (v5 / v7.3), CSV or Parquet.
+
+Any failure is one line on stderr and a non-zero exit (1: the input or the export failed,
+2: the request itself is wrong), never a traceback. Heavy modules (the reader's compiled
+code, h5py, pyarrow) are imported only once they are needed, for the format in use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+_LABEL = {"mat": "MAT v5", "mat73": "MAT v7.3", "csv": "CSV", "parquet": "Parquet"}
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"pitwall convert: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _sha256(path: Path, stop: threading.Event) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while (block := f.read(1 << 22)) and not stop.is_set():
+            h.update(block)  # releases the GIL: overlaps the decoding
+    return h.hexdigest()
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"
+
+
+Stage = Callable[..., None]
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[str, float, float], Stage]]:
+    """Yields `stage(name, lo, hi)` -> a callback mapping that stage's own progress (a
+    fraction, or done/total) onto [lo, hi] of one bar. No bar when not on a terminal."""
+    if not enabled:
+        yield lambda name, lo, hi: lambda *a, **k: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=1.0)
+
+        def stage(name: str, lo: float, hi: float) -> Stage:
+            def update(done: float = 0.0, total: float | None = None, *_: Any, **__: Any) -> None:
+                frac = done / total if total else done
+                bar.update(
+                    task, description=name, completed=lo + (hi - lo) * min(max(frac, 0.0), 1.0)
+                )
+
+            bar.update(task, description=name, completed=lo)
+            return update
+
+        yield stage
+
+
+def convert(
+    input: Path = typer.Argument(..., help="MCAP file to convert", show_default=False),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="output file (folder for per-topic Parquet)", show_default=False
+    ),
+    format: str | None = typer.Option(
+        None, "--format", help="mat | mat73 | csv | parquet (default: from the output suffix)"
+    ),
+    topics: str | None = typer.Option(None, "--topics", help="regular expression over topic names"),
+    signals: str | None = typer.Option(
+        None, "--signals", help="comma-separated globs over topic:field.path"
+    ),
+    start: float | None = typer.Option(
+        None, "--start", help="window start, seconds from the first message"
+    ),
+    end: float | None = typer.Option(
+        None, "--end", help="window end, seconds from the first message"
+    ),
+    resample: float | None = typer.Option(
+        None, "--resample", help="put every signal on one grid of HZ"
+    ),
+    interp: str = typer.Option("hold", "--interp", help="hold | linear (with --resample)"),
+    layout: str = typer.Option("struct", "--layout", help="struct | pairs (MAT only)"),
+) -> None:
+    """Convert an MCAP recording to MAT, CSV or Parquet in one pass over the file."""
+    began = time.perf_counter()
+    from pitwall.common.selection import Selection
+    from pitwall.converter.export import ExportError, ExportParams, check_params, resolve_format
+
+    try:
+        fmt = resolve_format(output, format)
+        globs = Selection.parse_signals(signals)
+        params = ExportParams(
+            format=fmt,
+            layout=layout,
+            resample_hz=resample,
+            interp=interp,
+            start_s=start,
+            end_s=end,
+            topics=topics,
+            signals=globs,
+        )
+        check_params(params)
+        selection = Selection(topics=topics, signals=globs, start_s=start, end_s=end)
+    except (ExportError, ValueError) as exc:
+        _fail(str(exc), 2)
+    if not input.is_file():
+        _fail(f"{input}: no such file" if not input.exists() else f"{input}: not a file")
+
+    try:
+        _run(input, output, params, selection, began)
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except MemoryError:
+        _fail("out of memory: narrow the selection (--topics, --signals, --start/--end)")
+    except Exception as exc:  # the promise is one line, whatever went wrong
+        _fail(str(exc) or type(exc).__name__)
+
+
+def _run(input: Path, output: Path, params: Any, selection: Any, began: float) -> None:
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool, _progress_bar(sys.stderr.isatty()) as stage:
+        digest: Future[str] = pool.submit(_sha256, input, stop)
+        try:
+            result = _read_and_export(input, output, params, selection, digest, stage)
+        finally:
+            stop.set()  # a failed read must not wait for the hash of a large file
+    for warning in result.warnings:
+        typer.echo(f"pitwall convert: warning: {warning}", err=True)
+    where = str(result.files[0].parent if len(result.files) > 1 else result.files[0])
+    typer.echo(
+        f"{where}: {_LABEL.get(result.format, result.format)}, {_size(result.bytes)} - "
+        f"{result.messages:,} messages, {result.signals:,} signals, "
+        f"{result.duration_s:.1f} s of data, in {time.perf_counter() - began:.2f} s"
+    )
+
+
+def _read_and_export(
+    input: Path,
+    output: Path,
+    params: Any,
+    selection: Any,
+    digest: Future[str],
+    stage: Callable[[str, float, float], Stage],
+) -> Any:
+    from pitwall.converter.export import ExportError, export_recording
+
+    try:
+        from pitwall.common.mcapread import McapReadError, read_recording
+    except ImportError as exc:
+        _fail(f"the MCAP reader is not available: {exc}")
+    try:
+        rec = read_recording(input, selection, progress=stage("reading", 0.0, 0.7))
+    except McapReadError as exc:
+        _fail(f"{input.name}: {exc}")
+    if not any(tc.signals for tc in rec.topics.values()):
+        typer.echo("pitwall convert: warning: the selection matches no signal", err=True)
+    try:
+        return export_recording(
+            rec,
+            output,
+            params,
+            source_name=input.name,
+            source_sha256=digest.result(),
+            progress=stage("writing", 0.7, 1.0),
+        )
+    except ExportError as exc:
+        _fail(str(exc), 2)

@@ -1,0 +1,101 @@
+"""`pitwall token create|list|revoke|ensure-admin`: API tokens, an admin tool of ingest's DB.
+
+Writes the `tokens` collection directly through `pitwall.ingest.tokens` (the owner of
+that collection): token management must work even when no service is running, e.g.
+to get the first admin token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from pitwall.common import db
+from pitwall.common.settings import get_settings
+from pymongo.asynchronous.collection import AsyncCollection
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="API tokens: create, list, revoke.")
+
+T = TypeVar("T")
+
+
+class RoleName(StrEnum):
+    viewer = "viewer"
+    uploader = "uploader"
+    editor = "editor"
+    admin = "admin"
+
+
+def _run(work: Callable[[AsyncCollection[dict[str, Any]]], Awaitable[T]]) -> T:
+    from pitwall.ingest.repository import TOKENS
+
+    settings = get_settings()
+
+    async def main() -> T:
+        client = db.make_client(settings)
+        try:
+            return await work(db.database(client, settings)[TOKENS])
+        finally:
+            await client.close()
+
+    try:
+        return asyncio.run(main())
+    except Exception as exc:
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def create(
+    role: RoleName = typer.Option(..., "--role", help="viewer | uploader | editor | admin"),
+    name: str | None = typer.Option(None, "--name", help="who or what uses it (shown in logs and uploads)"),
+) -> None:
+    """Create a token and print it (it is shown only this once)."""
+    from pitwall.ingest import tokens
+
+    info, secret = _run(lambda coll: tokens.create(coll, role.value, name))
+    typer.echo(f"created token {info.id} ({info.role}, {info.name!r}); keep it secret:", err=True)
+    typer.echo(secret)
+
+
+@app.command("list")
+def list_() -> None:
+    """List tokens (never their secrets)."""
+    from pitwall.ingest import tokens
+
+    rows = _run(lambda coll: tokens.list_tokens(coll))
+    if not rows:
+        typer.echo("no tokens")
+        return
+    typer.echo(f"{'id':<10}{'role':<10}{'created':<22}{'revoked':<22}name")
+    for t in rows:
+        revoked = t.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if t.revoked_at else "-"
+        typer.echo(f"{t.id:<10}{t.role:<10}{t.created_at.strftime('%Y-%m-%d %H:%M:%S'):<22}{revoked:<22}{t.name}")
+
+
+@app.command()
+def revoke(token_id: str = typer.Argument(..., help="the id shown by `pitwall token list`")) -> None:
+    """Revoke a token: requests with it are refused within a few seconds."""
+    from pitwall.ingest import tokens
+
+    if not _run(lambda coll: tokens.revoke(coll, token_id)):
+        typer.echo(f"no active token with id {token_id!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {token_id}")
+
+
+@app.command("ensure-admin")
+def ensure_admin(
+    file: Path = typer.Option(Path(".pitwall/admin-token"), "--file", help="where the admin token is kept"),
+) -> None:
+    """Print the admin token kept in FILE, creating one when FILE holds no valid token."""
+    from pitwall.ingest import tokens
+
+    secret, created = _run(lambda coll: tokens.ensure_admin_token(coll, file))
+    if created:
+        typer.echo(f"created an admin token, saved in {file}", err=True)
+    typer.echo(secret)

@@ -1,0 +1,319 @@
+"""`pitwall dev up`: the servers, then the five services, each its own OS process.
+
+Data lives under the data dir (default `.pitwall/`) and survives a restart; so do the
+ports, remembered in `ports.json`. A service that dies is restarted with back-off
+rather than taking the stack down. Ctrl-C or SIGTERM stops the services first, then
+the servers, and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, TextIO
+
+from pitwall.common.settings import Settings
+
+from pitwall.devstack.endpoints import env_file_text, settings_env
+from pitwall.devstack.ports import claim, free_port
+from pitwall.devstack.process import ManagedProcess, live_processes
+from pitwall.devstack.s3 import DEFAULT_WEED_PORTS, WeedPorts
+from pitwall.devstack.servers import PortPlan, RabbitChoice, Servers, start_local_servers
+from pitwall.devstack.services import SERVICES, http_ok, pitwall_argv
+
+DEFAULT_HTTP_PORT = 8000
+DEFAULT_PLAN = PortPlan(mongo=27017, s3=DEFAULT_WEED_PORTS, amqp=5672)
+READY_TIMEOUT_S = 120.0
+BACKOFF_MAX_S = 30.0
+# A service that ran this long before dying was healthy: its back-off starts over.
+STABLE_AFTER_S = 60.0
+_COLORS = ("36", "33", "35", "32", "34", "31")
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class DevStackConfig:
+    data_dir: Path = Path(".pitwall")
+    http_port: int | None = None  # None: 8000, or a free port when 8000 is taken
+    samples: bool = True
+    services: tuple[str, ...] = SERVICES
+    rabbit: RabbitChoice = "auto"
+
+
+@dataclass
+class _Service:
+    name: str
+    proc: ManagedProcess
+    failures: int = 0
+    restart_at: float | None = None
+    log: IO[str] | None = field(default=None, repr=False)
+
+
+class Supervisor:
+    def __init__(self, config: DevStackConfig, out: TextIO | None = None) -> None:
+        self.config = config
+        self.data_dir = config.data_dir.expanduser().resolve()
+        self.out = out or sys.stdout
+        self.color = self.out.isatty() and os.environ.get("NO_COLOR") is None
+        self._print_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._phase = "starting"
+        self._services: list[_Service] = []
+        self._servers: Servers | None = None
+        self._lock_fd: int | None = None
+        self.settings: Settings | None = None
+
+    # -- output ----------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        self._line("pitwall", message, "1")
+
+    def _line(self, name: str, text: str, color: str) -> None:
+        prefix = f"{name:<11}|"
+        if self.color:
+            prefix = f"\x1b[{color}m{prefix}\x1b[0m"
+        with self._print_lock:
+            self.out.write(f"{prefix} {text}\n")
+            self.out.flush()
+
+    # -- the whole life ------------------------------------------------------------
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        try:
+            self._start()
+            self._phase = "running"
+            self._supervise()
+            return 0
+        except _Interrupted:
+            return 0
+        except StackError as exc:
+            self.say(f"error: {exc}")
+            return 1
+        finally:
+            self._phase = "stopping"
+            self._shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._phase == "starting":
+            # Interrupts a blocking start-up step; `run` then stops what already started.
+            self._phase = "stopping"
+            raise _Interrupted(signum)
+        if self._phase == "running":
+            self._stop.set()
+        else:
+            self.say("still stopping (services get 10 s, servers 20 s)")
+
+    def _start(self) -> None:
+        t0 = time.monotonic()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        self._kill_leftovers()
+        http_port = self._http_port()
+        self.say(f"starting servers, data in {self.data_dir}")
+        self._servers = start_local_servers(
+            self.data_dir, rabbit_choice=self.config.rabbit, preferred=self._remembered_ports()
+        )
+        self._record_children()
+        for note in self._servers.notes:
+            self.say(note)
+        self.say("servers ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(self._servers.timings.items())))
+        self._remember_ports()
+        settings = self._servers.endpoints.settings(
+            vhost="/", mongo_db="pitwall", bucket_prefix="",
+            data_dir=self.data_dir, http_port=http_port, http_host="127.0.0.1", log_format="console",
+        )
+        (self.data_dir / "env").write_text(env_file_text(settings))
+        self.settings = settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
+        env |= settings_env(settings) | {"PYTHONUNBUFFERED": "1"}
+        for index, name in enumerate(self.config.services):
+            color = _COLORS[index % len(_COLORS)]
+            proc = ManagedProcess(
+                name, [*pitwall_argv(), "service", name], env=env, cwd=Path.cwd(),
+                on_line=self._printer(name, color),
+            )
+            service = _Service(name, proc)
+            (self.data_dir / "logs").mkdir(exist_ok=True)
+            service.log = open(self.data_dir / "logs" / f"{name}.log", "a", buffering=1)
+            self._services.append(service)
+            proc.start()
+        self._record_children()
+        self.say(f"{len(self._services)} services started in {time.monotonic() - t0:.1f} s; waiting for /readyz")
+
+    def _printer(self, name: str, color: str) -> Any:
+        def on_line(text: str) -> None:
+            service = next((s for s in self._services if s.name == name), None)
+            if service is not None and service.log is not None:
+                with contextlib.suppress(ValueError):  # closed at shutdown
+                    service.log.write(text + "\n")
+            self._line(name, text, color)
+
+        return on_line
+
+    def _supervise(self) -> None:
+        assert self.settings is not None
+        url = f"http://127.0.0.1:{self.settings.http_port}"
+        wants_ready = "query_api" in self.config.services
+        ready = False
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not self._stop.wait(0.25):
+            self._restart_dead()
+            if wants_ready and not ready:
+                if http_ok(f"{url}/readyz", timeout=1.0):
+                    ready = True
+                    self.say(f"pitwall is up: {url}   (Ctrl-C stops everything)")
+                    if self.config.samples:
+                        self._load_samples_in_background()
+                elif time.monotonic() > deadline:
+                    self.say(f"{url}/readyz is still not 200 after {READY_TIMEOUT_S:.0f} s; see the service output above")
+                    deadline = float("inf")
+
+    def _restart_dead(self) -> None:
+        now = time.monotonic()
+        for service in self._services:
+            proc = service.proc
+            if service.restart_at is not None:
+                if now >= service.restart_at:
+                    service.restart_at = None
+                    proc.start()
+                    self._record_children()
+                continue
+            if proc.alive:
+                continue
+            ran = now - (proc.started_at or now)
+            code = proc.stop()  # reaps it and whatever it left in its process group
+            if ran > STABLE_AFTER_S:
+                service.failures = 0
+            service.failures += 1
+            delay = min(2.0 ** (service.failures - 1), BACKOFF_MAX_S)
+            self.say(
+                f"{service.name} exited with code {code} after {ran:.1f} s; "
+                f"restarting in {delay:.0f} s (restart #{service.failures})"
+            )
+            service.restart_at = now + delay
+
+    def _load_samples_in_background(self) -> None:
+        def load() -> None:
+            from pitwall.devstack.samples import load_samples
+
+            assert self.settings is not None
+            try:
+                t0 = time.monotonic()
+                load_samples(self.settings)
+                self.say(f"sample runs loaded in {time.monotonic() - t0:.1f} s")
+            except Exception as exc:  # the stack stays useful without samples
+                self.say(f"loading sample runs failed: {type(exc).__name__}: {exc}")
+
+        threading.Thread(target=load, name="samples", daemon=True).start()
+
+    def _shutdown(self) -> None:
+        if self._services:
+            self.say("stopping services")
+            threads = [threading.Thread(target=s.proc.stop, args=(10.0,), daemon=True) for s in self._services]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            for service in self._services:
+                if service.log is not None:
+                    service.log.close()
+        if self._servers is not None:
+            self.say("stopping servers")
+            self._servers.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / "run" / "children.json").unlink()
+        self._release_lock()
+        if self._services or self._servers is not None:
+            self.say("stopped")
+
+    # -- state in the data dir -----------------------------------------------------
+    def _take_lock(self) -> None:
+        path = self.data_dir / "devstack.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StackError(f"another `pitwall dev up` (pid {holder}) is using {self.data_dir}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+    def _http_port(self) -> int:
+        wanted = self.config.http_port
+        if wanted is not None:
+            if not claim(wanted):
+                raise StackError(f"port {wanted} is taken; pass another --port")
+            return wanted
+        port = free_port(DEFAULT_HTTP_PORT)
+        if port != DEFAULT_HTTP_PORT:
+            self.say(f"port {DEFAULT_HTTP_PORT} is taken by another program, the web UI uses {port}")
+        return port
+
+    def _remembered_ports(self) -> PortPlan:
+        try:
+            saved = json.loads((self.data_dir / "ports.json").read_text())
+            return PortPlan(mongo=saved["mongo"], s3=WeedPorts(**saved["s3"]), amqp=saved.get("amqp") or DEFAULT_PLAN.amqp)
+        except (FileNotFoundError, KeyError, TypeError, ValueError):
+            return DEFAULT_PLAN
+
+    def _remember_ports(self) -> None:
+        assert self._servers is not None
+        ports = dict(self._servers.ports)
+        ports["s3"] = asdict(ports["s3"])
+        (self.data_dir / "ports.json").write_text(json.dumps(ports, indent=2) + "\n")
+
+    def _record_children(self) -> None:
+        """Who we started, so a later `dev up` can stop them if we die without cleaning up."""
+        import psutil
+
+        pids = [p.pid for p in live_processes() if p.pid is not None]
+        entries = []
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                entries.append({"pid": pid, "create_time": psutil.Process(pid).create_time()})
+        run_dir = self.data_dir / "run"
+        run_dir.mkdir(exist_ok=True)
+        (run_dir / "children.json").write_text(json.dumps(entries))
+
+    def _kill_leftovers(self) -> None:
+        import psutil
+
+        path = self.data_dir / "run" / "children.json"
+        try:
+            entries = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return
+        for entry in entries:
+            with contextlib.suppress(psutil.Error, KeyError, TypeError):
+                proc = psutil.Process(entry["pid"])
+                # The start time tells our old child apart from a new process with a reused pid.
+                if abs(proc.create_time() - entry["create_time"]) < 0.01:
+                    self.say(f"stopping leftover process {entry['pid']} ({proc.name()}) of an earlier run")
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(entry["pid"], signal.SIGKILL)
+        path.unlink()
+

@@ -1,0 +1,151 @@
+"""Fixtures for tests that talk to real servers.
+
+Servers start only when a test asks for them (through `endpoints`, directly or via
+`settings`/`service_env`/`pitwall_service`), once per session. Each run then works in
+its own RabbitMQ vhost, MongoDB database and bucket prefix, all removed at the end.
+
+Back-end: PITWALL_TEST_BACKEND=auto|local|docker (auto: docker when an engine answers).
+PITWALL_TEST_RABBIT=auto|machine|private picks the local broker (auto: the machine's on
+127.0.0.1:5672 when it answers, else a private node).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pitwall.common.settings import Settings
+
+    from pitwall.devstack.endpoints import Endpoints
+    from pitwall.devstack.isolation import Isolation
+    from pitwall.devstack.services import ServiceProcess
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HYTECH_DIR = REPO_ROOT / ".." / "shared" / "data" / "hytech"
+
+_server_report: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    """Where MongoDB, S3 and RabbitMQ answer for this session (started on first use)."""
+    from pitwall.devstack.servers import start_servers
+
+    servers = start_servers(
+        tmp_path_factory.mktemp("servers"),
+        backend=os.environ.get("PITWALL_TEST_BACKEND", "auto"),
+        rabbit_choice=os.environ.get("PITWALL_TEST_RABBIT", "auto"),
+        repo_root=REPO_ROOT,
+    )
+    timings = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(servers.timings.items()))
+    _server_report.append(f"servers ({servers.endpoints.backend}): ready after {timings}")
+    _server_report.extend(servers.notes)
+    try:
+        yield servers.endpoints
+    finally:
+        servers.stop()
+
+
+@pytest.fixture(scope="session")
+def run_isolation(endpoints: Endpoints) -> Iterator[Isolation]:
+    """This run's vhost, database name and bucket prefix; removed with their content at the end."""
+    from pitwall.devstack.isolation import Isolation, provision, sweep_stale_vhosts, teardown
+
+    swept = sweep_stale_vhosts(endpoints)
+    if swept:
+        _server_report.append(f"removed {len(swept)} vhost(s) left by dead test runs")
+    iso = Isolation.new()
+    provision(endpoints, iso)
+    try:
+        yield iso
+    finally:
+        teardown(endpoints, iso)
+
+
+@pytest.fixture(scope="session")
+def settings(endpoints: Endpoints, run_isolation: Isolation) -> Settings:
+    """Settings pointing at this run's vhost/database/buckets. Shared: derive with `model_copy`."""
+    return run_isolation.settings(endpoints)
+
+
+@pytest.fixture(scope="session")
+def service_env(settings: Settings) -> Mapping[str, str]:
+    """A complete environment for child processes: ours, with PITWALL_* set to `settings`.
+
+    Shared by the session: extend it with `service_env | {...}`, never in place.
+    """
+    from pitwall.devstack.endpoints import settings_env
+
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
+    return inherited | settings_env(settings) | {"PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def pitwall_service(
+    service_env: Mapping[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start `pitwall service NAME` as a child process; all are stopped after the test.
+
+        api = pitwall_service("query_api")            # waits for /readyz, api.base_url
+        ingest = pitwall_service("ingest", settings=s, env={"PITWALL_PREFETCH": "1"})
+        ingest.wait_for_log("consuming")
+        ingest.kill(); ingest.restart()
+
+    `settings` replaces the PITWALL_* part of the environment, `env` is applied last.
+    The services' logs are attached to the test report.
+    """
+    from pitwall.devstack.endpoints import settings_env
+    from pitwall.devstack.ports import free_port, release
+    from pitwall.devstack.services import ServiceProcess
+
+    started: list[ServiceProcess] = []
+
+    def start(
+        name: str, *, settings: Settings | None = None, env: Mapping[str, str] | None = None, wait: bool = True
+    ) -> ServiceProcess:
+        child_env = dict(service_env)
+        if settings is not None:
+            child_env |= settings_env(settings)
+        child_env |= dict(env or {})
+        http_port = None
+        if name == "query_api":
+            if "PITWALL_HTTP_PORT" not in (env or {}):
+                child_env["PITWALL_HTTP_PORT"] = str(free_port())
+            http_port = int(child_env["PITWALL_HTTP_PORT"])
+        same = sum(1 for s in started if s.name == name)
+        log_path = tmp_path / (f"{name}.log" if not same else f"{name}-{same + 1}.log")
+        service = ServiceProcess(name, child_env, log_path, http_port=http_port).start()
+        started.append(service)
+        if wait and http_port is not None:
+            service.wait_ready()
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+        if service.http_port is not None:
+            release(service.http_port)
+        request.node.add_report_section("teardown", f"pitwall service {service.name} ({service.log_path})", _tail(service.log()))
+
+
+def _tail(text: str, lines: int = 80) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def hytech_dir() -> Path:
+    """The team's real MCAP files (../shared/data/hytech), never copied into the repo."""
+    path = HYTECH_DIR.resolve()
+    if not path.is_dir() or not any(path.glob("*.mcap")):
+        pytest.skip(f"the team's files are not here: {path}")
+    return path
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in _server_report:
+        terminalreporter.write_line(line)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="pitwall: the team's telemetry data cloud.")
 
-# (verb, module, function): modules are imported lazily so `pitwall convert` does not pay
-# for FastAPI or aio-pika imports.
-_COMMANDS: list[tuple[str, str, str]] = [
-    ("synth", "pitwall.cli.synth", "synth"),
-    ("convert", "pitwall.cli.convert", "convert"),
-    ("service", "pitwall.cli.service", "service"),
-]
-_GROUPS: list[tuple[str, str, str]] = [
-    ("dev", "pitwall.cli.dev", "app"),
-    ("token", "pitwall.cli.token", "app"),
+# (verb, module, attribute, is_group). Only the module of the verb being run is imported,
+# so `pitwall convert` does not pay for FastAPI, aio-pika or pymongo imports.
+_VERBS: list[tuple[str, str, str, bool]] = [
+    ("convert", "pitwall.cli.convert", "convert", False),
+    ("synth", "pitwall.cli.synth", "synth", False),
+    ("service", "pitwall.cli.service", "service", False),
+    ("dev", "pitwall.cli.dev", "app", True),
+    ("token", "pitwall.cli.token", "app", True),
 ]
 
 
@@ -26,23 +25,23 @@ def _root() -> None:
     """pitwall: the team's telemetry data cloud."""
 
 
-def _lazy(module: str, attr: str):  # type: ignore[no-untyped-def]
-    return getattr(importlib.import_module(module), attr)
+def _register(argv: list[str]) -> None:
+    first = next((a for a in argv if not a.startswith("-")), None)
+    known = {v[0] for v in _VERBS}
+    for verb, module, attr, group in _VERBS:
+        if first in known and verb != first:
+            continue
+        target = getattr(importlib.import_module(module), attr)
+        if group:
+            app.add_typer(target, name=verb)
+        else:
+            app.command(verb)(target)
 
 
-for verb, module, func in _COMMANDS:
-    try:
-        app.command(verb)(_lazy(module, func))
-    except ModuleNotFoundError as exc:  # a verb still being built must not break the others
-        if exc.name != module:
-            raise
-for verb, module, attr in _GROUPS:
-    try:
-        app.add_typer(_lazy(module, attr), name=verb)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
+def main() -> None:
+    _register(sys.argv[1:])
+    app()
 
 
 if __name__ == "__main__":
-    app()
+    main()

@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 HYTECH_DIR = REPO_ROOT / ".." / "shared" / "data" / "hytech"
 
 _server_report: list[str] = []
+_SERVICES = pytest.StashKey[list["ServiceProcess"]]()
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +75,7 @@ def settings(endpoints: Endpoints, run_isolation: Isolation) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def service_env(settings: Settings) -> Mapping[str, str]:
+def service_env(settings: Settings) -> dict[str, str]:
     """A complete environment for child processes: ours, with PITWALL_* set to `settings`.
 
     Shared by the session: extend it with `service_env | {...}`, never in place.
@@ -97,13 +98,14 @@ def pitwall_service(
         ingest.kill(); ingest.restart()
 
     `settings` replaces the PITWALL_* part of the environment, `env` is applied last.
-    The services' logs are attached to the test report.
+    The end of each service's log is added to the report of a failed test.
     """
     from pitwall.devstack.endpoints import settings_env
     from pitwall.devstack.ports import free_port, release
     from pitwall.devstack.services import ServiceProcess
 
     started: list[ServiceProcess] = []
+    request.node.stash[_SERVICES] = started  # for the failure report (pytest_runtest_makereport)
 
     def start(
         name: str, *, settings: Settings | None = None, env: Mapping[str, str] | None = None, wait: bool = True
@@ -130,11 +132,17 @@ def pitwall_service(
         service.stop()
         if service.http_port is not None:
             release(service.http_port)
-        request.node.add_report_section("teardown", f"pitwall service {service.name} ({service.log_path})", _tail(service.log()))
 
 
-def _tail(text: str, lines: int = 80) -> str:
-    return "\n".join(text.splitlines()[-lines:])
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test shows the end of the log of every service it started."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for service in item.stash.get(_SERVICES, []):
+            tail = "\n".join(service.log().splitlines()[-80:])
+            report.sections.append((f"pitwall service {service.name} ({service.log_path})", tail))
+    return report
 
 
 @pytest.fixture(scope="session")

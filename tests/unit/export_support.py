@@ -15,7 +15,6 @@ from typing import Any
 import h5py
 import numpy as np
 import scipy.io as sio
-
 from pitwall.common.columns import Recording, Signal, Skipped, TopicColumns
 
 ORIGIN = 1_714_567_890_123_456_789  # 2024-05-01, with every nanosecond digit set
@@ -72,7 +71,9 @@ def sample_recording() -> Recording:
                 np.tile(np.array([-(2**63), 2**63 - 1, 0, -1, 123456789012345678]), 3 * n // 5),
             ),
             "ubig": Signal(
-                "ubig", "uint64", np.full(3 * n, 2**64 - 1, dtype=np.uint64) - np.arange(3 * n, dtype=np.uint64)
+                "ubig",
+                "uint64",
+                np.full(3 * n, 2**64 - 1, dtype=np.uint64) - np.arange(3 * n, dtype=np.uint64),
             ),
             "a.b": Signal("a.b", "double", np.full(3 * n, 1.0)),
             "a_b": Signal("a_b", "double", np.full(3 * n, 2.0)),
@@ -122,7 +123,11 @@ def empty_recording() -> Recording:
 
 
 def _norm_v5(x: Any) -> Any:
-    if isinstance(x, np.ndarray) and x.shape == (1, 1) and isinstance(x[0, 0], sio.matlab.mat_struct):
+    if (
+        isinstance(x, np.ndarray)
+        and x.shape == (1, 1)
+        and isinstance(x[0, 0], sio.matlab.mat_struct)
+    ):
         x = x[0, 0]  # a 1 x 1 struct
     if isinstance(x, sio.matlab.mat_struct):
         return {k: _norm_v5(getattr(x, k)) for k in x._fieldnames}
@@ -155,7 +160,7 @@ def _element(buf: bytes, pos: int) -> tuple[int, int, int, int]:
 
 
 def _walk(buf: bytes, pos: int, path: str, out: dict[str, tuple[str, tuple[int, ...]]]) -> str:
-    mi, n, start, _ = _element(buf, pos)
+    mi, _, start, _ = _element(buf, pos)
     assert mi == 14, f"{path}: expected miMATRIX, got {mi}"
     _, _, fstart, p = _element(buf, start)
     flags = struct.unpack_from("<I", buf, fstart)[0]
@@ -172,7 +177,9 @@ def _walk(buf: bytes, pos: int, path: str, out: dict[str, tuple[str, tuple[int, 
         _, _, lstart, p = _element(buf, p)
         fnl = struct.unpack_from("<i", buf, lstart)[0]
         _, fn, fstart2, p = _element(buf, p)
-        names = [buf[fstart2 + i : fstart2 + i + fnl].split(b"\0")[0].decode() for i in range(0, fn, fnl)]
+        names = [
+            buf[fstart2 + i : fstart2 + i + fnl].split(b"\0")[0].decode() for i in range(0, fn, fnl)
+        ]
         for field in names:
             _walk(buf, p, f"{path}.{field}", out)
             p = _element(buf, p)[3]

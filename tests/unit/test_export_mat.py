@@ -21,7 +21,6 @@ from export_support import (
     sample_recording,
     v5_classes,
 )
-
 from pitwall.common.columns import Recording
 from pitwall.converter.export import ExportParams, ExportResult, export_recording
 from pitwall.converter.naming import matlab_name
@@ -53,7 +52,7 @@ KIND_DTYPE = {
 def export(rec: Recording, path: Path, fmt: str, **kw: Any) -> tuple[ExportResult, dict[str, Any]]:
     result = export_recording(
         rec, path, ExportParams(format=fmt, **kw), source_name="run_042.mcap", source_sha256=SHA
-    )  # type: ignore[arg-type]
+    )
     loaded = load_v5(path) if result.format == "mat" else load_v73(path)
     return result, loaded
 
@@ -102,7 +101,9 @@ def test_every_signal_is_in_signal_map_and_bit_exact(sample: Any, fmt: str) -> N
         expected = sig.values if element is None else sig.values[:, element]
         assert actual.shape == (n, 1), src
         if sig.kind == "logical" and fmt == "mat":
-            assert actual.dtype == np.uint8  # scipy's reading of a logical; the class is checked below
+            assert (
+                actual.dtype == np.uint8
+            )  # scipy's reading of a logical; the class is checked below
             actual = actual.astype(bool)
         assert actual.dtype == KIND_DTYPE[sig.kind if not sig.repeated else "double"], src
         assert actual[:, 0].tobytes() == np.ascontiguousarray(expected).tobytes(), src
@@ -150,7 +151,7 @@ def test_matlab_classes_as_mapped_v5(tmp_path: Path) -> None:
     _, loaded = export(rec, path, "mat")
     classes = v5_classes(path)
     for src, mat_path in rows_of(loaded["signal_map"]):
-        topic, field_path, element = _source(src)
+        topic, field_path, _ = _source(src)
         sig = rec.topics[topic].signals[field_path]
         leaf = mat_path.split("(")[0]
         cls, dims = classes[leaf]

@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from export_support import load_v5, strings
-
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.converter.export import ExportError, ExportParams, export_recording
 from pitwall.converter.resample import grid_ns, resample
 
-O = 1_700_000_000_000_000_000
+T0 = 1_700_000_000_000_000_000
 S = 1_000_000_000  # ns per second
 
 
@@ -22,23 +21,27 @@ def known() -> Recording:
         "A",
         "A",
         "protobuf",
-        O + np.array([0, 1, 2, 3], dtype=np.int64) * S,
+        T0 + np.array([0, 1, 2, 3], dtype=np.int64) * S,
         {"x": Signal("x", "int32", np.array([10, 20, 30, 40], dtype=np.int32))},
     )
     b = TopicColumns(
         "B",
         "B",
         "protobuf",
-        O + np.array([S // 2, 5 * S // 2, 7 * S // 2], dtype=np.int64),
+        T0 + np.array([S // 2, 5 * S // 2, 7 * S // 2], dtype=np.int64),
         {
             "y": Signal("y", "double", np.array([1.0, 2.0, 3.0])),
             "s": Signal("s", "string", strings(["one", "two", "three"])),
-            "mode": Signal("mode", "enum", np.array([0, 5, 7], dtype=np.int32), enum_names={0: "a"}),
+            "mode": Signal(
+                "mode", "enum", np.array([0, 5, 7], dtype=np.int32), enum_names={0: "a"}
+            ),
             "on": Signal("on", "logical", np.array([True, False, True])),
-            "v": Signal("v", "double", np.array([[0.0, 10.0], [2.0, np.nan], [4.0, 30.0]]), repeated=True),
+            "v": Signal(
+                "v", "double", np.array([[0.0, 10.0], [2.0, np.nan], [4.0, 30.0]]), repeated=True
+            ),
         },
     )
-    return Recording({"A": a, "B": b}, origin_ns=O, message_count=7)
+    return Recording({"A": a, "B": b}, origin_ns=T0, message_count=7)
 
 
 def test_hold_keeps_the_latest_sample_and_its_type() -> None:
@@ -46,7 +49,7 @@ def test_hold_keeps_the_latest_sample_and_its_type() -> None:
     assert notes == []
     grid = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]  # the overlap [0.5, 3] at 2 Hz
     for tc in out.topics.values():
-        assert ((tc.log_time_ns - O) == np.array(grid) * S).all()
+        assert ((tc.log_time_ns - T0) == np.array(grid) * S).all()
     x = out.topics["A"].signals["x"].values
     assert x.dtype == np.int32 and x.tolist() == [10, 20, 20, 30, 30, 40]
     b = out.topics["B"].signals
@@ -73,32 +76,38 @@ def test_linear_interpolates_numbers_to_double_and_holds_states() -> None:
 
 def test_window_anchors_the_grid_and_narrows_it() -> None:
     out, _ = resample(known(), 4.0, "hold", start_s=0.25, end_s=2.0)
-    t = (out.topics["A"].log_time_ns - O) / S
+    t = (out.topics["A"].log_time_ns - T0) / S
     # anchored at 0.25, but never before B's first sample at 0.5
     assert t.tolist() == [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
     out, _ = resample(known(), 3.0, "hold", start_s=0.0)
-    t_ns = out.topics["A"].log_time_ns - O
+    t_ns = out.topics["A"].log_time_ns - T0
     assert t_ns.tolist() == [round(k * S / 3) for k in range(2, 10)]  # 0.667 .. 3.0
 
 
 def test_samples_exactly_on_grid_points_are_taken_not_their_predecessors() -> None:
     n = 1000
-    times = O + np.arange(n, dtype=np.int64) * 100_000_000  # every 0.1 s
-    tc = TopicColumns("A", "A", "protobuf", times, {"k": Signal("k", "int32", np.arange(n, dtype=np.int32))})
-    out, _ = resample(Recording({"A": tc}, origin_ns=O), 10.0, "hold")
+    times = T0 + np.arange(n, dtype=np.int64) * 100_000_000  # every 0.1 s
+    tc = TopicColumns(
+        "A", "A", "protobuf", times, {"k": Signal("k", "int32", np.arange(n, dtype=np.int32))}
+    )
+    out, _ = resample(Recording({"A": tc}, origin_ns=T0), 10.0, "hold")
     assert (out.topics["A"].signals["k"].values == np.arange(n)).all()
 
 
 def test_unsorted_log_times_are_ordered_first() -> None:
-    times = O + np.array([2, 0, 1, 3], dtype=np.int64) * S
-    tc = TopicColumns("A", "A", "protobuf", times, {"x": Signal("x", "double", np.array([2.0, 0.0, 1.0, 3.0]))})
-    out, _ = resample(Recording({"A": tc}, origin_ns=O), 1.0, "linear")
+    times = T0 + np.array([2, 0, 1, 3], dtype=np.int64) * S
+    tc = TopicColumns(
+        "A", "A", "protobuf", times, {"x": Signal("x", "double", np.array([2.0, 0.0, 1.0, 3.0]))}
+    )
+    out, _ = resample(Recording({"A": tc}, origin_ns=T0), 1.0, "linear")
     assert out.topics["A"].signals["x"].values.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_topics_without_messages_are_left_out_and_noted() -> None:
     rec = known()
-    rec.topics["E"] = TopicColumns("E", "E", "protobuf", np.zeros(0, dtype=np.int64), {"z": Signal("z", "double", np.zeros(0))})
+    rec.topics["E"] = TopicColumns(
+        "E", "E", "protobuf", np.zeros(0, dtype=np.int64), {"z": Signal("z", "double", np.zeros(0))}
+    )
     out, _ = resample(rec, 2.0)
     assert "E" not in out.topics and len(out.topics["A"].log_time_ns) == 6
     assert any(s.what == "E" and "no messages" in s.reason for s in out.skipped)
@@ -121,11 +130,19 @@ def test_grid_points_are_integer_nanoseconds() -> None:
 def test_absurd_rates_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="points"):
         export_recording(
-            known(), tmp_path / "x.mat", ExportParams(resample_hz=1e12), source_name="r", source_sha256=None
+            known(),
+            tmp_path / "x.mat",
+            ExportParams(resample_hz=1e12),
+            source_name="r",
+            source_sha256=None,
         )
     with pytest.raises(ExportError, match="positive"):
         export_recording(
-            known(), tmp_path / "x.mat", ExportParams(resample_hz=0.0), source_name="r", source_sha256=None
+            known(),
+            tmp_path / "x.mat",
+            ExportParams(resample_hz=0.0),
+            source_name="r",
+            source_sha256=None,
         )
 
 

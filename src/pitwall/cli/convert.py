@@ -53,6 +53,7 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[str, float, float], Stage
     if not enabled:
         yield lambda name, lo, hi: lambda *a, **k: None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -60,13 +61,18 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[str, float, float], Stage
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
+        console=Console(stderr=True),
         transient=True,
     ) as bar:
         task = bar.add_task("reading", total=1.0)
 
         def stage(name: str, lo: float, hi: float) -> Stage:
-            def update(done: float = 0.0, total: float | None = None, *_: Any, **__: Any) -> None:
-                frac = done / total if total else done
+            def update(*args: Any, **_: Any) -> None:
+                # fraction, or (done, total): whichever the caller reports
+                nums = [float(a) for a in args if isinstance(a, (int, float))]
+                if not nums:
+                    return
+                frac = nums[0] / nums[1] if len(nums) > 1 and nums[1] else nums[0]
                 bar.update(
                     task, description=name, completed=lo + (hi - lo) * min(max(frac, 0.0), 1.0)
                 )

@@ -103,6 +103,14 @@ def start_weed(data_dir: Path, ports: WeedPorts, access_key: str, secret_key: st
     return ManagedProcess("s3", argv, cwd=data_dir, log_path=log_path, stop_timeout=15.0).start()
 
 
+def stop_weed(proc: ManagedProcess, ports: WeedPorts) -> None:
+    """Stop weed, then remove the gRPC sockets it leaves in /tmp (their paths are fixed
+    in the binary: /tmp/seaweedfs-<component>-grpc-<port>.sock)."""
+    proc.stop()
+    for component, port in asdict(ports).items():
+        Path(f"/tmp/seaweedfs-{component}-grpc-{port + GRPC_OFFSET}.sock").unlink(missing_ok=True)
+
+
 def make_client(endpoint: str, access_key: str, secret_key: str) -> Minio:
     http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1.0, read=5.0), retries=False)
     return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False, http_client=http)

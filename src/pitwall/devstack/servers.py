@@ -109,6 +109,8 @@ def start_local_servers(
     secret_key: str = "minioadmin",
     repo_root: Path | None = None,
 ) -> Servers:
+    if rabbit_choice not in ("auto", "machine", "private"):
+        raise ValueError(f"RabbitMQ choice must be auto, machine or private, not {rabbit_choice!r}")
     data_dir = data_dir.resolve()
     logs = data_dir / "logs"
     install_signal_safety_net()
@@ -117,6 +119,7 @@ def start_local_servers(
     timings: dict[str, float] = {}
     claimed: list[int] = []
 
+    pool = ThreadPoolExecutor(2, thread_name_prefix="wait-server")
     try:
         mongo_port = free_port(preferred.mongo)
         weed_ports = s3.WeedPorts.choose(preferred.s3)
@@ -128,29 +131,28 @@ def start_local_servers(
         mongo_proc = mongo.start_secantus(data_dir / "mongo", mongo_port, logs / "mongodb.log")
         stoppers.append(mongo_proc.stop)
         weed_proc = s3.start_weed(data_dir / "s3", weed_ports, access_key, secret_key, logs / "s3.log")
-        stoppers.append(weed_proc.stop)
-
+        stoppers.append(lambda: s3.stop_weed(weed_proc, weed_ports))
         url = mongo.mongo_url(mongo_port)
         s3_endpoint = f"127.0.0.1:{weed_ports.s3}"
-        with ThreadPoolExecutor(2) as pool:
-            mongo_ready = pool.submit(_ready_after, lambda: mongo.wait_mongo(url, mongo_proc), mongo_proc)
-            s3_ready = pool.submit(
-                _ready_after, lambda: s3.wait_s3(s3_endpoint, access_key, secret_key, weed_proc), weed_proc
-            )
-            # On this thread, not in the pool: a private node must be forked by a thread
-            # that outlives it (PDEATHSIG).
-            broker = _rabbit(data_dir, logs, rabbit_choice, preferred.amqp, repo_root)
-            claimed += broker.claimed
-            if broker.stop is not None:
-                stoppers.append(broker.stop)
-            timings["rabbitmq"] = broker.seconds
-            notes.append(broker.note)
-            timings["mongodb"] = mongo_ready.result()
-            timings["s3"] = s3_ready.result()
+        mongo_ready = pool.submit(_ready_after, lambda: mongo.wait_mongo(url, mongo_proc), mongo_proc)
+        s3_ready = pool.submit(_ready_after, lambda: s3.wait_s3(s3_endpoint, access_key, secret_key, weed_proc), weed_proc)
+
+        # On this thread, not in the pool: a private node must be forked by a thread
+        # that outlives it (PDEATHSIG).
+        broker = _rabbit(data_dir, logs, rabbit_choice, preferred.amqp, repo_root)
+        claimed += broker.claimed
+        if broker.stop is not None:
+            stoppers.append(broker.stop)
+        timings["rabbitmq"] = broker.seconds
+        notes.append(broker.note)
+        timings["mongodb"] = mongo_ready.result()
+        timings["s3"] = s3_ready.result()
     except BaseException:
         _stop_parallel(stoppers)
         release(*claimed)
         raise
+    finally:
+        pool.shutdown()  # quick: a wait ends as soon as its process is gone
     stoppers.append(lambda: release(*claimed))
     endpoints = Endpoints(
         backend="local",

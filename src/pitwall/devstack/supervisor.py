@@ -71,7 +71,8 @@ class Supervisor:
         self.data_dir = config.data_dir.expanduser().resolve()
         self.out = out or sys.stdout
         self.color = self.out.isatty() and os.environ.get("NO_COLOR") is None
-        self._print_lock = threading.Lock()
+        # Reentrant: the signal handler prints too, possibly while the main thread holds it.
+        self._print_lock = threading.RLock()
         self._stop = threading.Event()
         self._phase = "starting"
         self._services: list[_Service] = []
@@ -87,7 +88,8 @@ class Supervisor:
         prefix = f"{name:<11}|"
         if self.color:
             prefix = f"\x1b[{color}m{prefix}\x1b[0m"
-        with self._print_lock:
+        with self._print_lock, contextlib.suppress(OSError, ValueError):
+            # A closed terminal or pipe must not stop the stack (or block its services).
             self.out.write(f"{prefix} {text}\n")
             self.out.flush()
 

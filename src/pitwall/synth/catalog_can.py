@@ -41,8 +41,25 @@ class CanMessage:
 CAN_ENUMS = [
     # proto3 enum values share the package scope: prefixed to stay unique.
     EnumDef("mcu_state_e", tuple(f"MCU_STATE_{s}" for s in CAR_STATES)),
-    EnumDef("bms_state_e", ("BMS_STATE_IDLE", "BMS_STATE_DISCHARGING", "BMS_STATE_CHARGING", "BMS_STATE_FAULT")),
-    EnumDef("dial_mode_e", tuple(f"DIAL_MODE_{m}" for m in ("MODE_0", "MODE_1", "MODE_2", "ACCEL_LAUNCH", "SKIDPAD", "AUTOCROSS", "ENDURANCE"))),
+    EnumDef(
+        "bms_state_e",
+        ("BMS_STATE_IDLE", "BMS_STATE_DISCHARGING", "BMS_STATE_CHARGING", "BMS_STATE_FAULT"),
+    ),
+    EnumDef(
+        "dial_mode_e",
+        tuple(
+            f"DIAL_MODE_{m}"
+            for m in (
+                "MODE_0",
+                "MODE_1",
+                "MODE_2",
+                "ACCEL_LAUNCH",
+                "SKIDPAD",
+                "AUTOCROSS",
+                "ENDURANCE",
+            )
+        ),
+    ),
     EnumDef("lap_clock_e", ("LAP_CLOCK_STOPPED", "LAP_CLOCK_RUNNING", "LAP_CLOCK_FINISHED")),
 ]
 
@@ -71,7 +88,15 @@ def _mc_messages() -> list[CanMessage]:
                     ("derating_on", "bool", lambda c, w=wheel: c.st("motor_temp")[:, w] > 70.0),
                     ("speed_rpm", "int32", st("motor_rpm", sign, wheel=wheel, noise=2.0)),
                     ("torque_current", "float", st("motor_torque", 2.1, wheel=wheel, noise=0.05)),
-                    ("magnetizing_current", "float", st("motor_rpm", 0.0004, 1.5, wheel=wheel, noise=0.02)),
+                    (
+                        "magnetizing_current",
+                        "float",
+                        st("motor_rpm", 0.0004, 1.5, wheel=wheel, noise=0.02),
+                    ),
+                    ("hv_present", "bool", ready(2)),
+                    ("motor_enabled", "bool", ready(5)),
+                    ("error_code", "uint32", const(0)),
+                    ("status_counter", "uint32", counter(256)),
                 ),
             ),
             CanMessage(
@@ -82,6 +107,10 @@ def _mc_messages() -> list[CanMessage]:
                     ("inverter_temp", "float", st("inverter_temp", wheel=wheel, noise=0.2)),
                     ("igbt_temp", "float", st("inverter_temp", 1.08, 1.5, wheel=wheel, noise=0.3)),
                     ("diagnostic_number", "uint32", const(0)),
+                    ("cold_plate_temp", "float", st("coolant_temp", 1.0, 3.0, 0.2)),
+                    ("coolant_in_temp", "float", st("coolant_temp", noise=0.2)),
+                    ("board_temp", "float", st("inverter_temp", 0.6, 12.0, wheel=wheel, noise=0.3)),
+                    ("derate_threshold_temp", "float", const(70.0)),
                 ),
             ),
             CanMessage(
@@ -91,8 +120,24 @@ def _mc_messages() -> list[CanMessage]:
                     ("dc_bus_voltage", "float", st("pack_voltage", noise=0.4)),
                     ("motor_power", "int32", st("motor_power", wheel=wheel, noise=5.0)),
                     # mNm, negative while regenerating
-                    ("feedback_torque", "sint32", st("motor_torque", 1000.0, wheel=wheel, noise=30.0)),
+                    (
+                        "feedback_torque",
+                        "sint32",
+                        st("motor_torque", 1000.0, wheel=wheel, noise=30.0),
+                    ),
                     ("total_energy_j", "int64", integral("motor_power", wheel=wheel)),
+                    (
+                        "dc_bus_current",
+                        "float",
+                        lambda c, w=wheel: c.st("motor_power")[:, w] / c.st("pack_voltage"),
+                    ),
+                    (
+                        "ac_current_rms",
+                        "float",
+                        st("motor_torque", 2.3, 1.2, wheel=wheel, noise=0.1),
+                    ),
+                    ("efficiency", "float", wander(0.93, 0.01, 0.002)),
+                    ("voltage_ripple", "float", wander(1.8, 0.3, 0.05)),
                 ),
             ),
             CanMessage(
@@ -106,12 +151,21 @@ def _mc_messages() -> list[CanMessage]:
                     ("speed_setpoint_rpm", "int32", st("motor_rpm", sign * 1.05, wheel=wheel)),
                     ("positive_torque_limit", "float", const(21.0)),
                     ("negative_torque_limit", "float", const(-10.0)),
+                    ("torque_setpoint", "float", st("motor_torque", wheel=wheel)),
+                    ("speed_limit_rpm", "uint32", const(20000)),
+                    ("current_limit", "float", const(105.0)),
                 ),
             ),
             CanMessage(
                 f"mc{n}_torque_command",
                 20,
-                (("torque_command", "float", st("motor_torque", wheel=wheel, noise=0.02)),),
+                (
+                    ("torque_command", "float", st("motor_torque", wheel=wheel, noise=0.02)),
+                    ("torque_request_raw", "sint32", st("motor_torque", 1000.0, wheel=wheel)),
+                    ("torque_limit_pos", "float", const(21.0)),
+                    ("torque_limit_neg", "float", const(-10.0)),
+                    ("command_counter", "uint32", counter(65536)),
+                ),
             ),
         ]
     return out
@@ -122,9 +176,12 @@ def _ttpms_messages() -> list[CanMessage]:
     for corner in ("lf", "lr", "rf", "rr"):
         up, w = corner.upper(), _CORNER[corner]
         serial = 0x3A000 + 17 * w
+
         # Tyre temperature rises with the corner's load history and the air temperature.
         def tyre(offset: float, w: int = w) -> Recipe:
-            return lambda c: c.st("ambient") + 18.0 + 0.012 * c.st("normal_load")[:, w] + offset + c.noise(0.3)
+            return lambda c: (
+                c.st("ambient") + 18.0 + 0.012 * c.st("normal_load")[:, w] + offset + c.noise(0.3)
+            )
 
         out.append(
             CanMessage(
@@ -135,6 +192,8 @@ def _ttpms_messages() -> list[CanMessage]:
                     (f"{up}_TTPMS_BAT_V", "float", wander(2.95, 0.02, 0.003)),
                     (f"{up}_TTPMS_P", "float", wander(185.0, 1.5, 0.2)),  # kPa absolute
                     (f"{up}_TTPMS_P_GAUGE", "float", wander(83.7, 1.5, 0.2)),
+                    (f"{up}_TTPMS_P_RAW", "uint32", wander(2310.0, 20.0, 3.0)),
+                    (f"{up}_TTPMS_P_TEMP", "float", st("ambient", 1.0, 9.0, 0.2)),
                 ),
             )
         )
@@ -143,7 +202,25 @@ def _ttpms_messages() -> list[CanMessage]:
                 CanMessage(
                     f"{corner}_ttpms_{k + 2}",
                     1,
-                    tuple((f"{up}_TTPMS_T{4 * k + j + 1}", "float", tyre(-1.5 * abs(4 * k + j - 7.5))) for j in range(4)),
+                    (
+                        *(
+                            (
+                                f"{up}_TTPMS_T{4 * k + j + 1}",
+                                "float",
+                                tyre(-1.5 * abs(4 * k + j - 7.5)),
+                            )
+                            for j in range(4)
+                        ),
+                        # The same four channels as the sensor's raw counts.
+                        *(
+                            (
+                                f"{up}_TTPMS_T{4 * k + j + 1}_RAW",
+                                "uint32",
+                                wander(1900.0, 40.0, 5.0),
+                            )
+                            for j in range(4)
+                        ),
+                    ),
                 )
             )
         out.append(
@@ -155,6 +232,10 @@ def _ttpms_messages() -> list[CanMessage]:
                     (f"{up}_TTPMS_RSSI", "sint32", wander(-67.0, 6.0, 2.0)),  # dBm: negative
                     (f"{up}_TTPMS_ALERT", "bool", flag(0.0)),
                     (f"{up}_TTPMS_TX_COUNT", "uint32", counter()),
+                    (f"{up}_TTPMS_BAT_LOW", "bool", flag(0.0)),
+                    (f"{up}_TTPMS_FW_VERSION", "uint32", const(0x0103)),
+                    (f"{up}_TTPMS_SENSOR_STATUS", "uint32", const(1)),
+                    (f"{up}_TTPMS_ERROR_COUNT", "uint32", const(0)),
                 ),
             )
         )
@@ -190,6 +271,9 @@ def _bms_messages() -> list[CanMessage]:
                 ("low_voltage", "float", st("cell_voltage", 1.0, -0.012, 0.001)),
                 ("high_voltage", "float", st("cell_voltage", 1.0, 0.010, 0.001)),
                 ("total_voltage", "float", st("cell_voltage", cells, noise=0.05)),
+                ("cell_delta", "float", wander(0.022, 0.003, 0.001)),
+                ("low_voltage_cell_id", "uint32", const(37)),
+                ("high_voltage_cell_id", "uint32", const(102)),
             ),
         ),
         CanMessage(
@@ -199,6 +283,9 @@ def _bms_messages() -> list[CanMessage]:
                 ("average_temperature", "float", st("pack_temp", noise=0.05)),
                 ("low_temperature", "float", st("pack_temp", 1.0, -2.1, 0.05)),
                 ("high_temperature", "float", st("pack_temp", 1.0, 3.4, 0.05)),
+                ("low_thermistor_id", "uint32", const(5)),
+                ("high_thermistor_id", "uint32", const(41)),
+                ("humidity", "float", wander(38.0, 3.0, 0.2)),
             ),
         ),
         CanMessage(
@@ -217,7 +304,10 @@ def _bms_messages() -> list[CanMessage]:
                 # Multiplexed: each message carries 6 cells of one IC of one group.
                 ("group_id", "int32", lambda c: (np.arange(c.n) // 12) % 2),
                 ("ic_id", "int32", counter(12)),
-                *((f"voltage_{k}", "float", st("cell_voltage", 1.0, 0.0, 0.004)) for k in range(6)),
+                *(
+                    (f"voltage_{k}", "float", st("cell_voltage", 1.0, 0.0, 0.004))
+                    for k in range(12)
+                ),
             ),
         ),
         CanMessage(
@@ -226,7 +316,10 @@ def _bms_messages() -> list[CanMessage]:
             (
                 ("group_id", "int32", lambda c: (np.arange(c.n) // 12) % 2),
                 ("ic_id", "int32", counter(12)),
-                *((f"thermistor_id_{k}", "float", st("pack_temp", 1.0, 0.5 * k, 0.2)) for k in range(3)),
+                *(
+                    (f"thermistor_id_{k}", "float", st("pack_temp", 1.0, 0.5 * k, 0.2))
+                    for k in range(6)
+                ),
             ),
         ),
         CanMessage(
@@ -280,6 +373,12 @@ def _mcu_messages() -> list[CanMessage]:
                 ("max_torque", "uint32", const(21)),
                 ("torque_mode", "uint32", const(2)),
                 ("distance_travelled_m", "float", st("s")),
+                ("bspd_current_high", "bool", lambda c: c.st("power") > 5000.0),
+                ("bspd_brake_high", "bool", lambda c: c.st("brake") > 0.3),
+                ("no_accel_implausibility", "bool", const(1)),
+                ("no_brake_implausibility", "bool", const(1)),
+                ("torque_vectoring_on", "bool", ready(5)),
+                ("regen_mode", "uint32", const(1)),
             ),
         ),
         CanMessage(
@@ -290,6 +389,12 @@ def _mcu_messages() -> list[CanMessage]:
                 ("accel_pedal_2", "uint32", _pedal_raw(3200, 900, "throttle")),
                 ("brake_pedal_1", "uint32", _pedal_raw(1100, 2600, "brake")),
                 ("brake_pedal_2", "uint32", _pedal_raw(2900, 1400, "brake")),
+                ("accel_percent", "float", st("throttle", 100.0, noise=0.2)),
+                ("brake_percent", "float", st("brake", 100.0, noise=0.2)),
+                ("accel_implausible", "bool", flag(0.0)),
+                ("brake_implausible", "bool", flag(0.0)),
+                ("mechanical_brake_active", "bool", lambda c: c.st("brake") > 0.05),
+                ("pedal_counter", "uint32", counter(256)),
             ),
         ),
         CanMessage(
@@ -300,12 +405,19 @@ def _mcu_messages() -> list[CanMessage]:
                 ("steering_2", "uint32", st("steer_deg", 11.0, 2048.0, 2.0)),
                 ("hall_effect_current", "float", st("pack_current", 1.0, 0.0, 0.3)),
                 ("glv_battery_voltage", "float", st("glv_voltage", noise=0.02)),
+                ("steering_angle", "float", st("steer_deg", noise=0.1)),
+                ("shutdown_voltage", "float", st("glv_voltage", 0.98, noise=0.02)),
+                ("ts_voltage", "float", st("pack_voltage", noise=0.5)),
+                ("vref", "float", wander(3.3, 0.002, 0.001)),
             ),
         ),
         CanMessage(
             "mcu_load_cells",
             50,
-            tuple((f"{w}_load_cell", "float", st("normal_load", wheel=i, noise=8.0)) for i, w in enumerate(("fl", "fr", "rl", "rr"))),
+            tuple(
+                (f"{w}_load_cell", "float", st("normal_load", wheel=i, noise=8.0))
+                for i, w in enumerate(("fl", "fr", "rl", "rr"))
+            ),
         ),
         CanMessage(
             "mcu_front_pots",
@@ -430,6 +542,10 @@ def _misc_messages() -> list[CanMessage]:
             (
                 ("voltage", "float", st("pack_voltage", noise=0.2)),
                 ("current", "float", st("pack_current", noise=0.2)),
+                ("power_w", "float", st("power", noise=50.0)),
+                ("energy_wh", "float", integral("power", 1.0 / 3600.0)),
+                ("min_voltage", "float", st("pack_voltage", 1.0, -1.5, 0.2)),
+                ("max_current", "float", st("pack_current", 1.0, 2.0, 0.2)),
             ),
         ),
         CanMessage(
@@ -453,16 +569,31 @@ def _misc_messages() -> list[CanMessage]:
                 ("rr_shock_pot", "uint32", st("susp_travel", 40.0, 1220.0, 3.0, wheel=3)),
             ),
         ),
-        CanMessage("ccu_status", 1, (("charger_enabled", "bool", const(0)),)),
+        CanMessage(
+            "ccu_status",
+            1,
+            (
+                ("charger_enabled", "bool", const(0)),
+                ("balancing_enabled", "bool", const(0)),
+                ("charger_connected", "bool", const(0)),
+                ("ccu_uptime_s", "uint32", lambda c: c.t + 5400.0),
+            ),
+        ),
         CanMessage(
             "drivetrain_rpms_telem",
             20,
-            tuple((f"{w}_motor_rpm", "sint32", st("motor_rpm", _MC_SIGN[i], wheel=i, noise=2.0)) for i, w in enumerate(wheels)),
+            tuple(
+                (f"{w}_motor_rpm", "sint32", st("motor_rpm", _MC_SIGN[i], wheel=i, noise=2.0))
+                for i, w in enumerate(wheels)
+            ),
         ),
         CanMessage(
             "drivetrain_torque_telem",
             20,
-            tuple((f"{w}_motor_torque", "sint32", st("motor_torque", 1000.0, wheel=i, noise=30.0)) for i, w in enumerate(wheels)),
+            tuple(
+                (f"{w}_motor_torque", "sint32", st("motor_torque", 1000.0, wheel=i, noise=30.0))
+                for i, w in enumerate(wheels)
+            ),
         ),
         CanMessage(
             "drivetrain_status_telem",
@@ -485,6 +616,9 @@ def _misc_messages() -> list[CanMessage]:
                 ("current_shunt_read", "float", st("pack_current", noise=0.15)),
                 ("pack_filtered_read", "float", st("pack_voltage", noise=0.1)),
                 ("ts_out_filtered_read", "float", st("pack_voltage", 1.0, -0.6, 0.1)),
+                ("shunt_temp", "float", st("pack_temp", 1.0, 2.0, 0.1)),
+                ("current_raw", "sint32", st("pack_current", 100.0, noise=10.0)),
+                ("measurement_ok", "bool", const(1)),
             ),
         ),
         CanMessage(
@@ -507,13 +641,20 @@ def _misc_messages() -> list[CanMessage]:
                 ("use_power_limit", "bool", const(1)),
                 ("use_pid_tv", "bool", const(1)),
                 # Bit 63 is the "config valid" flag: values beyond the int64 range.
-                ("config_mask", "uint64", lambda c: np.full(c.n, (1 << 63) | 0x2F, dtype=np.uint64)),
+                (
+                    "config_mask",
+                    "uint64",
+                    lambda c: np.full(c.n, (1 << 63) | 0x2F, dtype=np.uint64),
+                ),
             ),
         ),
         CanMessage(
             "sab_thermistors_1",
             2,
-            tuple((f"thermistor_motor_{w}", "float", st("motor_temp", wheel=i, noise=0.3)) for i, w in enumerate(wheels)),
+            tuple(
+                (f"thermistor_motor_{w}", "float", st("motor_temp", wheel=i, noise=0.3))
+                for i, w in enumerate(wheels)
+            ),
         ),
         CanMessage(
             "sab_thermistors_2",
@@ -522,6 +663,9 @@ def _misc_messages() -> list[CanMessage]:
                 ("thermistor_acc_1", "float", st("pack_temp", noise=0.3)),
                 ("thermistor_acc_2", "float", st("pack_temp", 1.0, 1.0, 0.3)),
                 ("thermistor_pump", "float", st("coolant_temp", noise=0.3)),
+                ("thermistor_radiator_in", "float", st("coolant_temp", 1.0, 2.0, 0.3)),
+                ("thermistor_radiator_out", "float", st("coolant_temp", 1.0, -3.0, 0.3)),
+                ("thermistor_cabin", "float", st("ambient", 1.0, 4.0, 0.3)),
             ),
         ),
         CanMessage(
@@ -531,12 +675,25 @@ def _misc_messages() -> list[CanMessage]:
                 ("steering_analog_raw", "uint32", st("steer_deg", 11.0, 2048.0, 2.0)),
                 ("steering_digital_raw", "sint32", st("steer_deg", 45.5, 0.0, 1.0)),
                 ("steering_angle", "float", st("steer_deg", noise=0.05)),
+                ("steering_valid", "bool", const(1)),
+                ("encoder_fault", "bool", flag(0.0)),
+                ("analog_supply_v", "float", wander(5.0, 0.01, 0.002)),
             ),
         ),
         CanMessage(
             "vn_gps_time",
             5,
-            (("gps_time_ns", "uint64", _gps_time_ns),),
+            (
+                ("gps_time_ns", "uint64", _gps_time_ns),
+                ("gps_week", "uint32", lambda c: _gps_time_ns(c) // (604800 * 10**9)),
+                (
+                    "time_of_week_ms",
+                    "uint32",
+                    lambda c: (_gps_time_ns(c) // 10**6) % (604800 * 1000),
+                ),
+                ("leap_seconds", "int32", const(18)),
+                ("time_valid", "bool", lambda c: c.t >= 1.0),
+            ),
         ),
     ]
 
@@ -552,12 +709,20 @@ def _gps_time_ns(c: Ctx) -> Column:
 
 
 def can_messages() -> list[CanMessage]:
-    return [*_mc_messages(), *_ttpms_messages(), *_bms_messages(), *_mcu_messages(), *_misc_messages()]
+    return [
+        *_mc_messages(),
+        *_ttpms_messages(),
+        *_bms_messages(),
+        *_mcu_messages(),
+        *_misc_messages(),
+    ]
 
 
 def can_file(messages: list[CanMessage]) -> ProtoFile:
     defs = [
-        MessageDef(m.name, tuple(FieldDef(name, typ, k + 1) for k, (name, typ, _) in enumerate(m.signals)))
+        MessageDef(
+            m.name, tuple(FieldDef(name, typ, k + 1) for k, (name, typ, _) in enumerate(m.signals))
+        )
         for m in messages
     ]
     return ProtoFile("hytech.proto", "", defs, list(CAN_ENUMS))
@@ -568,4 +733,3 @@ def can_generator(message: CanMessage) -> Callable[[Ctx], dict[str, Column]]:
         return {name: recipe(c) for name, _, recipe in message.signals}
 
     return generate
-

@@ -30,7 +30,9 @@ from pitwall.synth.vehicle import (
 Generate = Callable[[Ctx], dict[str, Column]]
 
 
-def _f(*specs: tuple[str, str] | tuple[str, str, bool] | tuple[str, str, bool, bool]) -> tuple[FieldDef, ...]:
+def _f(
+    *specs: tuple[str, str] | tuple[str, str, bool] | tuple[str, str, bool, bool],
+) -> tuple[FieldDef, ...]:
     """Fields numbered in order: (name, type[, repeated[, packed]])."""
     out = []
     for number, spec in enumerate(specs, start=1):
@@ -56,14 +58,50 @@ TYPES_FILE = ProtoFile(
 
 ENUMS = [
     EnumDef("car_state_e", tuple(f"CAR_STATE_{s}" for s in CAR_STATES)),
-    EnumDef("drivetrain_state_e", ("DRIVETRAIN_NOT_CONNECTED", "DRIVETRAIN_NOT_ENABLED_NO_HV", "DRIVETRAIN_NOT_ENABLED_HV", "DRIVETRAIN_ENABLING", "DRIVETRAIN_ENABLED")),
-    EnumDef("gps_status_e", ("GPS_STATUS_NO_FIX", "GPS_STATUS_TIME_ONLY", "GPS_STATUS_FIX_2D", "GPS_STATUS_FIX_3D", "GPS_STATUS_RTK")),
-    EnumDef("torque_mode_e", ("TORQUE_MODE_LIMP", "TORQUE_MODE_LOW", "TORQUE_MODE_MID", "TORQUE_MODE_FULL")),
-    EnumDef("controller_mode_e", ("CONTROLLER_MODE_SIMPLE", "CONTROLLER_MODE_LOAD_CELL_TV", "CONTROLLER_MODE_PID_TV", "CONTROLLER_MODE_LAUNCH")),
+    EnumDef(
+        "drivetrain_state_e",
+        (
+            "DRIVETRAIN_NOT_CONNECTED",
+            "DRIVETRAIN_NOT_ENABLED_NO_HV",
+            "DRIVETRAIN_NOT_ENABLED_HV",
+            "DRIVETRAIN_ENABLING",
+            "DRIVETRAIN_ENABLED",
+        ),
+    ),
+    EnumDef(
+        "gps_status_e",
+        (
+            "GPS_STATUS_NO_FIX",
+            "GPS_STATUS_TIME_ONLY",
+            "GPS_STATUS_FIX_2D",
+            "GPS_STATUS_FIX_3D",
+            "GPS_STATUS_RTK",
+        ),
+    ),
+    EnumDef(
+        "torque_mode_e",
+        ("TORQUE_MODE_LIMP", "TORQUE_MODE_LOW", "TORQUE_MODE_MID", "TORQUE_MODE_FULL"),
+    ),
+    EnumDef(
+        "controller_mode_e",
+        (
+            "CONTROLLER_MODE_SIMPLE",
+            "CONTROLLER_MODE_LOAD_CELL_TV",
+            "CONTROLLER_MODE_PID_TV",
+            "CONTROLLER_MODE_LAUNCH",
+        ),
+    ),
     EnumDef("launch_state_e", ("LAUNCH_NOT_READY", "LAUNCH_READY", "LAUNCH_ACTIVE", "LAUNCH_DONE")),
-    EnumDef("acu_state_e", ("ACU_STATE_IDLE", "ACU_STATE_ACTIVE", "ACU_STATE_BALANCING", "ACU_STATE_FAULT")),
-    EnumDef("display_page_e", ("DISPLAY_PAGE_OFF", "DISPLAY_PAGE_SPEED", "DISPLAY_PAGE_LAP", "DISPLAY_PAGE_TEMPS")),
+    EnumDef(
+        "acu_state_e",
+        ("ACU_STATE_IDLE", "ACU_STATE_ACTIVE", "ACU_STATE_BALANCING", "ACU_STATE_FAULT"),
+    ),
+    EnumDef(
+        "display_page_e",
+        ("DISPLAY_PAGE_OFF", "DISPLAY_PAGE_SPEED", "DISPLAY_PAGE_LAP", "DISPLAY_PAGE_TEMPS"),
+    ),
 ]
+
 
 @dataclass(frozen=True, slots=True)
 class NestedTopic:
@@ -111,15 +149,32 @@ def _vn(c: Ctx) -> dict[str, Column]:
     out: dict[str, Column] = {}
     out |= _xyz("vn_vel", _sensor(c, "vx", 0.02), _sensor(c, "vy", 0.02), c.noise(0.01))
     out |= _xyz("vn_linear_accel", _sensor(c, "ax", 0.05), _sensor(c, "ay", 0.05), c.noise(0.05))
-    out |= _xyz("vn_linear_accel_uncomp", _sensor(c, "ax", 0.08), _sensor(c, "ay", 0.08), g + c.noise(0.08))
-    out |= _vec("vn_ypr", ("yaw", "pitch", "roll"), [yaw, _sensor(c, "pitch_deg", 0.02), _sensor(c, "roll_deg", 0.02)])
-    out |= _xyz("vn_angular_rate", _sensor(c, "roll_rate", 0.002), _sensor(c, "pitch_rate", 0.002), _sensor(c, "yaw_rate", 0.002))
+    out |= _xyz(
+        "vn_linear_accel_uncomp", _sensor(c, "ax", 0.08), _sensor(c, "ay", 0.08), g + c.noise(0.08)
+    )
+    out |= _vec(
+        "vn_ypr",
+        ("yaw", "pitch", "roll"),
+        [yaw, _sensor(c, "pitch_deg", 0.02), _sensor(c, "roll_deg", 0.02)],
+    )
+    out |= _xyz(
+        "vn_angular_rate",
+        _sensor(c, "roll_rate", 0.002),
+        _sensor(c, "pitch_rate", 0.002),
+        _sensor(c, "yaw_rate", 0.002),
+    )
     out["vn_gps"] = Presence(fix)
-    out |= {"vn_gps.lat": lat, "vn_gps.lon": lon, "vn_gps.altitude": c.st("alt") + c.wander(0.1, 40.0)}
+    out |= {
+        "vn_gps.lat": lat,
+        "vn_gps.lon": lon,
+        "vn_gps.altitude": c.st("alt") + c.wander(0.1, 40.0),
+    }
     # ECEF from geodetic (spherical Earth is close enough for a synthetic position).
     r = 6_371_000.0 + c.st("alt")
     la, lo = np.radians(lat), np.radians(lon)
-    out |= _xyz("vn_ecef_pos", r * np.cos(la) * np.cos(lo), r * np.cos(la) * np.sin(lo), r * np.sin(la))
+    out |= _xyz(
+        "vn_ecef_pos", r * np.cos(la) * np.cos(lo), r * np.cos(la) * np.sin(lo), r * np.sin(la)
+    )
     out["vn_gps_status"] = np.where(fix, 3, 0)
     out["vn_ins_status"] = np.where(fix, 0x0202, 0x0001)
     out["vn_position_uncertainty"] = np.where(fix, 0.35 + c.wander(0.05), 0.0)
@@ -137,7 +192,12 @@ def _imu(bias: float) -> Generate:
         vib = c.noise(0.25 + bias)  # chassis vibration
         out: dict[str, Column] = {}
         out |= _xyz("accel", _sensor(c, "ax", 0.15) + bias, _sensor(c, "ay", 0.15), 9.81 + vib)
-        out |= _xyz("gyro", _sensor(c, "roll_rate", 0.01), _sensor(c, "pitch_rate", 0.01), _sensor(c, "yaw_rate", 0.01) + bias * 0.01)
+        out |= _xyz(
+            "gyro",
+            _sensor(c, "roll_rate", 0.01),
+            _sensor(c, "pitch_rate", 0.01),
+            _sensor(c, "yaw_rate", 0.01) + bias * 0.01,
+        )
         out["temperature"] = c.st("ambient") + 11.0 + c.wander(0.5)
         out["sample_counter"] = np.arange(c.n) & 0xFFFFFFFF
         return out
@@ -252,7 +312,9 @@ def _state_estimate(c: Ctx) -> dict[str, Column]:
 
 def _torque_controller(c: Ctx) -> dict[str, Column]:
     torque = c.st("motor_torque")
-    phase = np.where(c.t < 1.5, 0, np.where(c.t < LAUNCH_AFTER_S, 1, np.where(c.t < LAUNCH_AFTER_S + 2.5, 2, 3)))
+    phase = np.where(
+        c.t < 1.5, 0, np.where(c.t < LAUNCH_AFTER_S, 1, np.where(c.t < LAUNCH_AFTER_S + 2.5, 2, 3))
+    )
     return {
         **_wheels("torque_request", torque),
         **_wheels("torque_limit", np.full(torque.shape, 21.0)),
@@ -359,7 +421,12 @@ def _dashboard(c: Ctx) -> dict[str, Column]:
     marks = np.concatenate(([LAUNCH_AFTER_S], crossings))
     lap_start = marks[np.minimum(done, marks.size - 1)]
     lap_time = np.where(c.t > LAUNCH_AFTER_S, c.t - lap_start, 0.0)
-    delta = (lap_time - c.vehicle.drive.lap_time_s * np.mod(c.st("s"), c.vehicle.drive.track.length_m) / c.vehicle.drive.track.length_m) * 1000.0
+    delta = (
+        lap_time
+        - c.vehicle.drive.lap_time_s
+        * np.mod(c.st("s"), c.vehicle.drive.track.length_m)
+        / c.vehicle.drive.track.length_m
+    ) * 1000.0
     # A message the pit wall sends, shown for a while; mostly nothing (empty string).
     texts = ["", "PUSH", "BOX THIS LAP", "COOL DOWN"]
     codes = np.where(np.mod(c.t, 45.0) < 6.0, 1 + (np.floor(c.t / 45.0).astype(np.int64) % 3), 0)
@@ -407,84 +474,297 @@ def _acu(c: Ctx) -> dict[str, Column]:
 V3, V3D, YPR, VV, VVI, GPS = "xyz_vec", "xyz_vec_d", "ypr_vec", "veh_vec", "veh_vec_i", "gps_pos"
 
 _TABLE: list[tuple[str, str, float, tuple[FieldDef, ...], Generate]] = [
-    ("VNData", "VNData", 200, _f(
-        ("vn_vel", V3), ("vn_linear_accel", V3), ("vn_linear_accel_uncomp", V3), ("vn_ypr", YPR),
-        ("vn_angular_rate", V3), ("vn_gps", GPS), ("vn_ecef_pos", V3D), ("vn_gps_status", "gps_status_e"),
-        ("vn_ins_status", "uint32"), ("vn_position_uncertainty", "float"), ("vn_gps_time_ns", "uint64"),
-    ), _vn),
-    ("IMUData", "IMUData", 400, _f(("accel", V3), ("gyro", V3), ("temperature", "float"), ("sample_counter", "fixed32")), _imu(0.0)),
-    ("RearIMUData", "RearIMUData", 200, _f(("accel", V3), ("gyro", V3), ("temperature", "float"), ("sample_counter", "fixed32")), _imu(0.02)),
-    ("WheelSpeedData", "WheelSpeedData", 200, _f(("wheel_rpm", VV), ("tick_count", VVI), ("valid", "bool")), _wheel_speed),
-    ("DrivetrainData", "DrivetrainData", 200, _f(
-        ("motor_rpm", VVI), ("actual_torque_nm", VV), ("dc_bus_voltage", VV), ("motor_power_w", VV), ("status_word", "fixed32"),
-    ), _drivetrain),
-    ("MCUOutputData", "MCUOutputData", 100, _f(
-        ("torque_setpoint_nm", VV), ("speed_setpoint_rpm", VV), ("positive_torque_limit", VV), ("negative_torque_limit", VV),
-        ("accel_percent", "float"), ("brake_percent", "float"), ("steering_angle_deg", "float"), ("torque_mode", "torque_mode_e"),
-    ), _mcu_output),
-    ("VCRStatus", "VCRStatus", 100, _f(
-        ("car_state", "car_state_e"), ("drivetrain_state", "drivetrain_state_e"), ("firmware_version", "string"),
-        ("git_hash", "string"), ("uptime_ms", "uint64"), ("loop_overruns", "uint32"), ("buzzer_active", "bool"), ("shutdown_ok", "bool"),
-    ), _vcr_status),
-    ("SuspensionData", "SuspensionData", 100, _f(
-        ("shock_pot_mm", VV), ("load_cell_n", VV), ("ride_height_front_mm", "float"), ("ride_height_rear_mm", "float"),
-    ), _suspension),
-    ("SteeringData", "SteeringData", 100, _f(
-        ("steering_wheel_deg", "float"), ("steering_rate_dps", "float"), ("encoder_raw", "sint32"), ("analog_raw", "uint32"), ("implausible", "bool"),
-    ), _steering),
-    ("PedalsData", "PedalsData", 200, _f(
-        ("accel_1_raw", "uint32"), ("accel_2_raw", "uint32"), ("brake_1_raw", "uint32"), ("brake_2_raw", "uint32"),
-        ("accel_percent", "float"), ("brake_percent", "float"), ("brake_pressure_front_bar", "float"),
-        ("brake_pressure_rear_bar", "float"), ("implausibility", "bool"), ("brake_active", "bool"),
-    ), _pedals),
-    ("VehicleStateEstimate", "VehicleStateEstimate", 100, _f(
-        ("velocity", V3), ("yaw_rate", "double"), ("sideslip_deg", "float"), ("slip_ratio", VV), ("normal_load_n", VV),
-        ("tire_force_x", VV), ("est_valid", "bool"),
-    ), _state_estimate),
-    ("TorqueControllerData", "TorqueControllerData", 100, _f(
-        ("torque_request", VV), ("torque_limit", VV), ("yaw_moment_request_nm", "float"), ("controller_mode", "controller_mode_e"),
-        ("tc_active", "bool"), ("launch_state", "launch_state_e"),
-    ), _torque_controller),
-    ("PowerLimitData", "PowerLimitData", 100, _f(
-        ("power_limit_kw", "float"), ("power_measured_kw", "float"), ("derate_factor", "float"), ("energy_used_wh", "double"), ("limit_active", "bool"),
-    ), _power_limit),
-    ("ThermalData", "ThermalData", 100, _f(
-        ("coolant_temp_in", "float"), ("coolant_temp_out", "float"), ("pump_duty", "float"), ("fan_duty", "float"),
-        ("motor_temp", VV), ("inverter_temp", VV),
-    ), _thermal),
-    ("EnergyMeterData", "EnergyMeterData", 100, _f(
-        ("voltage", "double"), ("current", "double"), ("power_w", "double"), ("energy_j", "int64"),
-        ("serial_number", "fixed64"), ("charge_counter_uc", "uint64"),
-    ), _energy_meter),
-    ("TireTempData", "TireTempData", 100, _f(
-        *((f"temps_{w.lower()}", "float", True, False) for w in WHEELS), ("sensor_ok", "bool"),
-    ), _tire_temps),
-    ("BrakeData", "BrakeData", 100, _f(
-        ("pressure_front_bar", "float"), ("pressure_rear_bar", "float"), ("rotor_temp", VV), ("bias_front_pct", "float"), ("brake_switch", "bool"),
-    ), _brakes),
-    ("AeroData", "AeroData", 100, _f(
-        ("pressure_taps_pa", "float", True), ("downforce_est_n", "float"), ("pitot_speed_mps", "float"), ("yaw_sensor_deg", "float"),
-    ), _aero),
-    ("LoggerStatus", "LoggerStatus", 100, _f(
-        ("uptime_ns", "uint64"), ("buffer_fill_pct", "float"), ("bytes_written", "int64"), ("dropped_messages", "uint32"),
-        ("sd_ok", "bool"), ("active_file_index", "uint32"),
-    ), _logger),
-    ("DashboardData", "DashboardData", 100, _f(
-        ("lap_number", "uint32"), ("lap_time_ms", "uint32"), ("delta_ms", "sint32"), ("display_page", "display_page_e"),
-        ("buttons", "uint32"), ("message", "string"),
-    ), _dashboard),
-    ("ACU_data", "ACUAllData", 10, _f(
-        ("cell_voltages", "float", True), ("cell_temperatures", "float", True), ("pack_voltage", "float"),
-        ("min_cell_voltage", "float"), ("max_cell_voltage", "float"), ("soc", "float"), ("current", "float"),
-        ("max_cell_temp", "float"), ("acu_state", "acu_state_e"), ("balancing_cells", "uint32", True), ("measure_counter", "uint64"),
-    ), _acu),
+    (
+        "VNData",
+        "VNData",
+        200,
+        _f(
+            ("vn_vel", V3),
+            ("vn_linear_accel", V3),
+            ("vn_linear_accel_uncomp", V3),
+            ("vn_ypr", YPR),
+            ("vn_angular_rate", V3),
+            ("vn_gps", GPS),
+            ("vn_ecef_pos", V3D),
+            ("vn_gps_status", "gps_status_e"),
+            ("vn_ins_status", "uint32"),
+            ("vn_position_uncertainty", "float"),
+            ("vn_gps_time_ns", "uint64"),
+        ),
+        _vn,
+    ),
+    (
+        "IMUData",
+        "IMUData",
+        400,
+        _f(("accel", V3), ("gyro", V3), ("temperature", "float"), ("sample_counter", "fixed32")),
+        _imu(0.0),
+    ),
+    (
+        "RearIMUData",
+        "RearIMUData",
+        200,
+        _f(("accel", V3), ("gyro", V3), ("temperature", "float"), ("sample_counter", "fixed32")),
+        _imu(0.02),
+    ),
+    (
+        "WheelSpeedData",
+        "WheelSpeedData",
+        200,
+        _f(("wheel_rpm", VV), ("tick_count", VVI), ("valid", "bool")),
+        _wheel_speed,
+    ),
+    (
+        "DrivetrainData",
+        "DrivetrainData",
+        200,
+        _f(
+            ("motor_rpm", VVI),
+            ("actual_torque_nm", VV),
+            ("dc_bus_voltage", VV),
+            ("motor_power_w", VV),
+            ("status_word", "fixed32"),
+        ),
+        _drivetrain,
+    ),
+    (
+        "MCUOutputData",
+        "MCUOutputData",
+        100,
+        _f(
+            ("torque_setpoint_nm", VV),
+            ("speed_setpoint_rpm", VV),
+            ("positive_torque_limit", VV),
+            ("negative_torque_limit", VV),
+            ("accel_percent", "float"),
+            ("brake_percent", "float"),
+            ("steering_angle_deg", "float"),
+            ("torque_mode", "torque_mode_e"),
+        ),
+        _mcu_output,
+    ),
+    (
+        "VCRStatus",
+        "VCRStatus",
+        100,
+        _f(
+            ("car_state", "car_state_e"),
+            ("drivetrain_state", "drivetrain_state_e"),
+            ("firmware_version", "string"),
+            ("git_hash", "string"),
+            ("uptime_ms", "uint64"),
+            ("loop_overruns", "uint32"),
+            ("buzzer_active", "bool"),
+            ("shutdown_ok", "bool"),
+        ),
+        _vcr_status,
+    ),
+    (
+        "SuspensionData",
+        "SuspensionData",
+        100,
+        _f(
+            ("shock_pot_mm", VV),
+            ("load_cell_n", VV),
+            ("ride_height_front_mm", "float"),
+            ("ride_height_rear_mm", "float"),
+        ),
+        _suspension,
+    ),
+    (
+        "SteeringData",
+        "SteeringData",
+        100,
+        _f(
+            ("steering_wheel_deg", "float"),
+            ("steering_rate_dps", "float"),
+            ("encoder_raw", "sint32"),
+            ("analog_raw", "uint32"),
+            ("implausible", "bool"),
+        ),
+        _steering,
+    ),
+    (
+        "PedalsData",
+        "PedalsData",
+        200,
+        _f(
+            ("accel_1_raw", "uint32"),
+            ("accel_2_raw", "uint32"),
+            ("brake_1_raw", "uint32"),
+            ("brake_2_raw", "uint32"),
+            ("accel_percent", "float"),
+            ("brake_percent", "float"),
+            ("brake_pressure_front_bar", "float"),
+            ("brake_pressure_rear_bar", "float"),
+            ("implausibility", "bool"),
+            ("brake_active", "bool"),
+        ),
+        _pedals,
+    ),
+    (
+        "VehicleStateEstimate",
+        "VehicleStateEstimate",
+        100,
+        _f(
+            ("velocity", V3),
+            ("yaw_rate", "double"),
+            ("sideslip_deg", "float"),
+            ("slip_ratio", VV),
+            ("normal_load_n", VV),
+            ("tire_force_x", VV),
+            ("est_valid", "bool"),
+        ),
+        _state_estimate,
+    ),
+    (
+        "TorqueControllerData",
+        "TorqueControllerData",
+        100,
+        _f(
+            ("torque_request", VV),
+            ("torque_limit", VV),
+            ("yaw_moment_request_nm", "float"),
+            ("controller_mode", "controller_mode_e"),
+            ("tc_active", "bool"),
+            ("launch_state", "launch_state_e"),
+        ),
+        _torque_controller,
+    ),
+    (
+        "PowerLimitData",
+        "PowerLimitData",
+        100,
+        _f(
+            ("power_limit_kw", "float"),
+            ("power_measured_kw", "float"),
+            ("derate_factor", "float"),
+            ("energy_used_wh", "double"),
+            ("limit_active", "bool"),
+        ),
+        _power_limit,
+    ),
+    (
+        "ThermalData",
+        "ThermalData",
+        100,
+        _f(
+            ("coolant_temp_in", "float"),
+            ("coolant_temp_out", "float"),
+            ("pump_duty", "float"),
+            ("fan_duty", "float"),
+            ("motor_temp", VV),
+            ("inverter_temp", VV),
+        ),
+        _thermal,
+    ),
+    (
+        "EnergyMeterData",
+        "EnergyMeterData",
+        100,
+        _f(
+            ("voltage", "double"),
+            ("current", "double"),
+            ("power_w", "double"),
+            ("energy_j", "int64"),
+            ("serial_number", "fixed64"),
+            ("charge_counter_uc", "uint64"),
+        ),
+        _energy_meter,
+    ),
+    (
+        "TireTempData",
+        "TireTempData",
+        100,
+        _f(
+            *((f"temps_{w.lower()}", "float", True, False) for w in WHEELS),
+            ("sensor_ok", "bool"),
+        ),
+        _tire_temps,
+    ),
+    (
+        "BrakeData",
+        "BrakeData",
+        100,
+        _f(
+            ("pressure_front_bar", "float"),
+            ("pressure_rear_bar", "float"),
+            ("rotor_temp", VV),
+            ("bias_front_pct", "float"),
+            ("brake_switch", "bool"),
+        ),
+        _brakes,
+    ),
+    (
+        "AeroData",
+        "AeroData",
+        100,
+        _f(
+            ("pressure_taps_pa", "float", True),
+            ("downforce_est_n", "float"),
+            ("pitot_speed_mps", "float"),
+            ("yaw_sensor_deg", "float"),
+        ),
+        _aero,
+    ),
+    (
+        "LoggerStatus",
+        "LoggerStatus",
+        100,
+        _f(
+            ("uptime_ns", "uint64"),
+            ("buffer_fill_pct", "float"),
+            ("bytes_written", "int64"),
+            ("dropped_messages", "uint32"),
+            ("sd_ok", "bool"),
+            ("active_file_index", "uint32"),
+        ),
+        _logger,
+    ),
+    (
+        "DashboardData",
+        "DashboardData",
+        100,
+        _f(
+            ("lap_number", "uint32"),
+            ("lap_time_ms", "uint32"),
+            ("delta_ms", "sint32"),
+            ("display_page", "display_page_e"),
+            ("buttons", "uint32"),
+            ("message", "string"),
+        ),
+        _dashboard,
+    ),
+    (
+        "ACU_data",
+        "ACUAllData",
+        10,
+        _f(
+            ("cell_voltages", "float", True),
+            ("cell_temperatures", "float", True),
+            ("pack_voltage", "float"),
+            ("min_cell_voltage", "float"),
+            ("max_cell_voltage", "float"),
+            ("soc", "float"),
+            ("current", "float"),
+            ("max_cell_temp", "float"),
+            ("acu_state", "acu_state_e"),
+            ("balancing_cells", "uint32", True),
+            ("measure_counter", "uint64"),
+        ),
+        _acu,
+    ),
 ]
 
 
 def nested_topics() -> list[NestedTopic]:
-    return [NestedTopic(topic, MessageDef(name, fields), rate, gen) for topic, name, rate, fields, gen in _TABLE]
+    return [
+        NestedTopic(topic, MessageDef(name, fields), rate, gen)
+        for topic, name, rate, fields, gen in _TABLE
+    ]
 
 
 def nested_file(topics: list[NestedTopic]) -> ProtoFile:
-    return ProtoFile("hytech_msgs.proto", "hytech_msgs", [t.message for t in topics], list(ENUMS), [TYPES_FILE])
-
+    return ProtoFile(
+        "hytech_msgs.proto", "hytech_msgs", [t.message for t in topics], list(ENUMS), [TYPES_FILE]
+    )

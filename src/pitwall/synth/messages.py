@@ -47,13 +47,20 @@ def typed(values: npt.ArrayLike, proto_type: str) -> np.ndarray:
     return np.clip(np.rint(arr.astype(np.float64)), lo, hi).astype(np.int64)
 
 
-def encode(file: ProtoFile, message: MessageDef, columns: Mapping[str, Column], n: int, prefix: str = "") -> wire.Ragged:
-    parts = [_field(file, fd, columns, n, prefix + fd.name) for fd in sorted(message.fields, key=lambda f: f.number)]
+def encode(
+    file: ProtoFile, message: MessageDef, columns: Mapping[str, Column], n: int, prefix: str = ""
+) -> wire.Ragged:
+    parts = [
+        _field(file, fd, columns, n, prefix + fd.name)
+        for fd in sorted(message.fields, key=lambda f: f.number)
+    ]
     parts = [p for p in parts if p.data.size or p.lengths.any()]
     return wire.concat_rows(parts) if parts else wire.Ragged.empty(n)
 
 
-def _field(file: ProtoFile, fd: FieldDef, columns: Mapping[str, Column], n: int, path: str) -> wire.Ragged:
+def _field(
+    file: ProtoFile, fd: FieldDef, columns: Mapping[str, Column], n: int, path: str
+) -> wire.Ragged:
     if fd.type in SCALAR_TYPES or file.resolve(fd.type)[0] == "enum":
         proto_type = fd.type if fd.type in SCALAR_TYPES else "enum"
         value = columns[path]
@@ -79,7 +86,9 @@ def _repeated(fd: FieldDef, proto_type: str, value: Column, path: str) -> wire.R
     if isinstance(value, RowLists):
         if fixed:
             raise TypeError(f"{path}: ragged fixed-width rows are not supported")
-        return wire.packed_varint_rows(fd.number, proto_type, typed(value.flat, proto_type), value.counts)
+        return wire.packed_varint_rows(
+            fd.number, proto_type, typed(value.flat, proto_type), value.counts
+        )
     if not isinstance(value, np.ndarray) or value.ndim != 2:
         raise TypeError(f"{path}: a repeated field needs an N x K array or RowLists")
     if fixed:
@@ -88,4 +97,6 @@ def _repeated(fd: FieldDef, proto_type: str, value: Column, path: str) -> wire.R
             return wire.packed_fixed(fd.number, proto_type, matrix)
         return wire.unpacked_fixed(fd.number, proto_type, matrix)
     n, k = value.shape
-    return wire.packed_varint_rows(fd.number, proto_type, typed(value, proto_type).reshape(-1), np.full(n, k, dtype=np.int64))
+    return wire.packed_varint_rows(
+        fd.number, proto_type, typed(value, proto_type).reshape(-1), np.full(n, k, dtype=np.int64)
+    )

@@ -129,12 +129,12 @@ class ProtoFile:
                 f = m.field.add(name=fd.name, number=fd.number, json_name=_json_name(fd.name))
                 f.label = _FDP.LABEL_REPEATED if fd.repeated else _FDP.LABEL_OPTIONAL
                 if fd.type in SCALAR_TYPES:
-                    f.type = SCALAR_TYPES[fd.type]  # type: ignore[assignment]
+                    f.type = SCALAR_TYPES[fd.type]
                     if fd.repeated and not fd.packed:
                         f.options.packed = False
                 else:
                     what, owner, _ = self.resolve(fd.type)
-                    f.type = _FDP.TYPE_MESSAGE if what == "message" else _FDP.TYPE_ENUM  # type: ignore[assignment]
+                    f.type = _FDP.TYPE_MESSAGE if what == "message" else _FDP.TYPE_ENUM
                     f.type_name = "." + owner.full_name(fd.type)
         return fdp
 

@@ -79,7 +79,9 @@ class Ctx:
 Recipe = Callable[[Ctx], Column]
 
 
-def st(name: str, scale: float = 1.0, offset: float = 0.0, noise: float = 0.0, wheel: int | None = None) -> Recipe:
+def st(
+    name: str, scale: float = 1.0, offset: float = 0.0, noise: float = 0.0, wheel: int | None = None
+) -> Recipe:
     def f(c: Ctx) -> Column:
         base = c.st(name)
         if wheel is not None:

@@ -35,16 +35,15 @@ CELL_THERMISTORS = 48
 PACK_CAPACITY_WH = 6300.0
 PACK_RESISTANCE_OHM = 0.18
 MOTOR_TORQUE_LIMIT_NM = 21.0
-REGEN_TORQUE_LIMIT_NM = 10.0
+REGEN_TORQUE_LIMIT_NM = 5.0
 DRIVE_EFFICIENCY = 0.92
 ACCESSORY_POWER_W = 450.0
 
 GRID_HZ = 200.0
 GPS_FIX_AFTER_S = 1.0  # before this the GPS has no fix: VNData carries no vn_gps block
 
-# Wheel order everywhere: FL, FR, RL, RR. Positions in the body frame (x fwd, y left).
+# Wheel order everywhere: FL, FR, RL, RR; their lateral positions (body frame, y left).
 WHEELS = ("FL", "FR", "RL", "RR")
-_WHEEL_X = np.array([CG_TO_FRONT_M, CG_TO_FRONT_M, CG_TO_FRONT_M - WHEELBASE_M, CG_TO_FRONT_M - WHEELBASE_M])
 _WHEEL_Y = np.array([TRACK_WIDTH_M / 2, -TRACK_WIDTH_M / 2, TRACK_WIDTH_M / 2, -TRACK_WIDTH_M / 2])
 
 # The car's state machine (main control unit) over the power-up, seconds after start.
@@ -75,7 +74,9 @@ class VehicleState:
         values = self.signals[name]
         if values.ndim == 1:
             return np.interp(t, self.t, values)
-        return np.stack([np.interp(t, self.t, values[:, k]) for k in range(values.shape[1])], axis=1)
+        return np.stack(
+            [np.interp(t, self.t, values[:, k]) for k in range(values.shape[1])], axis=1
+        )
 
 
 def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> VehicleState:
@@ -127,8 +128,12 @@ def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> Vehic
     downforce = 0.5 * AIR_DENSITY * CLA * v * v
     f_x = np.where(moving, MASS_KG * ax + drag + ROLLING_RESISTANCE * MASS_KG * GRAVITY, 0.0)
     static = (MASS_KG * GRAVITY + downforce)[:, None] * np.array([0.23, 0.23, 0.27, 0.27])[None, :]
-    long_transfer = (MASS_KG * ax * CG_HEIGHT_M / WHEELBASE_M / 2)[:, None] * np.array([-1, -1, 1, 1])
-    lat_transfer = (MASS_KG * ay * CG_HEIGHT_M / TRACK_WIDTH_M / 2)[:, None] * np.array([-1, 1, -1, 1])
+    long_transfer = (MASS_KG * ax * CG_HEIGHT_M / WHEELBASE_M / 2)[:, None] * np.array(
+        [-1, -1, 1, 1]
+    )
+    lat_transfer = (MASS_KG * ay * CG_HEIGHT_M / TRACK_WIDTH_M / 2)[:, None] * np.array(
+        [-1, 1, -1, 1]
+    )
     normal = np.maximum(static + long_transfer + lat_transfer, 50.0)
     # Drive 40/60 front/rear with torque vectoring towards the outside; regen up to the
     # motors' limit, the friction brakes take the rest.
@@ -140,7 +145,8 @@ def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> Vehic
     friction = np.clip(f_x, None, 0) - regen  # <= 0
     wheel_force = drive_force + regen[:, None] * np.array([0.3, 0.3, 0.2, 0.2])
     motor_torque = wheel_force * WHEEL_RADIUS_M / GEAR_RATIO
-    slip = np.clip(wheel_force / (16.0 * normal), -0.06, 0.08)
+    # Longitudinal slip: tyre stiffness ~30 x load per unit slip.
+    slip = np.clip(wheel_force / (30.0 * normal), -0.05, 0.06)
     ground = sig["vx"][:, None] - yaw_rate[:, None] * _WHEEL_Y[None, :]
     wheel_rpm = np.maximum(ground, 0.0) * (1 + slip) / (2 * math.pi * WHEEL_RADIUS_M) * 60.0
     motor_rpm = wheel_rpm * GEAR_RATIO
@@ -151,8 +157,8 @@ def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> Vehic
         f_x=f_x,
         throttle=np.clip(f_x / 1800.0, 0, 1),
         # bar: 65 % of the friction braking on the front axle
-        brake_pressure_front=np.clip(-friction, 0, None) * 0.65 / 80.0,
-        brake_pressure_rear=np.clip(-friction, 0, None) * 0.35 / 80.0,
+        brake_pressure_front=np.clip(-friction, 0, None) * 0.65 / 40.0,
+        brake_pressure_rear=np.clip(-friction, 0, None) * 0.35 / 40.0,
         normal_load=normal,
         slip=slip,
         wheel_rpm=wheel_rpm,
@@ -163,7 +169,8 @@ def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> Vehic
         downforce=downforce,
         susp_travel=(normal - static.mean(axis=1, keepdims=True)) / 30000.0 * 1000.0 + 12.0,
     )
-    sig["brake"] = np.clip(sig["brake_pressure_front"] / 30.0, 0, 1)
+    # The pedal asks for the whole deceleration; regen takes its share first.
+    sig["brake"] = np.clip(-np.clip(f_x, None, 0) / 2500.0, 0, 1)
 
     # Battery: energy drawn sets the state of charge; current from power and voltage.
     dt = 1.0 / GRID_HZ
@@ -193,7 +200,9 @@ def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> Vehic
     inverter_temp = _lag(ambient + 4.0, ambient + 1.1 * loss_motor, 120.0)
     pack_temp = _lag(ambient + 3.0, ambient + loss_pack / 40.0, 900.0)
     coolant = _lag(ambient + 2.0, ambient + 0.6 * loss_motor.mean(axis=1), 300.0)
-    rotor = _lag(ambient + 5.0, ambient + np.outer(brake_heat, [0.35, 0.35, 0.15, 0.15]) / 25.0, 60.0)
+    rotor = _lag(
+        ambient + 5.0, ambient + np.outer(brake_heat, [0.35, 0.35, 0.15, 0.15]) / 25.0, 60.0
+    )
     for name, values in (
         ("motor_temp", motor_temp),
         ("inverter_temp", inverter_temp),
@@ -204,7 +213,9 @@ def simulate(drive: Drive, duration_s: float, rng: np.random.Generator) -> Vehic
         if values.ndim == 1:
             sig[name] = np.interp(t, coarse, values)
         else:
-            sig[name] = np.stack([np.interp(t, coarse, values[:, k]) for k in range(values.shape[1])], axis=1)
+            sig[name] = np.stack(
+                [np.interp(t, coarse, values[:, k]) for k in range(values.shape[1])], axis=1
+            )
     sig["ambient"] = np.full_like(t, ambient)
     sig["car_state"] = car_state_at(t).astype(np.float64)
     sig["glv_voltage"] = 12.9 - 0.4 * t / max(duration_s, 1.0) - 0.002 * np.abs(current)

@@ -73,11 +73,11 @@ async def _ensure(settings: Settings) -> dict[str, tuple[str, str]]:
         await client.close()
 
 
-def start_api(settings: Settings, service_env: dict[str, str], log_dir: Any, tag: str) -> Iterator[Api]:
+def start_api(settings: Settings, service_env: dict[str, str], log_dir: Any, tag: str, **overrides: Any) -> Iterator[Api]:
     """A query_api on its own database `<session db>_<tag>`, dropped afterwards."""
     from pitwall.devstack.endpoints import settings_env
 
-    s = settings.model_copy(update={"mongo_db": f"{settings.mongo_db}_{tag}"})
+    s = settings.model_copy(update={"mongo_db": f"{settings.mongo_db}_{tag}", **overrides})
     made = _async(_ensure(s))
     port = free_port()
     env = dict(service_env) | settings_env(s) | {"PITWALL_HTTP_PORT": str(port)}
@@ -101,7 +101,7 @@ def start_api(settings: Settings, service_env: dict[str, str], log_dir: Any, tag
 # -- runs, made like ingest makes them ------------------------------------------------
 def recording(
     start_ns: int, *, seconds: float = 30.0, rate_hz: float = 50.0, speed_max: float = 20.0,
-    temp_max: float = 60.0, setup: dict[str, str] | None = None, seed: int = 0, extra_topic: str | None = None,
+    temp_max: float = 60.0, temp_min: float = 25.0, setup: dict[str, str] | None = None, seed: int = 0, extra_topic: str | None = None,
 ) -> Recording:
     """A small run: a GPS/velocity topic driving laps of a circle, a motor temperature,
     a battery with repeated cell voltages, a state enum. Maxima are exactly as given."""
@@ -114,7 +114,7 @@ def recording(
     speed = np.abs(rng.normal(speed_max / 2, speed_max / 6, n))
     speed = np.minimum(speed, speed_max)
     speed[n // 3] = speed_max
-    temp = np.linspace(25.0, temp_max, n).astype(np.float32)
+    temp = np.linspace(temp_min, temp_max, n).astype(np.float32)
     cells = 3.6 + rng.normal(0, 0.02, (n, 4))
     state = (np.arange(n) // max(1, n // 3)).astype(np.int32) % 3
     vn = TopicColumns("VNData", "hytech.VNData", "protobuf", t.copy())
@@ -172,3 +172,47 @@ def require_ok(response: httpx.Response, code: int = 200) -> Any:
     if response.status_code != code:
         pytest.fail(f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text[:800]}")
     return response.json() if response.content else None
+
+
+class EventTap:
+    """Copies of the events published on `keys` in the API's vhost, for sync tests."""
+
+    def __init__(self, settings: Settings, *keys: str) -> None:
+        import queue
+        import threading
+
+        from pitwall.common.events import parse_event
+
+        self.events: queue.Queue[Any] = queue.Queue()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+        async def setup() -> Any:
+            import aio_pika
+            from pitwall.common.broker import connect
+            from pitwall.common.broker.topology import declare_exchanges
+
+            conn = await connect(settings, name="test-tap")
+            channel = await conn.channel()
+            declared = await declare_exchanges(channel, settings)
+            q = await channel.declare_queue(exclusive=True, auto_delete=True)
+            for key in keys:
+                await q.bind(declared.exchange, key)
+
+            async def on_message(msg: aio_pika.abc.AbstractIncomingMessage) -> None:
+                async with msg.process():
+                    self.events.put(parse_event(msg.routing_key or "", msg.body))
+
+            await q.consume(on_message)
+            return conn
+
+        self._conn = asyncio.run_coroutine_threadsafe(setup(), self._loop).result(timeout=30)
+
+    def get(self, timeout: float = 10.0) -> Any:
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._conn.close(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

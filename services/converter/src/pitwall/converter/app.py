@@ -42,14 +42,18 @@ class ProgressBox:
             return self.value, self.stage
 
 
-async def handle_request(req: ConversionRequested, store: ObjectStore, publisher: Publisher) -> None:
+async def handle_request(
+    req: ConversionRequested, store: ObjectStore, publisher: Publisher
+) -> None:
     box = ProgressBox()
     done = asyncio.Event()
 
     async def report() -> None:
         while not done.is_set():
             value, stage = box.get()
-            await publisher.publish(ConversionProgress(job_id=req.job_id, progress=value, stage=stage))
+            await publisher.publish(
+                ConversionProgress(job_id=req.job_id, progress=value, stage=stage)
+            )
             try:
                 await asyncio.wait_for(done.wait(), PROGRESS_EVERY_S)
             except TimeoutError:
@@ -64,18 +68,32 @@ async def handle_request(req: ConversionRequested, store: ObjectStore, publisher
         log.warning("conversion failed", job_id=req.job_id, reason=str(exc))
         # Deterministic event ids: a redelivered job announces its end under the same
         # id, so consumers that check ids see it once.
-        await publisher.publish(ConversionFailed(event_id=f"conversion.failed.{req.job_id}", job_id=req.job_id, reason=str(exc)))
+        await publisher.publish(
+            ConversionFailed(
+                event_id=f"conversion.failed.{req.job_id}", job_id=req.job_id, reason=str(exc)
+            )
+        )
         return
     finally:
         done.set()
     await reporter
     await publisher.publish(
         ConversionCompleted(
-            event_id=f"conversion.completed.{req.job_id}", job_id=req.job_id,
-            result_key=result.key, size=result.size, cached=result.cached, summary=result.summary,
+            event_id=f"conversion.completed.{req.job_id}",
+            job_id=req.job_id,
+            result_key=result.key,
+            size=result.size,
+            cached=result.cached,
+            summary=result.summary,
         )
     )
-    log.info("conversion completed", job_id=req.job_id, key=result.key, bytes=result.size, cached=result.cached)
+    log.info(
+        "conversion completed",
+        job_id=req.job_id,
+        key=result.key,
+        bytes=result.size,
+        cached=result.cached,
+    )
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -85,10 +103,17 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
 
         async def handle(event: Event, message: AbstractIncomingMessage) -> None:
             assert isinstance(event, ConversionRequested)
-            log.info("conversion started", job_id=event.job_id, runs=len(event.runs), correlation=current_correlation_id())
+            log.info(
+                "conversion started",
+                job_id=event.job_id,
+                runs=len(event.runs),
+                correlation=current_correlation_id(),
+            )
             await handle_request(event, store, w.publisher)
 
-        await consume_until_stopped(w, "converter", handle, stop, prefetch=settings.converter_prefetch)
+        await consume_until_stopped(
+            w, "converter", handle, stop, prefetch=settings.converter_prefetch
+        )
 
 
 def run(settings: Settings) -> None:

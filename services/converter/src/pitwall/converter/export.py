@@ -109,6 +109,7 @@ class _Job:
     source_sha256: str | None
     warnings: list[str]
     progress: Progress | None
+    counts: dict[str, int]  # messages per topic before resampling
 
     def meta(self, topic_names: dict[str, str], extra: list[Skipped] | None = None) -> Meta:
         return Meta.build(
@@ -118,6 +119,7 @@ class _Job:
             export=self.info,
             topic_names=topic_names,
             extra_skipped=extra,
+            counts=self.counts,
         )
 
 
@@ -165,7 +167,8 @@ def _export_table(job: _Job, fmt: Literal["csv", "parquet"]) -> list[Path]:
     out = job.out
     if job.params.resample_hz is not None:
         meta = job.meta({}).to_json()
-        _atomic(out, lambda p: tabular.write_wide(job.rec, p, fmt, meta))
+        member = f"{out.stem}.csv" if fmt == "csv" and out.suffix.lower() == ".zip" else None
+        _atomic(out, lambda p: tabular.write_wide(job.rec, p, fmt, meta, zip_member=member))
         return [out]
     names = tabular.file_names(job.rec)
     meta = job.meta(names).to_json()
@@ -196,6 +199,9 @@ def export_recording(
     out = Path(out)
     fmt = resolve_format(out, params.format)
     check_params(params)
+    folder_output = fmt == "parquet" and params.resample_hz is None
+    if out.is_dir() and not folder_output:
+        raise ExportError(f"{out} is a folder: give the name of the file to write")
     out.parent.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
     messages = sum(tc.count for tc in rec.topics.values())
@@ -219,7 +225,8 @@ def export_recording(
         topics=params.topics,
         signals=list(params.signals),
     )
-    job = _Job(work, out, params, info, source_name, source_sha256, warnings, progress)
+    counts = {t: tc.count for t, tc in rec.topics.items()}
+    job = _Job(work, out, params, info, source_name, source_sha256, warnings, progress, counts)
     if fmt in ("mat", "mat73"):
         written: str = _export_mat(job, fmt)
         files = [out]

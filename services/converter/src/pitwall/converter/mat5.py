@@ -180,6 +180,7 @@ class _Writer:
             size = self._emit_struct(value, name, out)
         elif isinstance(value, StrCell):
             elements, codes = self._encoded(value)
+            self._cells.pop(id(value.values), None)  # sized already; free it once written
             header = _array_header(MX_CELL, 0, value.shape, name)
             body = b"".join(map(elements.__getitem__, codes))
             out += [header, body]

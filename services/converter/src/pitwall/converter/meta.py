@@ -43,7 +43,8 @@ class ExportInfo:
 
 def _all_skipped(rec: Recording, extra: list[Skipped]) -> list[Skipped]:
     out = list(rec.skipped) + list(extra)
-    if rec.truncated or rec.lost_tail_bytes:
+    said = any(s.what == "tail" for s in out)  # the reader may have said it already
+    if rec.lost_tail_bytes and not said:
         out.append(
             Skipped(
                 "tail", f"file cut off: {rec.lost_tail_bytes} bytes after the last complete record"
@@ -62,6 +63,7 @@ class Meta:
     topic_names: dict[str, str]
     skipped: list[Skipped]
     enums: list[tuple[str, int, str]]
+    counts: dict[str, int]  # messages per topic in the source (not resampled rows)
 
     @classmethod
     def build(
@@ -73,6 +75,7 @@ class Meta:
         export: ExportInfo,
         topic_names: dict[str, str],
         extra_skipped: list[Skipped] | None = None,
+        counts: dict[str, int] | None = None,
     ) -> Meta:
         enums = [
             (f"{topic}:{sig.path}", int(code), label)
@@ -92,11 +95,18 @@ class Meta:
             topic_names,
             _all_skipped(rec, extra_skipped or []),
             enums,
+            counts if counts is not None else {t: tc.count for t, tc in rec.topics.items()},
         )
 
     def _topic_rows(self) -> list[tuple[str, str, str, str, int]]:
         return [
-            (topic, self.topic_names.get(topic, ""), tc.schema_name, tc.encoding, tc.count)
+            (
+                topic,
+                self.topic_names.get(topic, ""),
+                tc.schema_name,
+                tc.encoding,
+                self.counts.get(topic, tc.count),
+            )
             for topic, tc in self.rec.topics.items()
         ]
 

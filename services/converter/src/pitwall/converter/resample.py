@@ -2,10 +2,11 @@
 
 The grid: points `anchor + k / hz` inside [lo, hi], where [lo, hi] is the overlap of the
 topics (latest first sample .. earliest last sample), narrowed to the window when one is
-given, and the anchor is the window start when given (so a 100 Hz grid from `--start 10`
-falls on 10.00, 10.01, ...) or else lo. Grid points are integer nanoseconds since the
-origin, so "the sample at or before this point" is decided exactly, never by float noise.
-No value is ever extrapolated: the grid stays inside every topic's data.
+given. The anchor is the window start when given (a 100 Hz grid from `--start 10` falls on
+10.00, 10.01, ...), else the origin (t = 0.00, 0.01, ...: round times, the same in every
+export of the file). Grid points are integer nanoseconds since the origin, so "the sample
+at or before this point" is decided exactly, never by float noise. No value is ever
+extrapolated: the grid stays inside every topic's data.
 
 - hold (zero-order hold, the default): the latest sample at or before each point (of
   samples sharing a time stamp, the last in file order); every type is kept as is.
@@ -105,7 +106,7 @@ def resample(
         hi = min(int(rel[-1]) for _, rel, _ in taking.values())
     else:
         lo, hi = 0, -1
-    anchor = lo
+    anchor = 0  # grid points at whole periods from the origin: t = 0.01, 0.02, ...
     if start_s is not None:
         anchor = round(start_s * 1e9)
         lo = max(lo, anchor)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +38,20 @@ def _signal_columns(sig: Signal, name: str) -> list[tuple[str, pa.Array]]:
         vals = np.asarray(sig.values, dtype=np.float64)
         return [(f"{name}[{i}]", pa.array(vals[:, i])) for i in range(vals.shape[1])]
     return [(name, pa.array(np.asarray(sig.values, dtype=NUMPY_DTYPE[sig.kind])))]
+
+
+def _table(cols: list[tuple[str, pa.Array]]) -> pa.Table:
+    """A table whose column names are unique: a message field called `t` or `log_time_ns`
+    meets the time columns, and then gets `_2` (as the MAT layout's `t_2`)."""
+    taken: set[str] = set()
+    names = []
+    for name, _ in cols:
+        unique, n = name, 2
+        while unique in taken:
+            unique, n = f"{name}_{n}", n + 1
+        taken.add(unique)
+        names.append(unique)
+    return pa.Table.from_arrays([a for _, a in cols], names=names)
 
 
 def topic_table(tc: TopicColumns, origin: int) -> pa.Table:
@@ -64,20 +79,6 @@ def wide_table(rec: Recording) -> pa.Table:
     return _table(cols)
 
 
-def _table(cols: list[tuple[str, pa.Array]]) -> pa.Table:
-    """A table whose column names are unique: a message field called `t` or `log_time_ns`
-    meets the time columns, and then gets `_2` (as the MAT layout's `t_2`)."""
-    taken: set[str] = set()
-    names = []
-    for name, _ in cols:
-        unique, n = name, 2
-        while unique in taken:
-            unique, n = f"{name}_{n}", n + 1
-        taken.add(unique)
-        names.append(unique)
-    return pa.Table.from_arrays([a for _, a in cols], names=names)
-
-
 def _with_meta(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
     return table.replace_schema_metadata({b"pitwall.meta": json.dumps(meta).encode()})
 
@@ -89,14 +90,28 @@ def _write_table(table: pa.Table, sink: Any, fmt: TableFormat) -> None:
         pq.write_table(table, sink, compression="zstd")
 
 
-def write_wide(rec: Recording, out: Path, fmt: TableFormat, meta: dict[str, Any]) -> list[Path]:
+def _csv_buffer(table: pa.Table) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue()
+
+
+def write_wide(
+    rec: Recording,
+    out: Path,
+    fmt: TableFormat,
+    meta: dict[str, Any],
+    *,
+    zip_member: str | None = None,
+) -> list[Path]:
+    """The one wide table; as CSV, inside a zip (with meta.json) when `zip_member` names
+    the CSV file in it."""
     table = wide_table(rec)
     if fmt == "parquet":
         _write_table(_with_meta(table, meta), out, fmt)
-    elif out.suffix.lower() == ".zip":
+    elif zip_member is not None:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            with zf.open(f"{out.stem}.csv", "w", force_zip64=True) as fh:
-                _write_table(table, fh, fmt)
+            zf.writestr(zip_member, memoryview(_csv_buffer(table)))
             zf.writestr("meta.json", json.dumps(meta, indent=1))
     else:
         _write_table(table, out, fmt)
@@ -116,31 +131,48 @@ def write_per_topic(
     meta: dict[str, Any],
     progress: Callable[[float], None] | None = None,
 ) -> list[Path]:
-    """Parquet: a folder `out` of `<topic>.parquet`; CSV: a zip `out` of `<topic>.csv`."""
+    """Parquet: a folder `out` of `<topic>.parquet`; CSV: a zip `out` of `<topic>.csv`.
+
+    pyarrow (CSV formatting, Parquet encoding) and zlib both release the GIL, so two
+    threads overlap: Parquet files are written two at a time, and the next topic's CSV
+    text is formatted while the previous one is deflated into the zip.
+    """
     origin = origin_of(rec)
-    topics = list(rec.topics)
-    names = list(file_names(rec).values())
-    weights = [max(rec.topics[t].count, 1) * (1 + len(rec.topics[t].signals)) for t in topics]
+    jobs = list(zip(rec.topics.values(), file_names(rec).values(), strict=True))
+    weights = [max(tc.count, 1) * (1 + len(tc.signals)) for tc, _ in jobs]
     total, done = sum(weights) or 1, 0
-    if fmt == "parquet":
-        out.mkdir(parents=True, exist_ok=True)
-        files = []
-        for topic, name, w in zip(topics, names, weights, strict=True):
-            path = out / f"{name}.parquet"
-            table = _with_meta(topic_table(rec.topics[topic], origin), {"topic": topic})
-            _write_table(table, path, fmt)
-            files.append(path)
-            done += w
-            if progress is not None:
-                progress(done / total)
-        (out / "meta.json").write_text(json.dumps(meta, indent=1))
-        return [*files, out / "meta.json"]
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for topic, name, w in zip(topics, names, weights, strict=True):
-            with zf.open(f"{name}.csv", "w", force_zip64=True) as fh:
-                _write_table(topic_table(rec.topics[topic], origin), fh, fmt)
-            done += w
-            if progress is not None:
-                progress(done / total)
-        zf.writestr("meta.json", json.dumps(meta, indent=1))
+
+    def advance(w: int) -> None:
+        nonlocal done
+        done += w
+        if progress is not None:
+            progress(done / total)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        if fmt == "parquet":
+            out.mkdir(parents=True, exist_ok=True)
+
+            def one(tc: TopicColumns, path: Path) -> None:
+                _write_table(_with_meta(topic_table(tc, origin), {"topic": tc.topic}), path, fmt)
+
+            paths = [out / f"{name}.parquet" for _, name in jobs]
+            futures = [pool.submit(one, tc, p) for (tc, _), p in zip(jobs, paths, strict=True)]
+            for fut, w in zip(futures, weights, strict=True):
+                fut.result()
+                advance(w)
+            (out / "meta.json").write_text(json.dumps(meta, indent=1))
+            return [*paths, out / "meta.json"]
+
+        def render(tc: TopicColumns) -> pa.Buffer:
+            return _csv_buffer(topic_table(tc, origin))
+
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            pending = pool.submit(render, jobs[0][0]) if jobs else None
+            for k, ((_, name), w) in enumerate(zip(jobs, weights, strict=True)):
+                assert pending is not None
+                text = pending.result()
+                pending = pool.submit(render, jobs[k + 1][0]) if k + 1 < len(jobs) else None
+                zf.writestr(f"{name}.csv", memoryview(text))
+                advance(w)
+            zf.writestr("meta.json", json.dumps(meta, indent=1))
     return [out]

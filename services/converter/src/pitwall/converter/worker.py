@@ -28,7 +28,17 @@ log = get_logger(__name__)
 
 SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ".zip"}
 # Fields that change the output; job id, requester and timestamps don't.
-_KEY_FIELDS = ("runs", "topics", "signals", "start_s", "end_s", "resample_hz", "interp", "format", "layout")
+_KEY_FIELDS = (
+    "runs",
+    "topics",
+    "signals",
+    "start_s",
+    "end_s",
+    "resample_hz",
+    "interp",
+    "format",
+    "layout",
+)
 EXPORT_FORMAT_VERSION = 1
 
 
@@ -63,7 +73,9 @@ class Result:
 
 
 def selection_of(req: ConversionRequested) -> Selection:
-    return Selection(topics=req.topics, signals=tuple(req.signals), start_s=req.start_s, end_s=req.end_s)
+    return Selection(
+        topics=req.topics, signals=tuple(req.signals), start_s=req.start_s, end_s=req.end_s
+    )
 
 
 def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording:
@@ -73,7 +85,9 @@ def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording
         bucket = settings.bucket_signals
         return signalstore.read_recording(lambda k: store.get_bytes(bucket, k), run_id, selection)
     if not store.exists(settings.bucket_mcap, mcap_key(run_id)):
-        raise ConversionError(f"run {run_id[:12]}… has no file in storage (deleted or never uploaded)")
+        raise ConversionError(
+            f"run {run_id[:12]}… has no file in storage (deleted or never uploaded)"
+        )
     from pitwall.common.mcapread import NotMcapError, read_recording
 
     source = S3RangeSource(store, settings.bucket_mcap, mcap_key(run_id))
@@ -83,7 +97,9 @@ def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording
         raise ConversionError(f"run {run_id[:12]}… is not a readable MCAP file: {exc}") from exc
 
 
-def convert(req: ConversionRequested, store: ObjectStore, progress: Callable[[float, str], None]) -> Result:
+def convert(
+    req: ConversionRequested, store: ObjectStore, progress: Callable[[float, str], None]
+) -> Result:
     from pitwall.converter.export import ExportParams, export_recording
 
     settings = store.settings
@@ -92,8 +108,14 @@ def convert(req: ConversionRequested, store: ObjectStore, progress: Callable[[fl
         return Result(key, store.size(settings.bucket_exports, key), True, {})
     selection = selection_of(req)
     params = ExportParams(
-        format=req.format, layout=req.layout, resample_hz=req.resample_hz, interp=req.interp,
-        start_s=req.start_s, end_s=req.end_s, topics=req.topics, signals=tuple(req.signals),
+        format=req.format,
+        layout=req.layout,
+        resample_hz=req.resample_hz,
+        interp=req.interp,
+        start_s=req.start_s,
+        end_s=req.end_s,
+        topics=req.topics,
+        signals=tuple(req.signals),
     )
     tmp_root = settings.data_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
@@ -110,10 +132,21 @@ def convert(req: ConversionRequested, store: ObjectStore, progress: Callable[[fl
                 raise ConversionError("the selection matches no signal in " + _stem(req, run_id))
             progress(base + 0.6 / n, f"writing run {i + 1}/{n}")
             stem = _stem(req, run_id)
-            out = work / f"{stem}{'.mat' if req.format in ('mat', 'mat73') else ('.zip' if req.format == 'csv' else '')}"
-            result = export_recording(rec, out, params, source_name=req.filenames.get(run_id, run_id), source_sha256=run_id)
+            out = (
+                work
+                / f"{stem}{'.mat' if req.format in ('mat', 'mat73') else ('.zip' if req.format == 'csv' else '')}"
+            )
+            result = export_recording(
+                rec,
+                out,
+                params,
+                source_name=req.filenames.get(run_id, run_id),
+                source_sha256=run_id,
+            )
             outputs.extend(Path(p) for p in result.files)
-            summary["runs"].append({"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)})  # type: ignore[attr-defined]
+            summary["runs"].append(
+                {"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)}
+            )  # type: ignore[attr-defined]
         final = work / PurePosixPath(key).name
         if len(outputs) == 1 and outputs[0].is_file() and outputs[0].suffix == final.suffix:
             shutil.move(outputs[0], final)

@@ -13,6 +13,18 @@ class Error(BaseModel):
     detail: str
 
 
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrors(BaseModel):
+    """FastAPI's 422 body, for the routes that check their input by hand."""
+
+    detail: list[FieldError]
+
+
 def invalid(field: str, message: str, location: str = "query", value: Any = None) -> RequestValidationError:
     """A 422 like FastAPI's own validation errors, for checks made in handlers."""
     return RequestValidationError(
@@ -33,4 +45,5 @@ AUTH: dict[int | str, dict[str, Any]] = {
     403: {"model": Error, "description": "the token's role does not allow this"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "unknown (or deleted) run"}}
+INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrors, "description": "a parameter or the body is not valid"}}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"model": Error, "description": "the message broker is not reachable; retry"}}

@@ -7,11 +7,14 @@ from collections.abc import Awaitable, Callable
 
 from bson.errors import InvalidDocument, InvalidStringData
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from pitwall.common.logging import correlation, get_logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = get_logger(__name__)
 HEADER = "X-Correlation-Id"
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -35,3 +38,15 @@ def install(app: FastAPI) -> None:
 
     for exc_type in (UnicodeEncodeError, InvalidStringData, InvalidDocument):
         app.add_exception_handler(exc_type, unstorable)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+            # A body that is not JSON at all is bad input like any other: 422, naming it.
+            return JSONResponse(
+                {"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "the body is not valid JSON"}]},
+                status_code=422,
+            )
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -6,8 +6,8 @@ Every list query is `deleted = false` + at most a few equality filters + a range
 MongoDB stops after `limit + 1` entries, whatever the number of runs.
 
 Runs whose start time is unknown (rejected files) have `start_ns: null`, which MongoDB
-sorts before every number. They are listed after all the others in both directions, so
-a page walks two phases: "a" (runs with a start time) then "b" (the rest, by id).
+sorts before every number. They are listed after all the others in both directions:
+the listing is a chain of plain index ranges (see `page_queries`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pymongo.asynchronous.collection import AsyncCollection
 
 INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 Sort = Literal["-start", "start"]
 
 # The fields of a run summary; the big ones (track points, signal_keys, channels) stay out.
@@ -136,9 +137,12 @@ class RunFilters:
         return q
 
     def start_bounds(self) -> dict[str, Any]:
-        bounds: dict[str, Any] = {"$gte": INT64_MIN}
+        # Start times are integers, so `>= x` is written `> x - 1`: SecantusDB (the
+        # development server) drops the boundary of `$gte` on a descending index key
+        # after an equality prefix; MongoDB answers both forms the same.
+        bounds: dict[str, Any] = {"$gt": INT64_MIN}
         if self.recorded_after is not None:
-            bounds["$gte"] = _ns(self.recorded_after)
+            bounds["$gt"] = max(INT64_MIN, _ns(self.recorded_after) - 1)
         if self.recorded_before is not None:
             bounds["$lt"] = _ns(self.recorded_before)
         return bounds
@@ -148,72 +152,84 @@ class RunFilters:
         return self.recorded_after is not None or self.recorded_before is not None
 
 
-def _ns(dt: datetime) -> int:
+def as_utc(dt: datetime) -> datetime:
+    """Aware, in UTC; a time without a zone is taken as UTC."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+        return dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's ends
+        return (datetime.min if dt.year < 5000 else datetime.max).replace(tzinfo=UTC)
+
+
+def _ns(dt: datetime) -> int:
+    delta = as_utc(dt) - datetime(1970, 1, 1, tzinfo=UTC)
+    ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    # Outside 1677-2262 a nanosecond count leaves int64 (BSON's widest integer).
+    return min(max(ns, INT64_MIN), INT64_MAX)
 
 
 # -- cursors ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    phase: Literal["a", "b"]
+    """The last run of a page: (start_ns, _id); start_ns None once past the dated runs."""
+
     start_ns: int | None
-    run_id: str | None
+    run_id: str
     fingerprint: str
 
     def encode(self) -> str:
-        raw = json.dumps([self.phase, self.start_ns, self.run_id, self.fingerprint], separators=(",", ":"))
+        raw = json.dumps([self.start_ns, self.run_id, self.fingerprint], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str, filters: RunFilters) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            phase, start_ns, run_id, fp = json.loads(raw)
-            ok = (
-                phase in ("a", "b")
-                and (start_ns is None or type(start_ns) is int)
-                and (run_id is None or isinstance(run_id, str))
-                and isinstance(fp, str)
-                and (phase == "b" or (start_ns is not None and run_id is not None))
-            )
+            start_ns, run_id, fp = json.loads(raw)
+            ok = (start_ns is None or type(start_ns) is int) and isinstance(run_id, str) and isinstance(fp, str)
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             ok = False
         if not ok:
             raise FilterError("cursor", "not a cursor this API handed out")
         if fp != filters.fingerprint():
             raise FilterError("cursor", "this cursor belongs to a query with other filters or sort")
-        return cls(phase, start_ns, run_id, fp)
+        return cls(start_ns, run_id, fp)
 
 
-def phase_a_query(filters: RunFilters, base: dict[str, Any], cursor: Cursor | None) -> dict[str, Any]:
+def _id_after(base: dict[str, Any], op: str, run_id: str) -> dict[str, Any]:
+    cond: dict[str, Any] = {op: run_id}
+    if "_id" in base:
+        cond["$in"] = base["_id"]["$in"]
+    return cond
+
+
+def page_queries(filters: RunFilters, base: dict[str, Any], cursor: Cursor | None) -> list[dict[str, Any]]:
+    """The queries whose results, in order, continue the listing after `cursor`.
+
+    The keyset condition (start_ns, _id) < (s, id) is an OR; instead of one $or query
+    it is split into queries that each are a plain index range: the runs sharing the
+    cursor's start time after its id, then the runs strictly before that start time,
+    then (when no time range is asked) the runs without a start time. Each is served
+    in order by the same index, and a page rarely needs more than the first of them.
+    """
+    after = "$lt" if filters.descending else "$gt"
+    queries: list[dict[str, Any]] = []
+    if cursor is not None and cursor.start_ns is None:
+        return [{**base, "start_ns": None, "_id": _id_after(base, after, cursor.run_id)}]
     bounds = filters.start_bounds()
-    q = dict(base)
     if cursor is not None:
         assert cursor.start_ns is not None
+        queries.append({**base, "start_ns": cursor.start_ns, "_id": _id_after(base, after, cursor.run_id)})
         if filters.descending:
-            bounds["$lte"] = cursor.start_ns
-            already = {"start_ns": cursor.start_ns, "_id": {"$gte": cursor.run_id}}
+            bounds["$lt"] = min(bounds.get("$lt", cursor.start_ns), cursor.start_ns)
         else:
-            bounds["$gte"] = max(bounds["$gte"], cursor.start_ns)
-            already = {"start_ns": cursor.start_ns, "_id": {"$lte": cursor.run_id}}
-        # Runs sharing the cursor's start time: skip those already served. A $nor is
-        # a residual filter, so the index bounds stay one range on start_ns.
-        q["$nor"] = [already]
-    q["start_ns"] = bounds
-    return q
-
-
-def phase_b_query(filters: RunFilters, base: dict[str, Any], cursor: Cursor | None) -> dict[str, Any] | None:
-    if filters.has_time_range:
-        return None  # a time range excludes runs without a start time
-    q = dict(base)
-    q["start_ns"] = None
-    if cursor is not None and cursor.phase == "b" and cursor.run_id is not None:
-        q["_id"] = {**({"$in": base["_id"]["$in"]} if "_id" in base else {}), ("$lt" if filters.descending else "$gt"): cursor.run_id}
-    return q
+            bounds["$gt"] = cursor.start_ns
+    queries.append({**base, "start_ns": bounds})
+    if not filters.has_time_range:
+        # A time range excludes runs without a start time.
+        queries.append({**base, "start_ns": None})
+    return queries
 
 
 def sort_spec(filters: RunFilters) -> list[tuple[str, int]]:
@@ -239,27 +255,21 @@ async def list_runs(
     limit: int,
     cursor_text: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of runs and the cursor of the next page (None on the last)."""
     cursor = Cursor.decode(cursor_text, filters) if cursor_text else None
     run_ids = await resolve_where(signals, filters.where)
     if run_ids is not None and not run_ids:
         return [], None
     base = filters.match(run_ids)
     sort = sort_spec(filters)
-    fp = filters.fingerprint()
     items: list[dict[str, Any]] = []
-    if cursor is None or cursor.phase == "a":
-        qa = phase_a_query(filters, base, cursor)
-        items = await runs.find(qa, SUMMARY_PROJECTION).sort(sort).limit(limit + 1).to_list()
-        if len(items) > limit:
-            last = items[limit - 1]
-            return items[:limit], Cursor("a", last["start_ns"], last["_id"], fp).encode()
-    qb = phase_b_query(filters, base, cursor)
-    if qb is None:
+    # One more than the page tells whether a next page exists.
+    for query in page_queries(filters, base, cursor):
+        need = limit + 1 - len(items)
+        if need <= 0:
+            break
+        items += await runs.find(query, SUMMARY_PROJECTION).sort(sort).limit(need).to_list()
+    if len(items) <= limit:
         return items, None
-    need = limit - len(items)
-    more = await runs.find(qb, SUMMARY_PROJECTION).sort(sort).limit(need + 1).to_list()
-    if len(more) > need:
-        # need == 0: phase a filled the page exactly and phase b has runs still to show.
-        last_id = more[need - 1]["_id"] if need else None
-        return [*items, *more[:need]], Cursor("b", None, last_id, fp).encode()
-    return [*items, *more], None
+    last = items[limit - 1]
+    return items[:limit], Cursor(last.get("start_ns"), last["_id"], filters.fingerprint()).encode()

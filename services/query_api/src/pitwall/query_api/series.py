@@ -172,7 +172,9 @@ def read_series(
         sig = tc.signals[ref.path]
         values = sig.values
         if ref.index is not None:
-            values = values[:, ref.index] if ref.index < sig.width else np.full(values.shape[0], np.nan)
+            if ref.index >= sig.width:
+                raise FilterError("signals", f"{ref.text!r}: {ref.path} has {sig.width} elements (0-{sig.width - 1})")
+            values = values[:, ref.index]
         t = (tc.log_time_ns - (origin or 0)) / 1e9
         values = np.asarray(values, dtype=np.float64)
         t_out, v_out, decimated = minmax(t, values, max_points)

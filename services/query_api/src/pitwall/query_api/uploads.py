@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import io
 import queue
+import threading
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -40,13 +41,21 @@ class _Aborted(Exception):
 
 
 class Pipe(io.RawIOBase):
-    """Bytes put by the event loop, read by one worker thread. Bounded: back-pressure."""
+    """Bytes put by the event loop, read by one worker thread.
+
+    Bounded by bytes, not chunks (a socket read can be 256 KiB): the writer waits
+    while more than `max_buffered` bytes are in flight, which also slows the client
+    down to the speed of the S3 side instead of buffering its upload.
+    """
 
     _EOF = b""
 
-    def __init__(self, max_chunks: int = 64) -> None:
+    def __init__(self, max_buffered: int = 2 * 1024 * 1024) -> None:
         super().__init__()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(max_chunks)
+        self.max_buffered = max_buffered
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._buffered = 0
+        self._lock = threading.Lock()
         self._left = memoryview(b"")
         self._eof = False
 
@@ -67,25 +76,33 @@ class Pipe(io.RawIOBase):
         n = min(len(buffer), len(self._left))
         buffer[:n] = self._left[:n]
         self._left = self._left[n:]
+        with self._lock:
+            self._buffered -= n
         return n
 
     async def put(self, data: bytes, worker: asyncio.Future[StoredObject]) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(data)
+        while self._buffered > self.max_buffered:
+            if worker.done():
+                worker.result()  # re-raise what stopped the reader
                 return
-            except queue.Full:
-                if worker.done():
-                    worker.result()  # re-raise what stopped the reader
-                    return
-                await asyncio.sleep(0.002)
+            await asyncio.sleep(0.001)
+        with self._lock:
+            self._buffered += len(data)
+        self._queue.put(data)
 
     def abort(self) -> None:
-        # Make room if needed: the reader must see the abort even when the pipe is full.
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
-        self._queue.put_nowait(None)
+        # The reader must see the abort even behind data it will never read.
+        self._queue.put(None)
+        with self._lock:
+            self._buffered = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                self._queue.put(None)
+                break
 
 
 @dataclass(slots=True)

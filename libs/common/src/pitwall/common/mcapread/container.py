@@ -270,6 +270,10 @@ def read_linear(
             )
     else:
         out.truncated = True
+        if not out.lost_tail_bytes:
+            out.skipped.append(
+                Skipped("footer", "file has no footer: cut off after its last record")
+            )
     if attachments:
         out.skipped.append(Skipped("attachments", "attachments are not exported", attachments))
     if progress:

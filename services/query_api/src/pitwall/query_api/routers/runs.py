@@ -27,7 +27,7 @@ from pitwall.query_api.models import (
     finite,
 )
 from pitwall.query_api.publishing import publish
-from pitwall.query_api.queries import FilterError, RunFilters, list_runs, parse_where, text_tokens
+from pitwall.query_api.queries import FilterError, RunFilters, as_utc, list_runs, parse_where, text_tokens
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], responses=AUTH)
 
@@ -89,6 +89,8 @@ async def get_runs(
             raise invalid(name, f"a value is longer than {MAX_VALUE_CHARS} characters")
     if include_deleted and not who.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins may list deleted runs (include_deleted)")
+    recorded_after = as_utc(recorded_after) if recorded_after else None
+    recorded_before = as_utc(recorded_before) if recorded_before else None
     if recorded_after and recorded_before and recorded_before <= recorded_after:
         raise invalid("recorded_before", "must be after recorded_after", value=str(recorded_before))
     try:

@@ -9,7 +9,7 @@ from pitwall.common.events import FileUploaded
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Uploader
 from pitwall.query_api.deps import Resources, resources
-from pitwall.query_api.errors import AUTH, UNAVAILABLE, Error, invalid
+from pitwall.query_api.errors import AUTH, INVALID, UNAVAILABLE, Error, invalid
 from pitwall.query_api.models import UploadAccepted
 from pitwall.query_api.publishing import publish
 from pitwall.query_api.uploads import UploadError, receive
@@ -36,6 +36,7 @@ _BODY = {
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         **UNAVAILABLE,
+        **INVALID,
         400: {"model": Error, "description": "the upload was cut off"},
         413: {"model": Error, "description": "larger than the configured limit"},
     },

@@ -23,7 +23,7 @@ up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitw
 	$(VENV)/bin/pitwall dev up
 
 test: install ## run every test; the fixtures start the servers they need
-	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	./scripts/ensure-chromium.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install ## ruff on everything, mypy on libs/common
 	$(VENV)/bin/ruff check .

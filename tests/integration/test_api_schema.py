@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from helpers.api import T0_NS, Api, insert_run, recording, start_api
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hyp_settings
 from hypothesis.errors import Unsatisfiable
 from pitwall.common.settings import Settings
@@ -31,6 +31,7 @@ from schemathesis.checks import (
 pytestmark = pytest.mark.stack
 
 EXAMPLES = 100
+FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
 OPERATIONS = [(path, method.upper()) for path, ops in create_app().openapi()["paths"].items() for method in ops]
 
 
@@ -58,6 +59,9 @@ def test_operation_conforms_to_the_openapi(api: Api, live_schema: Any, path: str
     @given(case=operation.as_strategy(generation_mode=mode))
     @hyp_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def run(case: Any) -> None:
+        # Framing headers made invalid are refused by the HTTP server itself (uvicorn's
+        # plain-text 400) before the application sees the request: not the API's answer.
+        assume(not any(h.lower() in FRAMING for h in (case.headers or {})))
         case.call_and_validate(base_url=api.base_url, headers=headers, checks=checks, timeout=30)
 
     try:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import typer
 from google.protobuf.descriptor_pb2 import FileDescriptorSet
 from google.protobuf.descriptor_pool import DescriptorPool
 from google.protobuf.message_factory import GetMessageClass
@@ -492,15 +493,16 @@ def test_gps_laps_close_and_wheel_speed_matches_velocity(tmp_path: Path) -> None
 
 
 def test_cli_writes_a_file_and_says_what_it_wrote(tmp_path: Path) -> None:
-    from pitwall.cli.main import app
+    from pitwall.cli.synth import synth
 
+    app = typer.Typer()
+    app.command()(synth)
     out = tmp_path / "cli.mcap"
-    result = CliRunner().invoke(
-        app, ["synth", str(out), "--minutes", "0.05", "--seed", "2", "--unchunked", "--truncate"]
-    )
+    args = [str(out), "--minutes", "0.05", "--seed", "2", "--unchunked", "--truncate"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert out.exists() and out.stat().st_size > 100_000
     assert "messages" in result.output and "MB" in result.output
     assert len(result.output.strip().splitlines()) == 1
-    bad = CliRunner().invoke(app, ["synth", str(tmp_path / "x.mcap"), "--compression", "brotli"])
+    bad = CliRunner().invoke(app, [str(tmp_path / "x.mcap"), "--compression", "brotli"])
     assert bad.exit_code != 0 and not (tmp_path / "x.mcap").exists()

@@ -26,6 +26,7 @@ from pitwall.synth.signals import (
     st,
     wander,
 )
+from pitwall.synth.track import LAUNCH_AFTER_S
 from pitwall.synth.vehicle import CAR_STATES
 
 Sig = tuple[str, str, Recipe]
@@ -448,13 +449,13 @@ def _lap_fields() -> tuple[Sig, ...]:
         return np.searchsorted(crossings(c), c.t, side="right")
 
     def prev_lap_ms(c: Ctx) -> Column:
-        marks = np.concatenate(([2.0], crossings(c)))  # 2.0: launch
+        marks = np.concatenate(([LAUNCH_AFTER_S], crossings(c)))
         done = np.searchsorted(crossings(c), c.t, side="right")
         laps = np.diff(marks)
         return np.where(done > 0, laps[np.maximum(done - 1, 0)] * 1000.0, 0.0)
 
     def best_lap_ms(c: Ctx) -> Column:
-        marks = np.concatenate(([2.0], crossings(c)))
+        marks = np.concatenate(([LAUNCH_AFTER_S], crossings(c)))
         laps = np.minimum.accumulate(np.diff(marks))
         done = np.searchsorted(crossings(c), c.t, side="right")
         return np.where(done > 0, laps[np.maximum(done - 1, 0)] * 1000.0, 0.0)
@@ -462,7 +463,7 @@ def _lap_fields() -> tuple[Sig, ...]:
     return (
         ("prev_lap_time_ms", "uint32", prev_lap_ms),
         ("best_lap_time_ms", "uint32", best_lap_ms),
-        ("lap_clock_state", "lap_clock_e", lambda c: (c.t > 2.0).astype(np.int64)),
+        ("lap_clock_state", "lap_clock_e", lambda c: (c.t > LAUNCH_AFTER_S).astype(np.int64)),
         ("laps_completed", "uint32", laps_done),
     )
 

@@ -110,9 +110,11 @@ def write_synth(
     for topic, tseq in zip(all_topics, topics_seq.spawn(len(all_topics)), strict=True):
         rng = np.random.default_rng(tseq)
         t = _sample_times(topic, duration, rng)
-        ctx = Ctx(t, rng, vehicle, duration, run.start_ns, info)
-        columns = topic.generate(ctx)
         log_time = run.start_ns + np.round(t * 1e9).astype(np.int64)
+        if len(t) == 0:  # a slow topic in a very short recording
+            encoded.append(_Encoded(topic, log_time, []))
+            continue
+        columns = topic.generate(Ctx(t, rng, vehicle, duration, run.start_ns, info))
         encoded.append(_Encoded(topic, log_time, topic.encode(columns, len(t))))
 
     trail = trunc.Trail() if truncate else None

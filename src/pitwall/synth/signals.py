@@ -126,10 +126,6 @@ def counter(modulo: int = 0) -> Recipe:
     return f
 
 
-def choice(values: list[float], p: list[float] | None = None) -> Recipe:
-    return lambda c: c.rng.choice(np.asarray(values), size=c.n, p=p)
-
-
 def integral(name: str, scale: float = 1.0, wheel: int | None = None) -> Recipe:
     """Running integral over time of a vehicle signal (energy from power, ...)."""
 

@@ -43,6 +43,8 @@ class Ragged:
 
     def rows(self) -> list[bytes]:
         """One `bytes` per row (what a writer takes)."""
+        if self.n == 0:
+            return []
         blob = self.data.tobytes()
         ends = np.cumsum(self.lengths).tolist()
         begins = [0, *ends[:-1]]

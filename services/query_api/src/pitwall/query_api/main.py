@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
 from pitwall.common import db
 from pitwall.common.broker import Publisher, connect
@@ -17,6 +17,7 @@ from pitwall.common.storage import ObjectStore
 from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
 from pitwall.query_api.middleware import install as install_middleware
+from pitwall.query_api.middleware import reject_repeated_parameters
 from pitwall.query_api.routers import exports, health, runs, session, signals, uploads
 
 log = get_logger(__name__)
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await res.mongo.close()
 
     app = FastAPI(
+        dependencies=[Depends(reject_repeated_parameters)],
         title="pitwall",
         version="0.1.0",
         lifespan=lifespan,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from bson.errors import InvalidDocument, InvalidStringData
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pitwall.common.logging import correlation, get_logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,3 +53,35 @@ def install(app: FastAPI) -> None:
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_sequence(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_is_sequence(a) for a in get_args(annotation) if a is not type(None))
+    return origin in (list, tuple, set, frozenset)
+
+
+def _scalar_query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params if not _is_sequence(p.field_info.annotation)}
+    for sub in dependant.dependencies:
+        names |= _scalar_query_names(sub)
+    return names
+
+
+async def reject_repeated_parameters(request: Request) -> None:
+    """A query parameter that takes one value, given twice, is an error, not "the last wins"."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = {k for k in keys if keys.count(k) > 1}
+    if not repeated:
+        return
+    for name in sorted(repeated & _scalar_query_names(dependant)):
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", name), "msg": "give this parameter once", "input": None}]
+        )

@@ -1,10 +1,14 @@
 """The MCAP container: records, chunks, decompression; no message decoding.
 
-A linear read walks the data section from the magic (the summary is not needed and
-not trusted), decompresses every chunk on a thread pool into one arena, and scans
-every record with the compiled kernel into per-message arrays (channel, log time,
-offset and length in the arena). An indexed read (`summary.py`) feeds chosen chunks
-through the same decompression and scan.
+A linear read first walks the top level of the data section from the magic (the
+summary is not needed and not trusted): chunk headers, message-index counts, schema,
+channel and metadata records, and the messages of unchunked files. Then `batches()`
+hands out the messages in file order, a few tens of megabytes at a time: the chunks of
+a batch are decompressed on a thread pool into one reusable arena and scanned by the
+compiled kernel into per-message arrays (channel, log time, offset and length in the
+arena). Decoding one batch while holding only that batch keeps memory near the size of
+the columns, not of the decompressed file. An indexed read (`summary.py`) feeds chosen
+chunks through the same batches.
 
 Damage policy:
 - a record that does not fit (cut file, absurd length, opcode 0): the walk stops
@@ -12,25 +16,26 @@ Damage policy:
   (`kernels.resync`); the bytes in between are reported. With nothing found, the rest
   is the lost tail and the file counts as truncated.
 - a chunk cut by the end of the file (or by damage) is decompressed as far as its
-  bytes go; every complete record in that output is used.
+  bytes go (whole compression blocks); every complete record in that output is used.
 - a chunk whose CRC does not match its data: its records are still decoded (every
   read is bounds-checked, so garbage cannot crash anything) and the mismatch is
   reported: one flipped bit must not throw away a megabyte of good messages.
 - a chunk larger than its declared size is cut to it; no chunk may take more than
-  `MAX_RATIO` times its compressed size, and all chunks together at most
-  `arena_limit()`, so a lying header cannot exhaust memory.
+  `MAX_RATIO` times its compressed size (at least `MIN_SLOT`), so a lying header
+  cannot exhaust memory.
 """
 
 from __future__ import annotations
 
-import os
+import struct
 import zlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
+
 from pitwall.common.columns import Skipped
 from pitwall.common.mcapread import consts as C
 from pitwall.common.mcapread import records as R
@@ -39,10 +44,15 @@ from pitwall.common.mcapread.source import ByteSource
 
 MAX_RATIO = 1024  # decompressed bytes per compressed byte a chunk may claim
 MIN_SLOT = 1 << 20  # ... but any chunk may hold this much
+MAX_SLOT = 2 << 30  # and none more than this
 COMPRESSIONS = ("", "zstd", "lz4")
+BATCH_BYTES = 32 << 20  # decompressed bytes per batch (more when one chunk is bigger)
 
 _TOP_REPORT = np.zeros(256, dtype=np.uint8)
-for _op in (R.OP_SCHEMA, R.OP_CHANNEL, R.OP_CHUNK, R.OP_ATTACHMENT, R.OP_METADATA, R.OP_DATA_END):
+for _op in (
+    R.OP_SCHEMA, R.OP_CHANNEL, R.OP_CHUNK, R.OP_MESSAGE_INDEX, R.OP_ATTACHMENT,
+    R.OP_METADATA, R.OP_DATA_END,
+):  # fmt: skip
     _TOP_REPORT[_op] = C.REPORT
 _TOP_REPORT[R.OP_FOOTER] = C.REPORT_AND_STOP
 _CHUNK_REPORT = np.zeros(256, dtype=np.uint8)
@@ -50,15 +60,7 @@ _CHUNK_REPORT[R.OP_SCHEMA] = C.REPORT
 _CHUNK_REPORT[R.OP_CHANNEL] = C.REPORT
 
 _RESYNC_SLACK_NS = 3600 * 10**9  # a resynced message must be within an hour of the others
-
-
-def arena_limit(file_size: int) -> int:
-    """Most bytes all decompressed chunks of one file may take together."""
-    try:
-        phys = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        phys = 8 << 30
-    return int(min(max(64 * file_size, 1 << 30), phys * 3 // 4))
+_MI_HEAD = struct.Struct("<HI")
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -69,7 +71,7 @@ def readonly(arr: np.ndarray) -> np.ndarray:
 
 @dataclass(slots=True)
 class Messages:
-    """Per-message arrays, in file order; offsets index `Container.arena`."""
+    """Per-message arrays, in file order; offsets index a batch's arena."""
 
     chan: np.ndarray  # uint16
     time: np.ndarray  # int64 log time, ns
@@ -78,12 +80,8 @@ class Messages:
 
     @classmethod
     def empty(cls) -> Messages:
-        return cls(
-            np.zeros(0, np.uint16),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
-        )
+        z = np.zeros(0, np.int64)
+        return cls(np.zeros(0, np.uint16), z, z, z)
 
     @classmethod
     def concat(cls, parts: list[Messages]) -> Messages:
@@ -98,27 +96,62 @@ class Messages:
             np.concatenate([p.length for p in parts]),
         )
 
+    def take(self, idx: np.ndarray | slice) -> Messages:
+        return Messages(self.chan[idx], self.time[idx], self.off[idx], self.length[idx])
+
     def __len__(self) -> int:
         return int(self.chan.shape[0])
 
 
 @dataclass
-class Container:
-    """Everything a linear or indexed read found, ready for message decoding."""
+class Definitions:
+    """Schemas, channels and metadata found so far (data section first)."""
 
-    arena: np.ndarray
-    messages: Messages
     schemas: dict[int, SchemaRecord] = field(default_factory=dict)
     channels: dict[int, ChannelRecord] = field(default_factory=dict)
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    # From the summary section: used only for ids the data section never defines.
+    summary_schemas: dict[int, SchemaRecord] = field(default_factory=dict)
+    summary_channels: dict[int, ChannelRecord] = field(default_factory=dict)
+
+    def channel(self, cid: int) -> ChannelRecord | None:
+        return self.channels.get(cid) or self.summary_channels.get(cid)
+
+    def schema(self, sid: int) -> SchemaRecord | None:
+        if sid == 0:
+            return None
+        return self.schemas.get(sid) or self.summary_schemas.get(sid)
+
+
+@dataclass
+class Layout:
+    """What the top-level walk found; `batches()` turns it into messages."""
+
+    buf: np.ndarray  # the whole file (read-only), or empty for indexed reads
+    top: Messages  # messages outside chunks (offsets into buf)
+    chunks: list[ChunkHeader]
+    # Messages per channel of each chunk, from the message index records after it
+    # (None when it has none): sizes the columns before anything is decompressed.
+    chunk_counts: list[dict[int, int] | None]
+    defs: Definitions
     skipped: list[Skipped] = field(default_factory=list)
     truncated: bool = False
     lost_tail_bytes: int = 0
-    chunk_count: int = 0
-    # Schema / channel records of the summary section: used only for ids the data
-    # section never defines.
-    summary_schemas: dict[int, SchemaRecord] = field(default_factory=dict)
-    summary_channels: dict[int, ChannelRecord] = field(default_factory=dict)
+    # Indexed reads hand chunk bytes already fetched; linear reads read them here.
+    fetch: Callable[[ChunkHeader], bytes | memoryview] | None = None
+    # Indexed reads check each chunk against its index entry (see summary.py).
+    verify: Callable[[int, Messages], bool] | None = None
+
+    def expected_counts(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for counts in self.chunk_counts:
+            for cid, n in (counts or {}).items():
+                out[cid] = out.get(cid, 0) + n
+        if len(self.top):
+            ids, n = np.unique(self.top.chan, return_counts=True)
+            for cid, k in zip(ids.tolist(), n.tolist(), strict=True):
+                out[cid] = out.get(cid, 0) + k
+        return out
 
 
 @dataclass(slots=True)
@@ -127,15 +160,12 @@ class _Scan:
     o_op: np.ndarray
     o_pos: np.ndarray
     o_len: np.ndarray
-    o_span: np.ndarray
     stop: np.ndarray
     status: np.ndarray
     short: int
 
 
-def scan(
-    kern: ModuleType, buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, report: np.ndarray
-) -> _Scan:
+def scan(kern: ModuleType, buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, report: np.ndarray) -> _Scan:
     """Run the record scan over spans [lo[i], hi[i]) of `buf` (count, then fill)."""
     n_spans = int(lo.shape[0])
     stop = np.zeros(n_spans, np.int64)
@@ -156,10 +186,10 @@ def scan(
         buf, lo, hi, report, True,
         msgs.chan, msgs.time, msgs.off, msgs.length, o_op, o_pos, o_len, o_span, stop, status,
     )  # fmt: skip
-    return _Scan(msgs, o_op, o_pos, o_len, o_span, stop, status, int(short))
+    return _Scan(msgs, o_op, o_pos, o_len, stop, status, int(short))
 
 
-class _Resync:
+class Resync:
     """What a forward search after damage may accept as the next record."""
 
     def __init__(self) -> None:
@@ -182,23 +212,18 @@ class _Resync:
         return int(kern.resync(buf, start, end, self.known, self.t_lo, self.t_hi))
 
 
-def _body(buf: np.ndarray, pos: int, length: int) -> memoryview:
+def _body(buf: np.ndarray | bytes, pos: int, length: int) -> memoryview:
     return memoryview(buf)[pos + R.RECORD_HEADER : pos + R.RECORD_HEADER + length]
 
 
-def read_linear(
-    kern: ModuleType,
-    src: ByteSource,
-    threads: int,
-    progress: Callable[[float], None] | None = None,
-) -> Container:
-    """Walk the whole file from the magic; the summary is only a fallback for ids."""
+def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
+    """Walk the top level of the whole file from the magic."""
     buf = readonly(src.whole())
     size = int(buf.shape[0])
-    out = Container(arena=buf, messages=Messages.empty())
+    defs = Definitions()
+    out = Layout(buf, Messages.empty(), [], [], defs)
     top_parts: list[Messages] = []
-    chunks: list[ChunkHeader] = []
-    resync = _Resync()
+    resync = Resync()
     data_end_at = -1
     has_footer = False
     footer_end = -1
@@ -209,25 +234,29 @@ def read_linear(
         res = scan(kern, buf, np.array([pos], np.int64), np.array([size], np.int64), _TOP_REPORT)
         top_parts.append(res.messages)
         short += res.short
-        for op, rpos, rlen in zip(
-            res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True
-        ):
+        for op, rpos, rlen in zip(res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True):
             body = _body(buf, rpos, rlen)
             in_summary = 0 <= data_end_at < rpos
             try:
-                if op == R.OP_SCHEMA:
+                if op == R.OP_MESSAGE_INDEX:
+                    if out.chunks and not in_summary:
+                        cid, length = _MI_HEAD.unpack_from(body)
+                        counts = out.chunk_counts[-1]
+                        if counts is None:
+                            counts = out.chunk_counts[-1] = {}
+                        counts[cid] = counts.get(cid, 0) + length // 16
+                elif op == R.OP_SCHEMA:
                     schema = R.parse_schema(body)
-                    (out.summary_schemas if in_summary else out.schemas)[schema.id] = schema
+                    (defs.summary_schemas if in_summary else defs.schemas)[schema.id] = schema
                 elif op == R.OP_CHANNEL:
                     channel = R.parse_channel(body)
-                    (out.summary_channels if in_summary else out.channels)[channel.id] = channel
+                    (defs.summary_channels if in_summary else defs.channels)[channel.id] = channel
                 elif op == R.OP_CHUNK:
-                    chunks.append(
-                        R.parse_chunk_header(buf, rpos, rpos + R.RECORD_HEADER, rlen, size)
-                    )
+                    out.chunks.append(R.parse_chunk_header(buf, rpos, rpos + R.RECORD_HEADER, rlen, size))
+                    out.chunk_counts.append(None)
                 elif op == R.OP_METADATA:
                     name, values = R.parse_metadata(body)
-                    out.metadata[name] = values
+                    defs.metadata[name] = values
                 elif op == R.OP_ATTACHMENT:
                     attachments += 1
                 elif op == R.OP_DATA_END:
@@ -235,58 +264,43 @@ def read_linear(
                 elif op == R.OP_FOOTER:
                     has_footer = True
                     footer_end = rpos + R.RECORD_HEADER + rlen
-            except Malformed as exc:
-                out.skipped.append(
-                    Skipped(f"record@{rpos}", f"malformed record (opcode {op}): {exc}")
-                )
+            except (Malformed, struct.error) as exc:
+                out.skipped.append(Skipped(f"record@{rpos}", f"malformed record (opcode {op}): {exc}"))
         stop = int(res.stop[0])
         status = int(res.status[0])
         if status in (C.ST_OK, C.ST_STOPPED):
-            pos = stop
             break
         # A record that does not fit at `stop`: a cut, or damage.
-        resync.learn(res.messages, out.channels)
+        resync.learn(res.messages, defs.channels)
         nxt = resync.find(kern, buf, stop + 1, size)
         cut_chunk = _cut_chunk(buf, stop, nxt if nxt >= 0 else size)
         if cut_chunk is not None:
-            chunks.append(cut_chunk)
+            out.chunks.append(cut_chunk)
+            out.chunk_counts.append(None)
         if nxt < 0:
             out.truncated = True
             out.lost_tail_bytes = size - stop
             what = "chunk cut off" if cut_chunk is not None else "partial record"
-            out.skipped.append(
-                Skipped("tail", f"file ends inside a record at byte {stop} ({what})", size - stop)
-            )
-            pos = size
+            out.skipped.append(Skipped("tail", f"file ends inside a record at byte {stop} ({what})", size - stop))
             break
-        reason = "damaged record, skipped to the next readable one"
-        out.skipped.append(Skipped(f"bytes@{stop}", reason, nxt - stop))
+        out.skipped.append(Skipped(f"bytes@{stop}", "damaged record, skipped to the next readable one", nxt - stop))
         pos = nxt
     if has_footer:
         trailing = size - footer_end
         if trailing != len(R.MAGIC) or bytes(buf[footer_end:size]) != R.MAGIC:
-            out.skipped.append(
-                Skipped("tail", "unexpected bytes after the footer", max(trailing, 0))
-            )
+            out.skipped.append(Skipped("tail", "unexpected bytes after the footer", max(trailing, 0)))
     else:
         out.truncated = True
         if not out.lost_tail_bytes:
-            out.skipped.append(
-                Skipped("footer", "file has no footer: cut off after its last record")
-            )
+            out.skipped.append(Skipped("footer", "file has no footer: cut off after its last record"))
     if attachments:
         out.skipped.append(Skipped("attachments", "attachments are not exported", attachments))
-    if progress:
-        progress(0.05)
-
-    top = Messages.concat(top_parts)
-    out.chunk_count = len(chunks)
-    if not chunks:
-        out.messages = top
-    else:
-        _read_chunks(kern, src, buf, chunks, top, out, resync, threads, progress)
     if short:
         out.skipped.append(Skipped("messages", "message record too short for its header", short))
+    out.top = Messages.concat(top_parts)
+    # Compressed chunk bytes are read with pread (not through the map) so they do not
+    # stay resident once decompressed.
+    out.fetch = lambda h: src.read(h.data_offset, h.available)
     return out
 
 
@@ -301,45 +315,158 @@ def _cut_chunk(buf: np.ndarray, at: int, until: int) -> ChunkHeader | None:
         return None
 
 
-def _read_chunks(
+# ---------------------------------------------------------------------------------------
+# Batches.
+
+
+@dataclass
+class Batch:
+    arena: np.ndarray  # read-only; valid until the next batch is requested
+    messages: Messages  # in file order
+    schemas: list[SchemaRecord]  # records found inside this batch's chunks
+    channels: list[ChannelRecord]
+    done: float  # share of the work (bytes) done after this batch
+
+
+def _slot_size(h: ChunkHeader) -> int:
+    if h.compression == "":
+        return h.available
+    cap = min(max(h.available * MAX_RATIO, MIN_SLOT), MAX_SLOT)
+    return min(h.uncompressed_size, cap) if h.uncompressed_size else cap
+
+
+def batches(
     kern: ModuleType,
-    src: ByteSource,
-    buf: np.ndarray,
-    chunks: list[ChunkHeader],
-    top: Messages,
-    out: Container,
-    resync: _Resync,
-    threads: int,
-    progress: Callable[[float], None] | None,
-) -> None:
-    """Decompress chunks into one arena, scan them, merge with top-level messages."""
-    extra = int(top.length.sum()) if len(top) else 0
-    arena, spans = decompress_chunks(src, chunks, threads, out.skipped, arena_limit(src.size), extra,
-                                     progress)  # fmt: skip
-    if len(spans):
-        resync.learn(top, out.channels)
-        msgs = scan_chunk_spans(kern, arena, spans, chunks, out, resync)
-    else:
-        msgs = Messages.empty()
-    if len(top):
-        # Messages outside chunks next to chunked ones: copy their bytes after the
-        # chunks so every message lives in one buffer, then restore file order.
-        base = int(arena.shape[0]) - extra
-        dst_off = base + np.concatenate(([0], np.cumsum(top.length)[:-1])).astype(np.int64)
-        kern.gather_copy(buf, top.off, top.length, arena, dst_off)
-        chunk_key = _chunk_file_offsets(msgs, spans, chunks)
-        keys = np.concatenate((chunk_key, top.off))
-        inner = np.concatenate((msgs.off, np.zeros(len(top), np.int64)))
-        merged = Messages.concat([msgs, Messages(top.chan, top.time, dst_off, top.length)])
-        order = np.lexsort((inner, keys))
-        msgs = Messages(
-            merged.chan[order], merged.time[order], merged.off[order], merged.length[order]
-        )
-    out.arena = readonly(arena)
-    out.messages = msgs
+    layout: Layout,
+    pool: Executor | None,
+    batch_bytes: int = BATCH_BYTES,
+) -> Iterator[Batch]:
+    """The file's messages in file order, one batch of chunks at a time.
+
+    Problems found on the way (damaged chunks, CRC mismatches) go to layout.skipped.
+    """
+    top = layout.top
+    chunks = layout.chunks
+    if not chunks:
+        yield from _top_batches(layout, batch_bytes)
+        return
+    skipped = layout.skipped
+    usable: list[int] = []
+    for i, h in enumerate(chunks):
+        where = f"chunk@{h.record_offset}"
+        if h.compression not in COMPRESSIONS:
+            skipped.append(Skipped(where, f"unsupported chunk compression {h.compression!r}"))
+        elif h.available <= 0:
+            skipped.append(Skipped(where, "chunk has no data"))
+        else:
+            usable.append(i)
+    # Consecutive chunks up to batch_bytes of output form a batch; messages outside
+    # chunks go with the batch whose file range holds them.
+    groups: list[list[int]] = []
+    size = 0
+    for i in usable:
+        s = _slot_size(chunks[i])
+        if groups and size + s <= batch_bytes:
+            groups[-1].append(i)
+            size += s
+        else:
+            groups.append([i])
+            size = s
+    starts = [chunks[g[0]].record_offset for g in groups]
+    top_cut = np.searchsorted(top.off, np.array(starts[1:], np.int64)) if len(top) else None
+    total = sum(_slot_size(chunks[i]) for i in usable) + int(top.length.sum()) or 1
+    done = 0
+    arena = np.empty(0, np.uint8)
+    resync = Resync()
+    resync.learn(top, layout.defs.channels)
+    fetch = layout.fetch
+    if fetch is None:
+        src_buf = layout.buf
+
+        def fetch(h: ChunkHeader) -> bytes | memoryview:
+            return memoryview(src_buf)[h.data_offset : h.data_offset + h.available]
+
+    for k, group in enumerate(groups):
+        if top_cut is not None:
+            a = 0 if k == 0 else int(top_cut[k - 1])
+            b = len(top) if k == len(groups) - 1 else int(top_cut[k])
+            top_part = top.take(slice(a, b))
+        else:
+            top_part = Messages.empty()
+        slots = [(i, _slot_size(chunks[i])) for i in group]
+        extra = int(top_part.length.sum())
+        need = sum(s for _, s in slots) + extra
+        if arena.shape[0] < need:
+            arena = np.empty(0, np.uint8)  # let the old one go first
+            try:
+                arena = np.empty(need, np.uint8)
+            except MemoryError:
+                for i, _ in slots:
+                    skipped.append(Skipped(f"chunk@{chunks[i].record_offset}", "not enough memory for this chunk"))
+                continue
+        view = memoryview(arena)
+        offsets = np.cumsum([0] + [s for _, s in slots])
+
+        def work(j: int, slots: list[tuple[int, int]] = slots, offsets: np.ndarray = offsets) -> tuple[int, list[str]]:
+            i, s = slots[j]
+            lo = int(offsets[j])
+            return _decompress(fetch, chunks[i], view[lo : lo + s])
+
+        if pool is not None and len(slots) > 1:
+            results = list(pool.map(work, range(len(slots))))
+        else:
+            results = [work(j) for j in range(len(slots))]
+        spans = []
+        for j, (n, notes) in enumerate(results):
+            h = chunks[slots[j][0]]
+            if notes and layout.verify is not None:
+                raise IndexMismatch
+            for note in notes:
+                skipped.append(Skipped(f"chunk@{h.record_offset}", note))
+            if n > 0:
+                spans.append((int(offsets[j]), int(offsets[j]) + n, slots[j][0]))
+        ro = readonly(arena)
+        schemas: list[SchemaRecord] = []
+        channels: list[ChannelRecord] = []
+        span_arr = np.array(spans, np.int64).reshape(-1, 3)
+        msgs, per_chunk = _scan_spans(kern, ro, span_arr, chunks, schemas, channels, skipped, resync, layout)
+        if layout.verify is not None:
+            for idx, part in per_chunk:
+                if not layout.verify(idx, part):
+                    raise IndexMismatch
+        if len(top_part):
+            # Messages outside chunks next to chunked ones: copy their bytes after the
+            # chunks so the batch is one buffer, then restore file order.
+            base = need - extra
+            dst = base + np.concatenate(([0], np.cumsum(top_part.length)[:-1])).astype(np.int64)
+            kern.gather_copy(layout.buf, top_part.off, top_part.length, arena, dst)
+            keys = np.concatenate((_chunk_keys(msgs, span_arr, chunks), top_part.off))
+            inner = np.concatenate((msgs.off, np.zeros(len(top_part), np.int64)))
+            merged = Messages.concat([msgs, Messages(top_part.chan, top_part.time, dst, top_part.length)])
+            msgs = merged.take(np.lexsort((inner, keys)))
+        resync.learn(msgs, {c.id: c for c in channels})
+        done += need
+        yield Batch(ro, msgs, schemas, channels, min(done / total, 1.0))
 
 
-def _chunk_file_offsets(msgs: Messages, spans: np.ndarray, chunks: list[ChunkHeader]) -> np.ndarray:
+class IndexMismatch(Exception):
+    """A chunk read through the index disagrees with its index entry."""
+
+
+def _top_batches(layout: Layout, batch_bytes: int) -> Iterator[Batch]:
+    """Unchunked files: the messages sit in the file itself, no copy needed."""
+    top = layout.top
+    if not len(top):
+        return
+    cum = np.cumsum(top.length + 31)
+    total = int(cum[-1]) or 1
+    edges = np.searchsorted(cum, np.arange(batch_bytes, total, batch_bytes))
+    bounds = [0, *sorted({int(e) for e in edges if 0 < e < len(top)}), len(top)]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        yield Batch(layout.buf, top.take(slice(a, b)), [], [], int(cum[b - 1]) / total)
+
+
+def _chunk_keys(msgs: Messages, spans: np.ndarray, chunks: list[ChunkHeader]) -> np.ndarray:
     """For each chunk message, the file offset of its chunk (to order by file position)."""
     if not len(msgs):
         return np.zeros(0, np.int64)
@@ -348,87 +475,80 @@ def _chunk_file_offsets(msgs: Messages, spans: np.ndarray, chunks: list[ChunkHea
     return offsets[which]
 
 
-def decompress_chunks(
-    src: ByteSource,
+def _scan_spans(
+    kern: ModuleType,
+    arena: np.ndarray,
+    spans: np.ndarray,
     chunks: list[ChunkHeader],
-    threads: int,
+    schemas: list[SchemaRecord],
+    channels: list[ChannelRecord],
     skipped: list[Skipped],
-    limit: int,
-    extra: int = 0,
-    progress: Callable[[float], None] | None = None,
-    progress_range: tuple[float, float] = (0.05, 0.5),
-    fetch: Callable[[ChunkHeader], bytes | memoryview] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decompress chunks into one arena; spans (lo, hi, chunk index) of their output.
+    resync: Resync,
+    layout: Layout,
+) -> tuple[Messages, list[tuple[int, Messages]]]:
+    """Scan the records of decompressed chunks; resync inside damaged ones.
 
-    `extra` bytes are reserved at the end of the arena for the caller. `fetch` returns
-    a chunk's compressed bytes (default: read them from the source).
+    Also returns each chunk's messages when the layout verifies chunks (indexed read).
     """
-    if fetch is None:
-
-        def fetch(h: ChunkHeader) -> bytes | memoryview:
-            return src.read(h.data_offset, h.available)
-
-    slots: list[tuple[int, int, int]] = []  # (chunk index, arena offset, slot size)
-    total = 0
-    for i, h in enumerate(chunks):
-        where = f"chunk@{h.record_offset}"
-        if h.compression not in COMPRESSIONS:
-            skipped.append(Skipped(where, f"unsupported chunk compression {h.compression!r}"))
-            continue
-        if h.available <= 0:
-            skipped.append(Skipped(where, "chunk has no data"))
-            continue
-        if h.compression == "":
-            size = h.available
-        else:
-            size = min(h.uncompressed_size, max(h.available * MAX_RATIO, MIN_SLOT))
-            if h.uncompressed_size == 0:
-                size = max(h.available * MAX_RATIO, MIN_SLOT)
-        if total + size > limit:
-            skipped.append(Skipped(where, "chunks exceed the memory limit for one file"))
-            continue
-        slots.append((i, total, size))
-        total += size
-    arena = np.empty(total + extra, dtype=np.uint8)
-    view = memoryview(arena)
-    done_bytes = 0
-    all_bytes = sum(s[2] for s in slots) or 1
-
-    def work(slot: tuple[int, int, int]) -> tuple[int, list[str]]:
-        i, lo, size = slot
-        return _decompress(fetch, chunks[i], view[lo : lo + size])
-
-    produced: list[int] = []
-    if threads > 1 and len(slots) > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = pool.map(work, slots)
-            for slot, (n, notes) in zip(slots, results, strict=True):
-                produced.append(n)
-                _note_chunk(skipped, chunks[slot[0]], notes)
-                done_bytes += slot[2]
-                if progress:
-                    lo_p, hi_p = progress_range
-                    progress(lo_p + (hi_p - lo_p) * done_bytes / all_bytes)
-    else:
-        for slot in slots:
-            n, notes = work(slot)
-            produced.append(n)
-            _note_chunk(skipped, chunks[slot[0]], notes)
-            done_bytes += slot[2]
-            if progress:
-                lo_p, hi_p = progress_range
-                progress(lo_p + (hi_p - lo_p) * done_bytes / all_bytes)
-    spans = np.array(
-        [(lo, lo + n, i) for (i, lo, _), n in zip(slots, produced, strict=True) if n > 0],
-        dtype=np.int64,
-    ).reshape(-1, 3)
-    return arena, spans
+    if not spans.shape[0]:
+        return Messages.empty(), []
+    lo = np.ascontiguousarray(spans[:, 0])
+    hi = np.ascontiguousarray(spans[:, 1])
+    res = scan(kern, arena, lo, hi, _CHUNK_REPORT)
+    parts = [res.messages]
+    _chunk_records(arena, res, schemas, channels, skipped)
+    bad = np.nonzero((res.status != C.ST_OK) & (res.status != C.ST_STOPPED))[0]
+    if bad.size and layout.verify is not None:
+        raise IndexMismatch
+    if bad.size:
+        resync.learn(res.messages, {c.id: c for c in channels} | layout.defs.channels)
+    for s in bad.tolist():
+        h = chunks[int(spans[s, 2])]
+        stop, end = int(res.stop[s]), int(spans[s, 1])
+        while True:
+            nxt = resync.find(kern, arena, stop + 1, end)
+            lost = (nxt if nxt >= 0 else end) - stop
+            skipped.append(Skipped(f"chunk@{h.record_offset}", "damaged records inside the chunk skipped", lost))
+            if nxt < 0:
+                break
+            sub = scan(kern, arena, np.array([nxt], np.int64), np.array([end], np.int64), _CHUNK_REPORT)
+            parts.append(sub.messages)
+            _chunk_records(arena, sub, schemas, channels, skipped)
+            if int(sub.status[0]) == C.ST_OK:
+                break
+            stop = int(sub.stop[0])
+    if res.short:
+        if layout.verify is not None:
+            raise IndexMismatch
+        skipped.append(Skipped("messages", "message record too short for its header", res.short))
+    msgs = Messages.concat(parts)
+    if len(parts) > 1:
+        msgs = msgs.take(np.argsort(msgs.off, kind="stable"))
+    per_chunk: list[tuple[int, Messages]] = []
+    if layout.verify is not None:
+        cuts = np.searchsorted(msgs.off, spans[:, 0])
+        ends = np.append(cuts[1:], len(msgs))
+        for k in range(spans.shape[0]):
+            per_chunk.append((int(spans[k, 2]), msgs.take(slice(int(cuts[k]), int(ends[k])))))
+    return msgs, per_chunk
 
 
-def _note_chunk(skipped: list[Skipped], h: ChunkHeader, notes: list[str]) -> None:
-    for note in notes:
-        skipped.append(Skipped(f"chunk@{h.record_offset}", note))
+def _chunk_records(
+    arena: np.ndarray,
+    res: _Scan,
+    schemas: list[SchemaRecord],
+    channels: list[ChannelRecord],
+    skipped: list[Skipped],
+) -> None:
+    """Schema and channel records found inside chunks (channels that start late)."""
+    for op, rpos, rlen in zip(res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True):
+        try:
+            if op == R.OP_SCHEMA:
+                schemas.append(R.parse_schema(_body(arena, rpos, rlen)))
+            elif op == R.OP_CHANNEL:
+                channels.append(R.parse_channel(_body(arena, rpos, rlen)))
+        except Malformed as exc:
+            skipped.append(Skipped(f"record@chunk+{rpos}", f"malformed record (opcode {op}): {exc}"))
 
 
 def _decompress(
@@ -476,67 +596,3 @@ def _decompress(
         if zlib.crc32(dst[:n]) != h.uncompressed_crc:
             notes.append("chunk CRC mismatch: records decoded anyway, values may be damaged")
     return n, notes
-
-
-def scan_chunk_spans(
-    kern: ModuleType,
-    arena: np.ndarray,
-    spans: np.ndarray,
-    chunks: list[ChunkHeader],
-    out: Container,
-    resync: _Resync,
-) -> Messages:
-    """Scan the records of every decompressed chunk; resync inside damaged ones."""
-    ro = readonly(arena)
-    lo = np.ascontiguousarray(spans[:, 0])
-    hi = np.ascontiguousarray(spans[:, 1])
-    res = scan(kern, ro, lo, hi, _CHUNK_REPORT)
-    parts = [res.messages]
-    _chunk_records(ro, res, out)
-    bad = np.nonzero((res.status != C.ST_OK) & (res.status != C.ST_STOPPED))[0]
-    if bad.size:
-        resync.learn(res.messages, out.channels)
-    for s in bad.tolist():
-        h = chunks[int(spans[s, 2])]
-        stop, end = int(res.stop[s]), int(spans[s, 1])
-        while True:
-            nxt = resync.find(kern, ro, stop + 1, end)
-            lost = (nxt if nxt >= 0 else end) - stop
-            out.skipped.append(
-                Skipped(
-                    f"chunk@{h.record_offset}", "damaged records inside the chunk skipped", lost
-                )
-            )
-            if nxt < 0:
-                break
-            sub = scan(
-                kern, ro, np.array([nxt], np.int64), np.array([end], np.int64), _CHUNK_REPORT
-            )
-            parts.append(sub.messages)
-            _chunk_records(ro, sub, out)
-            if int(sub.status[0]) == C.ST_OK:
-                break
-            stop = int(sub.stop[0])
-    msgs = Messages.concat(parts)
-    if len(parts) > 1:
-        order = np.argsort(msgs.off, kind="stable")
-        msgs = Messages(msgs.chan[order], msgs.time[order], msgs.off[order], msgs.length[order])
-    return msgs
-
-
-def _chunk_records(arena: np.ndarray, res: _Scan, out: Container) -> None:
-    """Schema and channel records found inside chunks (channels that start late)."""
-    for op, rpos, rlen in zip(
-        res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True
-    ):
-        try:
-            if op == R.OP_SCHEMA:
-                schema = R.parse_schema(_body(arena, rpos, rlen))
-                out.schemas.setdefault(schema.id, schema)
-            elif op == R.OP_CHANNEL:
-                channel = R.parse_channel(_body(arena, rpos, rlen))
-                out.channels.setdefault(channel.id, channel)
-        except Malformed as exc:
-            out.skipped.append(
-                Skipped(f"record@chunk+{rpos}", f"malformed record (opcode {op}): {exc}")
-            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -27,7 +28,15 @@ from pitwall.query_api.models import (
     finite,
 )
 from pitwall.query_api.publishing import publish
-from pitwall.query_api.queries import FilterError, RunFilters, as_utc, list_runs, parse_where, text_tokens
+from pitwall.query_api.queries import (
+    FilterError,
+    RunFilters,
+    as_utc,
+    list_runs,
+    parse_where,
+    text_tokens,
+)
+from pydantic import BeforeValidator
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], responses=AUTH)
 
@@ -38,6 +47,17 @@ MAX_VALUE_CHARS = 300
 
 def _values(description: str) -> Any:
     return Query(max_length=MAX_VALUES, description=description)
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic would also read a bare number as a Unix time: "2024" must not be 1970.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date or date-time, e.g. 2024-05-01 or 2024-05-01T14:00:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def summary(doc: dict[str, Any]) -> RunSummary:
@@ -57,8 +77,8 @@ async def find_run(res: Resources, run_id: str, who: Principal, projection: dict
 async def get_runs(
     res: Res,
     who: Reader,
-    recorded_after: Annotated[datetime | None, Query(description="ISO 8601; runs that started at or after")] = None,
-    recorded_before: Annotated[datetime | None, Query(description="ISO 8601; runs that started before")] = None,
+    recorded_after: Annotated[IsoDatetime | None, Query(description="ISO 8601; runs that started at or after")] = None,
+    recorded_before: Annotated[IsoDatetime | None, Query(description="ISO 8601; runs that started before")] = None,
     track: Annotated[list[str], _values("exact track name; several: any of them")] = [],  # noqa: B006 - FastAPI copies defaults
     driver: Annotated[list[str], _values("exact driver name; several: any of them")] = [],  # noqa: B006
     event_type: Annotated[list[str], _values("endurance, autocross, skidpad, acceleration, testing...; several: any")] = [],  # noqa: B006

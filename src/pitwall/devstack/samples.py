@@ -1,14 +1,64 @@
 """Sample runs for the dev stack, loaded by `pitwall dev up` once the services are ready.
 
-Called from a background thread of the supervisor; must be idempotent (every `dev up`
-calls it) and may raise: the supervisor reports the error and keeps the stack running.
+Called from a background thread of the supervisor; idempotent (every `dev up` calls it:
+a sample already in S3 is not announced again) and may raise: the supervisor reports
+the error and keeps the stack running.
 """
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+from pitwall.common.broker import Publisher, connect
+from pitwall.common.events import FileUploaded
+from pitwall.common.logging import get_logger
 from pitwall.common.settings import Settings
+from pitwall.common.storage import ObjectStore
+
+log = get_logger(__name__)
+
+# (file name, minutes, seed, writer options): a mix of what the team's loggers write.
+SAMPLES: list[tuple[str, float, int, dict[str, object]]] = [
+    ("endurance_practice.mcap", 3.0, 11, {}),
+    ("autocross_run1.mcap", 2.0, 23, {"chunked": False}),
+    ("testing_cutoff.mcap", 1.5, 37, {"truncate": True}),
+]
 
 
 def load_samples(settings: Settings) -> None:
-    """Put a few realistic runs into the stack (not written yet: does nothing)."""
-    return None
+    from pitwall.synth import write_synth
+
+    folder = settings.data_dir / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    store = ObjectStore(settings)
+    store.ensure_buckets()
+    events: list[FileUploaded] = []
+    for name, minutes, seed, opts in SAMPLES:
+        path = folder / name
+        if not path.exists():
+            tmp = path.with_suffix(".part")
+            write_synth(tmp, minutes=minutes, seed=seed, **opts)  # type: ignore[arg-type]
+            tmp.rename(path)
+        stored = store.put_mcap_file(path)
+        if stored.existed:
+            continue
+        events.append(
+            FileUploaded(
+                sha256=stored.sha256, object_key=stored.key, size=stored.size,
+                filename=Path(name).name, source="sample", uploader="pitwall dev up",
+            )
+        )
+    if events:
+        asyncio.run(_announce(settings, events))
+    log.info("samples loaded", new=len(events), total=len(SAMPLES))
+
+
+async def _announce(settings: Settings, events: list[FileUploaded]) -> None:
+    connection = await connect(settings, name="samples")
+    try:
+        publisher = await Publisher.open(connection, settings)
+        for event in events:
+            await publisher.publish(event)
+    finally:
+        await connection.close()

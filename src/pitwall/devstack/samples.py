@@ -1,7 +1,7 @@
 """Sample runs for the dev stack, loaded by `pitwall dev up` once the services are ready.
 
-Called from a background thread of the supervisor; idempotent (every `dev up` calls it:
-a sample already in S3 is not announced again) and may raise: the supervisor reports
+Called from a background thread of the supervisor; idempotent (every `dev up` calls it)
+and may raise: the supervisor reports
 the error and keeps the stack running.
 """
 
@@ -41,10 +41,11 @@ def load_samples(settings: Settings) -> None:
             write_synth(tmp, minutes=minutes, seed=seed, **opts)  # type: ignore[arg-type]
             tmp.rename(path)
         stored = store.put_mcap_file(path)
-        if stored.existed:
-            continue
+        # Announced on every start under a fixed event id: ingest's idempotency keys
+        # drop the repeats, and a sample whose first announcement was lost still lands.
         events.append(
             FileUploaded(
+                event_id=f"sample-{stored.sha256}",
                 sha256=stored.sha256, object_key=stored.key, size=stored.size,
                 filename=Path(name).name, source="sample", uploader="pitwall dev up",
             )

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import HTMLResponse
 from pitwall.common import db
 from pitwall.common.broker import Publisher, connect
 from pitwall.common.logging import get_logger
@@ -18,10 +16,9 @@ from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
 from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
-from pitwall.query_api.routers import exports, health, runs, session, signals, uploads
+from pitwall.query_api.routers import exports, health, runs, session, signals, uploads, web
 
 log = get_logger(__name__)
-STATIC = Path(__file__).parent / "static"
 
 
 async def _connect_broker(res: Resources) -> None:
@@ -84,9 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (session, runs, signals, uploads, exports):
         app.include_router(module.router)
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> HTMLResponse:
-        return HTMLResponse((STATIC / "index.html").read_text())
+    app.include_router(web.router)
 
     return app

@@ -72,6 +72,7 @@ class Ingestor:
             await self._record_duplicate(event, existing)
             return
         started = time.perf_counter()
+        log.info("ingesting", run_id=event.sha256, filename=event.filename, bytes=event.size)
         try:
             rec = await asyncio.to_thread(self._fetch_and_decode, event)
         except Rejected as exc:

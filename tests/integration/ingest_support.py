@@ -1,0 +1,75 @@
+"""Helpers for tests that drive ingest through the real broker, MongoDB and S3."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+from pitwall.common import db
+from pitwall.common.broker import Publisher, connect
+from pitwall.common.events import FileUploaded
+from pitwall.common.settings import Settings
+from pitwall.common.storage import ObjectStore
+
+
+class Harness:
+    """Uploads files, announces them, and records every run.* event the stack publishes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = ObjectStore(settings)
+        self.store.ensure_buckets()
+        self.mongo: Any = db.make_client(settings)
+        self.db = db.database(self.mongo, settings)
+        self.events: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def __aenter__(self) -> Harness:
+        self.conn = await connect(self.settings, name="test-harness")
+        self.publisher = await Publisher.open(self.conn, self.settings)
+        channel = await self.conn.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        for key in ("run.#", "conversion.#"):
+            await queue.bind(self.publisher.exchange, key)
+        await queue.consume(self._on_event, no_ack=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.conn.close()
+        await self.mongo.close()
+
+    async def _on_event(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        self.events.append(message)
+
+    def events_named(self, name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+        return [m for m in self.events if m.routing_key == name]
+
+    async def upload(self, path: Path, filename: str | None = None, **overrides: Any) -> FileUploaded:
+        stored = await asyncio.to_thread(self.store.put_mcap_file, path)
+        event = FileUploaded(
+            sha256=stored.sha256, object_key=stored.key, size=stored.size,
+            filename=filename or path.name, source="cli", uploader="test",
+        )
+        if overrides:
+            event = event.model_copy(update=overrides)
+        await self.publisher.publish(event)
+        return event
+
+    async def wait_run(self, run_id: str, timeout: float = 60.0, statuses: tuple[str, ...] = ("ready", "recovered", "rejected")) -> dict[str, Any]:
+        doc = await wait_for(lambda: self.db["runs"].find_one({"_id": run_id, "status": {"$in": list(statuses)}}), timeout)
+        assert isinstance(doc, dict)
+        return doc
+
+
+async def wait_for(probe: Callable[[], Awaitable[Any]], timeout: float, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing after {timeout} s")
+        await asyncio.sleep(interval)

@@ -35,6 +35,15 @@ FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
 OPERATIONS = [(path, method.upper()) for path, ops in create_app().openapi()["paths"].items() for method in ops]
 
 
+def _mutates_credentials(case: Any) -> bool:
+    meta = getattr(case, "meta", None)
+    components = getattr(meta, "components", None) or {}
+    return any(
+        getattr(location, "value", location) in ("header", "cookie") and getattr(info, "mode", None) is GenerationMode.NEGATIVE
+        for location, info in components.items()
+    )
+
+
 @pytest.fixture(scope="module")
 def api(settings: Settings, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     for a in start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-schema"), "schema", upload_max_bytes=1 << 20):
@@ -62,6 +71,9 @@ def test_operation_conforms_to_the_openapi(api: Api, live_schema: Any, path: str
         # Framing headers made invalid are refused by the HTTP server itself (uvicorn's
         # plain-text 400) before the application sees the request: not the API's answer.
         assume(not any(h.lower() in FRAMING for h in (case.headers or {})))
+        # The credentials sent are ours: an invalid token made up for the security
+        # header or cookie is replaced by the admin token, so it is not "accepted".
+        assume(not _mutates_credentials(case))
         case.call_and_validate(base_url=api.base_url, headers=headers, checks=checks, timeout=30)
 
     try:

@@ -93,4 +93,11 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        from pitwall.devstack.rabbit import machine_admin
+        from pitwall.devstack.supervisor import dev_vhost
+
+        try:
+            machine_admin().delete_vhost(dev_vhost(data_dir))
+        except Exception as exc:  # a private node is gone with the stack already
+            print(f"vhost clean-up: {exc}")
         print(log.read_text()[-3000:])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -38,6 +39,11 @@ BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0
 _COLORS = ("36", "33", "35", "32", "34", "31")
 
+
+
+def dev_vhost(data_dir: Path) -> str:
+    """The RabbitMQ vhost of the dev stack that keeps its data in `data_dir`."""
+    return "pitwall-dev-" + hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:10]
 
 class _Interrupted(Exception):
     pass
@@ -137,8 +143,13 @@ class Supervisor:
             self.say(note)
         self.say("servers ready: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(self._servers.timings.items())))
         self._remember_ports()
-        settings = self._servers.endpoints.settings(
-            vhost="/", mongo_db="pitwall", bucket_prefix="",
+        # Its own vhost per data dir: a test's stack or a second checkout's never shares
+        # queues with this one on the machine's broker.
+        vhost = dev_vhost(self.data_dir)
+        endpoints = self._servers.endpoints
+        endpoints.rabbit_admin.add_vhost(vhost, endpoints.amqp_user)
+        settings = endpoints.settings(
+            vhost=vhost, mongo_db="pitwall", bucket_prefix="",
             data_dir=self.data_dir, http_port=http_port, http_host="127.0.0.1", log_format="console",
         )
         (self.data_dir / "env").write_text(env_file_text(settings))

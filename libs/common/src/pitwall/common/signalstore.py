@@ -113,7 +113,7 @@ def write_recording(rec: Recording, put: Callable[[str, bytes], None], prefix: s
 
 def _signal_from_arrow(path: str, field: pa.Field, col: pa.ChunkedArray) -> Signal:
     meta = {k.decode(): v.decode() for k, v in (field.metadata or {}).items()}
-    kind: Kind = meta.get("kind", "double")  # type: ignore[assignment]
+    kind: Kind = meta.get("kind", "double")  # type: ignore[assignment,unused-ignore]
     enum_names = None
     if "enum_names" in meta:
         enum_names = {int(k): v for k, v in json.loads(meta["enum_names"]).items()}

@@ -80,7 +80,7 @@ class ObjectStore:
                 return StoredObject(key, sha, size, existed=True)
             spool.seek(0)
             self.client.put_object(
-                self.settings.bucket_mcap, key, spool, length=size,
+                self.settings.bucket_mcap, key, spool, length=size,  # type: ignore[arg-type]
                 content_type="application/x-mcap", part_size=16 * 1024 * 1024,
                 metadata={"sha256": sha},
             )
@@ -151,7 +151,9 @@ class ObjectStore:
         return size, digest.hexdigest()
 
     def presigned_get(self, bucket: str, key: str, filename: str | None = None) -> str:
-        headers = {"response-content-disposition": f'attachment; filename="{filename}"'} if filename else None
+        headers: dict[str, str | list[str] | tuple[str]] | None = (
+            {"response-content-disposition": f'attachment; filename="{filename}"'} if filename else None
+        )
         return self.client.presigned_get_object(
             bucket, key, expires=timedelta(seconds=self.settings.presign_expiry_s), response_headers=headers
         )

@@ -124,7 +124,7 @@ class Consumer:
             async with lock:
                 return await self._handle(event, message, headers, original_key, idem, log_ctx)
         finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+            if not lock.locked() and not getattr(lock, "_waiters", None):
                 self._key_locks.pop(idem, None)
 
     async def _handle(

@@ -72,11 +72,11 @@ class Declared:
     queue: AbstractQueue | None = None
 
 
-def _supports_quorum(channel: AbstractChannel) -> bool:
-    conn = channel._connection  # the server version is only on the underlying connection
+async def _supports_quorum(channel: AbstractChannel) -> bool:
+    """Quorum queues (RabbitMQ >= 3.8) survive a node loss and support delivery limits."""
     try:
-        props = conn.server_properties  # type: ignore[union-attr]
-        version = props.get("version", b"0") if props else b"0"
+        underlay = await channel.get_underlay_channel()
+        version = underlay.connection.server_properties.get("version", b"0")
         if isinstance(version, bytes):
             version = version.decode()
         major, minor = (int(x) for x in str(version).split(".")[:2])
@@ -106,7 +106,7 @@ async def declare_service(
         "x-dead-letter-exchange": declared.dead_letter_exchange.name,
         "x-dead-letter-routing-key": service,
     }
-    if _supports_quorum(channel):
+    if await _supports_quorum(channel):
         args |= {"x-queue-type": "quorum", "x-delivery-limit": DELIVERY_LIMIT}
     queue = await channel.declare_queue(name, durable=True, arguments=args)  # type: ignore[arg-type]
     for key in keys:

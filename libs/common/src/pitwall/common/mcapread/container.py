@@ -27,6 +27,7 @@ Damage policy:
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -35,7 +36,6 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
-
 from pitwall.common.columns import Skipped
 from pitwall.common.mcapread import consts as C
 from pitwall.common.mcapread import records as R
@@ -141,15 +141,17 @@ class Layout:
     fetch: Callable[[ChunkHeader], bytes | memoryview] | None = None
     # Indexed reads check each chunk against its index entry (see summary.py).
     verify: Callable[[int, Messages], bool] | None = None
+    # Expected messages per channel when the chunk counts are unknown (indexed reads).
+    hint: dict[int, int] = field(default_factory=dict)
 
     def expected_counts(self) -> dict[int, int]:
-        out: dict[int, int] = {}
+        out: dict[int, int] = dict(self.hint)
         for counts in self.chunk_counts:
             for cid, n in (counts or {}).items():
                 out[cid] = out.get(cid, 0) + n
         if len(self.top):
-            ids, n = np.unique(self.top.chan, return_counts=True)
-            for cid, k in zip(ids.tolist(), n.tolist(), strict=True):
+            ids, per_id = np.unique(self.top.chan, return_counts=True)
+            for cid, k in zip(ids.tolist(), per_id.tolist(), strict=True):
                 out[cid] = out.get(cid, 0) + k
         return out
 
@@ -165,7 +167,9 @@ class _Scan:
     short: int
 
 
-def scan(kern: ModuleType, buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, report: np.ndarray) -> _Scan:
+def scan(
+    kern: ModuleType, buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, report: np.ndarray
+) -> _Scan:
     """Run the record scan over spans [lo[i], hi[i]) of `buf` (count, then fill)."""
     n_spans = int(lo.shape[0])
     stop = np.zeros(n_spans, np.int64)
@@ -213,7 +217,8 @@ class Resync:
 
 
 def _body(buf: np.ndarray | bytes, pos: int, length: int) -> memoryview:
-    return memoryview(buf)[pos + R.RECORD_HEADER : pos + R.RECORD_HEADER + length]
+    view = buf.data if isinstance(buf, np.ndarray) else memoryview(buf)
+    return view[pos + R.RECORD_HEADER : pos + R.RECORD_HEADER + length]
 
 
 def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
@@ -234,7 +239,9 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
         res = scan(kern, buf, np.array([pos], np.int64), np.array([size], np.int64), _TOP_REPORT)
         top_parts.append(res.messages)
         short += res.short
-        for op, rpos, rlen in zip(res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True):
+        for op, rpos, rlen in zip(
+            res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True
+        ):
             body = _body(buf, rpos, rlen)
             in_summary = 0 <= data_end_at < rpos
             try:
@@ -252,7 +259,9 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
                     channel = R.parse_channel(body)
                     (defs.summary_channels if in_summary else defs.channels)[channel.id] = channel
                 elif op == R.OP_CHUNK:
-                    out.chunks.append(R.parse_chunk_header(buf, rpos, rpos + R.RECORD_HEADER, rlen, size))
+                    out.chunks.append(
+                        R.parse_chunk_header(buf, rpos, rpos + R.RECORD_HEADER, rlen, size)
+                    )
                     out.chunk_counts.append(None)
                 elif op == R.OP_METADATA:
                     name, values = R.parse_metadata(body)
@@ -265,7 +274,9 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
                     has_footer = True
                     footer_end = rpos + R.RECORD_HEADER + rlen
             except (Malformed, struct.error) as exc:
-                out.skipped.append(Skipped(f"record@{rpos}", f"malformed record (opcode {op}): {exc}"))
+                out.skipped.append(
+                    Skipped(f"record@{rpos}", f"malformed record (opcode {op}): {exc}")
+                )
         stop = int(res.stop[0])
         status = int(res.status[0])
         if status in (C.ST_OK, C.ST_STOPPED):
@@ -281,26 +292,37 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
             out.truncated = True
             out.lost_tail_bytes = size - stop
             what = "chunk cut off" if cut_chunk is not None else "partial record"
-            out.skipped.append(Skipped("tail", f"file ends inside a record at byte {stop} ({what})", size - stop))
+            out.skipped.append(
+                Skipped("tail", f"file ends inside a record at byte {stop} ({what})", size - stop)
+            )
             break
-        out.skipped.append(Skipped(f"bytes@{stop}", "damaged record, skipped to the next readable one", nxt - stop))
+        out.skipped.append(
+            Skipped(f"bytes@{stop}", "damaged record, skipped to the next readable one", nxt - stop)
+        )
         pos = nxt
     if has_footer:
         trailing = size - footer_end
         if trailing != len(R.MAGIC) or bytes(buf[footer_end:size]) != R.MAGIC:
-            out.skipped.append(Skipped("tail", "unexpected bytes after the footer", max(trailing, 0)))
+            out.skipped.append(
+                Skipped("tail", "unexpected bytes after the footer", max(trailing, 0))
+            )
     else:
         out.truncated = True
         if not out.lost_tail_bytes:
-            out.skipped.append(Skipped("footer", "file has no footer: cut off after its last record"))
+            out.skipped.append(
+                Skipped("footer", "file has no footer: cut off after its last record")
+            )
     if attachments:
         out.skipped.append(Skipped("attachments", "attachments are not exported", attachments))
     if short:
         out.skipped.append(Skipped("messages", "message record too short for its header", short))
     out.top = Messages.concat(top_parts)
     # Compressed chunk bytes are read with pread (not through the map) so they do not
-    # stay resident once decompressed.
+    # stay resident once decompressed; the pages the walk touched (record headers, all
+    # over the message indexes) are let go when nothing else needs the map.
     out.fetch = lambda h: src.read(h.data_offset, h.available)
+    if out.chunks and not len(out.top):
+        src.release()
     return out
 
 
@@ -384,7 +406,7 @@ def batches(
         src_buf = layout.buf
 
         def fetch(h: ChunkHeader) -> bytes | memoryview:
-            return memoryview(src_buf)[h.data_offset : h.data_offset + h.available]
+            return src_buf.data[h.data_offset : h.data_offset + h.available]
 
     for k, group in enumerate(groups):
         if top_cut is not None:
@@ -402,12 +424,21 @@ def batches(
                 arena = np.empty(need, np.uint8)
             except MemoryError:
                 for i, _ in slots:
-                    skipped.append(Skipped(f"chunk@{chunks[i].record_offset}", "not enough memory for this chunk"))
+                    skipped.append(
+                        Skipped(
+                            f"chunk@{chunks[i].record_offset}", "not enough memory for this chunk"
+                        )
+                    )
                 continue
-        view = memoryview(arena)
+        view = arena.data
         offsets = np.cumsum([0] + [s for _, s in slots])
 
-        def work(j: int, slots: list[tuple[int, int]] = slots, offsets: np.ndarray = offsets) -> tuple[int, list[str]]:
+        def work(
+            j: int,
+            slots: list[tuple[int, int]] = slots,
+            offsets: np.ndarray = offsets,
+            view: memoryview = view,
+        ) -> tuple[int, list[str]]:
             i, s = slots[j]
             lo = int(offsets[j])
             return _decompress(fetch, chunks[i], view[lo : lo + s])
@@ -429,7 +460,9 @@ def batches(
         schemas: list[SchemaRecord] = []
         channels: list[ChannelRecord] = []
         span_arr = np.array(spans, np.int64).reshape(-1, 3)
-        msgs, per_chunk = _scan_spans(kern, ro, span_arr, chunks, schemas, channels, skipped, resync, layout)
+        msgs, per_chunk = _scan_spans(
+            kern, ro, span_arr, chunks, schemas, channels, skipped, resync, layout
+        )
         if layout.verify is not None:
             for idx, part in per_chunk:
                 if not layout.verify(idx, part):
@@ -442,7 +475,9 @@ def batches(
             kern.gather_copy(layout.buf, top_part.off, top_part.length, arena, dst)
             keys = np.concatenate((_chunk_keys(msgs, span_arr, chunks), top_part.off))
             inner = np.concatenate((msgs.off, np.zeros(len(top_part), np.int64)))
-            merged = Messages.concat([msgs, Messages(top_part.chan, top_part.time, dst, top_part.length)])
+            merged = Messages.concat(
+                [msgs, Messages(top_part.chan, top_part.time, dst, top_part.length)]
+            )
             msgs = merged.take(np.lexsort((inner, keys)))
         resync.learn(msgs, {c.id: c for c in channels})
         done += need
@@ -462,7 +497,7 @@ def _top_batches(layout: Layout, batch_bytes: int) -> Iterator[Batch]:
     total = int(cum[-1]) or 1
     edges = np.searchsorted(cum, np.arange(batch_bytes, total, batch_bytes))
     bounds = [0, *sorted({int(e) for e in edges if 0 < e < len(top)}), len(top)]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         yield Batch(layout.buf, top.take(slice(a, b)), [], [], int(cum[b - 1]) / total)
 
 
@@ -508,10 +543,16 @@ def _scan_spans(
         while True:
             nxt = resync.find(kern, arena, stop + 1, end)
             lost = (nxt if nxt >= 0 else end) - stop
-            skipped.append(Skipped(f"chunk@{h.record_offset}", "damaged records inside the chunk skipped", lost))
+            skipped.append(
+                Skipped(
+                    f"chunk@{h.record_offset}", "damaged records inside the chunk skipped", lost
+                )
+            )
             if nxt < 0:
                 break
-            sub = scan(kern, arena, np.array([nxt], np.int64), np.array([end], np.int64), _CHUNK_REPORT)
+            sub = scan(
+                kern, arena, np.array([nxt], np.int64), np.array([end], np.int64), _CHUNK_REPORT
+            )
             parts.append(sub.messages)
             _chunk_records(arena, sub, schemas, channels, skipped)
             if int(sub.status[0]) == C.ST_OK:
@@ -541,14 +582,18 @@ def _chunk_records(
     skipped: list[Skipped],
 ) -> None:
     """Schema and channel records found inside chunks (channels that start late)."""
-    for op, rpos, rlen in zip(res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True):
+    for op, rpos, rlen in zip(
+        res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True
+    ):
         try:
             if op == R.OP_SCHEMA:
                 schemas.append(R.parse_schema(_body(arena, rpos, rlen)))
             elif op == R.OP_CHANNEL:
                 channels.append(R.parse_channel(_body(arena, rpos, rlen)))
         except Malformed as exc:
-            skipped.append(Skipped(f"record@chunk+{rpos}", f"malformed record (opcode {op}): {exc}"))
+            skipped.append(
+                Skipped(f"record@chunk+{rpos}", f"malformed record (opcode {op}): {exc}")
+            )
 
 
 def _decompress(

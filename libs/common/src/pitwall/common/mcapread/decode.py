@@ -7,8 +7,8 @@ a batch-local scratch buffer, on several threads (consecutive message ranges). T
 scratch columns are then copied into each topic's final columns, which are sized from
 the message counts the container found up front and grow only when those were wrong.
 Strings become ids into a per-column table of distinct values (one `str` per distinct
-value, not per row); repeated values are kept as (row, value) runs and laid out N x K
-at the end.
+value, not per row); repeated values go straight into an N x K matrix per field that
+widens when a longer row turns up.
 
 A message that is not valid protobuf (cut varint, a length running past the message,
 bad UTF-8 in a proto3 string, ...) is dropped from the columns and counted: its row
@@ -18,7 +18,6 @@ would otherwise hold a half-decoded mix of values and defaults.
 from __future__ import annotations
 
 import itertools
-import json
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -26,12 +25,11 @@ from typing import Any
 
 import numpy as np
 from google.protobuf.descriptor import Descriptor
-
-from pitwall.common.columns import NUMPY_DTYPE, Kind, Signal, Skipped, TopicColumns
+from pitwall.common.columns import NUMPY_DTYPE, Signal, Skipped, TopicColumns
 from pitwall.common.mcapread import consts as K
 from pitwall.common.mcapread.container import Batch, Definitions, Messages
 from pitwall.common.mcapread.jsonchan import build_json_columns, parse_json
-from pitwall.common.mcapread.program import Leaf, Program, SchemaError, build_program, load_message_type
+from pitwall.common.mcapread.program import Program, SchemaError, build_program, load_message_type
 from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
 from pitwall.common.selection import Selection
 
@@ -88,8 +86,10 @@ class _Topic:
     columns: dict[int, np.ndarray] = field(default_factory=dict)
     # strings: leaf index -> (distinct texts, text -> id)
     texts: dict[int, tuple[list[str], dict[bytes, int]]] = field(default_factory=dict)
-    # repeated: leaf index -> [(rows, values)] runs in row order
-    repeated: dict[int, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    # repeated: leaf index -> N x K matrix (NaN padded; K grows with the longest row)
+    repeated: dict[int, np.ndarray] = field(default_factory=dict)
+    rep_values: dict[int, int] = field(default_factory=dict)  # values stored so far
+    rep_dropped: dict[int, int] = field(default_factory=dict)
     json_rows: list[Any] = field(default_factory=list)
 
     def reserve(self, need: int) -> None:
@@ -100,7 +100,36 @@ class _Topic:
         self.valid = _Grow.ensure(self.valid, self.n, cap)
         for i, col in self.columns.items():
             self.columns[i] = _Grow.ensure(col, self.n, cap)
+        for i, mat in self.repeated.items():
+            self.repeated[i] = _widen(mat, self.n, cap, mat.shape[1])
         self.cap = cap
+
+    def store_repeated(self, i: int, r0: int, n: int, rows: np.ndarray, vals: np.ndarray) -> None:
+        """Put one batch's values of repeated leaf i (local rows, ascending) in place."""
+        if not rows.size:
+            return
+        counts = np.bincount(rows, minlength=n)
+        # A row's values are contiguous and rows ascend (messages in file order, threads
+        # on consecutive ranges joined in order, a stable sort by column), so a value's
+        # index in its row is its position minus where the row starts.
+        starts = np.cumsum(counts) - counts
+        idx = np.arange(rows.size, dtype=np.int64) - starts[rows]
+        mat = self.repeated[i]
+        width = max(int(counts.max()), mat.shape[1])
+        self.rep_values[i] = self.rep_values.get(i, 0) + int(rows.size)
+        # A damaged message claiming a huge row must not make N x huge: cap the cells
+        # relative to the values actually stored.
+        cells = max(_REPEATED_CELLS_PER_VALUE * self.rep_values[i], _REPEATED_MIN_CELLS)
+        width = max(min(width, cells // max(self.cap, 1)), mat.shape[1])
+        if width > mat.shape[1]:
+            mat = self.repeated[i] = _widen(mat, self.n, self.cap, width)
+        fits = idx < width
+        if not fits.all():
+            self.rep_dropped[i] = self.rep_dropped.get(i, 0) + int(
+                rows.size - np.count_nonzero(fits)
+            )
+            rows, vals, idx = rows[fits], vals[fits], idx[fits]
+        mat[r0 + rows, idx] = vals
 
 
 class Decoder:
@@ -125,6 +154,9 @@ class Decoder:
         self.slot_of_chan = np.full(1 << 16, -2, dtype=np.int32)  # -2 unseen, -1 not wanted
         self.order: list[_Topic] = []  # slot -> topic
         self.undefined: dict[int, int] = {}
+        self.chan_counts = np.zeros(1 << 16, np.int64)
+        # (what, reason, channel or -1 for the topic's rows): counted in finish().
+        self.notes: list[tuple[str, str, int]] = []
         self.time_min: int | None = None
         self.time_max: int | None = None
         self.count = 0
@@ -170,7 +202,7 @@ class Decoder:
                 return -1
             t.program = prog
             for path, reason in prog.unsupported:
-                self.skipped.append(Skipped(f"{ch.topic}:{path}", reason, -1))
+                self.notes.append((f"{ch.topic}:{path}", reason, -1))
             if self.sel.signals and not prog.leaves:
                 return -1
         elif enc != "json":
@@ -179,7 +211,7 @@ class Decoder:
         if t.program is not None:
             for i, leaf in enumerate(t.program.leaves):
                 if leaf.repeated:
-                    t.repeated[i] = []
+                    t.repeated[i] = np.full((0, 0), np.nan)
                 elif leaf.kind == "string":
                     t.columns[i] = np.zeros(0, np.int32)
                     t.texts[i] = ([], {})
@@ -192,7 +224,7 @@ class Decoder:
         return len(self.order) - 1
 
     def _skip(self, topic: str, reason: str, cid: int) -> None:
-        self.skipped.append(Skipped(topic, reason, -1))
+        self.notes.append((topic, reason, cid))
 
     # -- batches ---------------------------------------------------------------------------
 
@@ -202,6 +234,7 @@ class Decoder:
         msgs = batch.messages
         if not len(msgs):
             return
+        self.chan_counts += np.bincount(msgs.chan, minlength=1 << 16)
         tmin, tmax = int(msgs.time.min()), int(msgs.time.max())
         self.time_min = tmin if self.time_min is None else min(self.time_min, tmin)
         self.time_max = tmax if self.time_max is None else max(self.time_max, tmax)
@@ -226,8 +259,12 @@ class Decoder:
         if not counts.any():
             return
         # Rows of this batch, per topic, in file order.
-        order = np.argsort(slots.astype(np.int16) if len(self.order) < 32000 else slots, kind="stable")
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(slots + 1, minlength=len(self.order) + 1))))
+        order = np.argsort(
+            slots.astype(np.int16) if len(self.order) < 32000 else slots, kind="stable"
+        )
+        bounds = np.concatenate(
+            ([0], np.cumsum(np.bincount(slots + 1, minlength=len(self.order) + 1)))
+        )
         idx_of: dict[int, np.ndarray] = {}
         for s in np.nonzero(counts)[0].tolist():
             idx_of[s] = order[bounds[s + 1] : bounds[s + 2]]
@@ -332,15 +369,20 @@ class Decoder:
         oneof_sizes = n_oneof * counts
         oneof_start = np.cumsum(oneof_sizes) - oneof_sizes
         has = entry_oneof >= 0
-        ent[has, K.E_ONEOF] = oneof_start[entry_slot[has]] + entry_oneof[has] * counts[entry_slot[has]]
+        ent[has, K.E_ONEOF] = (
+            oneof_start[entry_slot[has]] + entry_oneof[has] * counts[entry_slot[has]]
+        )
         if self._scratch.shape[0] < total + 8:
-            self._scratch = np.zeros(0, np.uint8)
-            self._scratch = np.empty(max(total + 8, 2 * self._scratch.shape[0]), np.uint8)
+            grown = (total + 8) * 5 // 4
+            self._scratch = np.zeros(0, np.uint8)  # let the old one go first
+            self._scratch = np.empty(grown, np.uint8)
         out = self._scratch[: ((total + 8) // 8) * 8]
         out[:] = 0
         oneof_case = np.zeros(max(int(oneof_sizes.sum()), 1), np.int32)
         valid = np.ones(len(msgs), np.uint8)
-        byte_start = {(int(leaf_slot[j]), int(leaf_entry[j])): int(starts[j]) for j in range(len(leaf_entry))}
+        byte_start = {
+            (int(leaf_slot[j]), int(leaf_entry[j])): int(starts[j]) for j in range(len(leaf_entry))
+        }
         # Non-zero defaults (proto2 `[default = ...]`, enums whose first value is not 0).
         entry_base = {}
         for s in proto:
@@ -351,7 +393,9 @@ class Decoder:
             for leaf in t.program.leaves:
                 if not leaf.repeated and leaf.kind != "string" and leaf.default:
                     b = byte_start[(s, base_entry + leaf.entry)]
-                    out[b : b + int(counts[s]) * leaf.width].view(_dtype(leaf.kind))[:] = leaf.default
+                    out[b : b + int(counts[s]) * leaf.width].view(_dtype(leaf.kind))[:] = (
+                        leaf.default
+                    )
         parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         buf = batch.arena
         has_rep = n_rep_cols > 0
@@ -428,8 +472,7 @@ class Decoder:
                 if member is not None and r.size:
                     keep = member[r]
                     r, v = r[keep], v[keep]
-                if r.size:
-                    t.repeated[i].append((r + r0, v))
+                t.store_repeated(i, r0, n, r, v)
                 continue
             b0 = byte_start[(s, base_entry + leaf.entry)]
             if leaf.kind == "string":
@@ -446,7 +489,14 @@ class Decoder:
         t.n += n
 
     def _string_ids(
-        self, t: _Topic, i: int, out64: np.ndarray, base: int, n: int, pairs: np.ndarray, buf: np.ndarray
+        self,
+        t: _Topic,
+        i: int,
+        out64: np.ndarray,
+        base: int,
+        n: int,
+        pairs: np.ndarray,
+        buf: np.ndarray,
     ) -> np.ndarray:
         inverse = np.empty(n, np.int64)
         first = np.empty(n, np.int64)
@@ -477,7 +527,9 @@ class Decoder:
         self, origin: int | None, window: tuple[int | None, int | None] | None
     ) -> dict[str, TopicColumns]:
         for cid, n in sorted(self.undefined.items()):
-            self.skipped.append(Skipped(f"channel {cid}", "messages on a channel with no channel record", n))
+            self.skipped.append(
+                Skipped(f"channel {cid}", "messages on a channel with no channel record", n)
+            )
         # Topics of wanted channels that had no message still appear (with no rows).
         for cid in sorted(set(self.defs.channels) | set(self.defs.summary_channels)):
             if self.slot_of_chan[cid] == -2:
@@ -487,7 +539,11 @@ class Decoder:
             keep = t.valid[: t.n].copy()
             invalid = t.n - int(np.count_nonzero(keep))
             if invalid:
-                reason = "message is not valid JSON" if t.encoding == "json" else "message is not valid protobuf"
+                reason = (
+                    "message is not valid JSON"
+                    if t.encoding == "json"
+                    else "message is not valid protobuf"
+                )
                 self.skipped.append(Skipped(t.topic, f"{reason}: dropped", invalid))
             if window is not None:
                 lo, hi = window
@@ -506,19 +562,26 @@ class Decoder:
                 for path, reason, count in notes:
                     self.skipped.append(Skipped(f"{t.topic}:{path}", reason, count))
                 times = t.times[: t.n][keep]
-                sigs = {p: Signal(s.path, s.kind, s.values[keep], s.repeated, s.enum_names) for p, s in signals.items()}
+                sigs = {
+                    p: Signal(s.path, s.kind, s.values[keep], s.repeated, s.enum_names)
+                    for p, s in signals.items()
+                }
                 if self.sel.signals and not sigs:
                     continue
             else:
                 sigs = self._protobuf_signals(t, None if all_rows else keep)
             schema_name = t.schema.name if t.schema is not None else ""
             encoding = "protobuf" if t.encoding == "protobuf" else "jsonschema"
-            out[t.key] = TopicColumns(t.topic, schema_name, encoding, np.ascontiguousarray(times), sigs)
-        for s in self.skipped:
-            if s.count == -1:  # per-topic notes counted once the rows are known
-                topic = s.what.split(":", 1)[0]
-                tc = out.get(topic)
-                s.count = tc.count if tc is not None else 0
+            out[t.key] = TopicColumns(
+                t.topic, schema_name, encoding, np.ascontiguousarray(times), sigs
+            )
+        for what, reason, cid in self.notes:
+            if cid >= 0:
+                count = int(self.chan_counts[cid])
+            else:  # a field of a decoded topic: as many values as it has rows
+                tc = out.get(what.split(":", 1)[0])
+                count = tc.count if tc is not None else 0
+            self.skipped.append(Skipped(what, reason, count))
         return out
 
     def _protobuf_signals(self, t: _Topic, keep: np.ndarray | None) -> dict[str, Signal]:
@@ -528,9 +591,16 @@ class Decoder:
         n = t.n
         for i, leaf in enumerate(prog.leaves):
             if leaf.repeated:
-                values, dropped = _repeated_matrix(t.repeated[i], n)
+                values = t.repeated[i][:n]
+                dropped = t.rep_dropped.get(i, 0)
                 if dropped:
-                    self.skipped.append(Skipped(f"{t.topic}:{leaf.path}", "repeated values past the width cap dropped", dropped))
+                    self.skipped.append(
+                        Skipped(
+                            f"{t.topic}:{leaf.path}",
+                            "repeated values past the width cap dropped",
+                            dropped,
+                        )
+                    )
             elif leaf.kind == "string":
                 texts = t.texts[i][0]
                 default = leaf.default if isinstance(leaf.default, str) else ""
@@ -582,33 +652,10 @@ def _group_repeated(
     return rows[order], vals[order], starts
 
 
-def _repeated_matrix(runs: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, int]:
-    if not runs:
-        return np.full((n, 0), np.nan), 0
-    r = np.concatenate([x[0] for x in runs])
-    v = np.concatenate([x[1] for x in runs])
-    counts = np.bincount(r, minlength=n)
-    # A row's values are contiguous and rows ascend (batches in file order, messages
-    # in file order within one, threads on consecutive ranges joined in order), so a
-    # value's index in its row is its position minus where the row starts.
-    starts = np.cumsum(counts) - counts
-    idx = np.arange(r.size, dtype=np.int64) - starts[r]
-    width = int(counts.max())
-    cells = max(_REPEATED_CELLS_PER_VALUE * int(r.size), _REPEATED_MIN_CELLS)
-    dropped = 0
-    if n * width > cells:
-        width = max(1, cells // max(n, 1))
-        fits = idx < width
-        dropped = int(r.size - np.count_nonzero(fits))
-        r, v, idx = r[fits], v[fits], idx[fits]
-    out = np.full((n, width), np.nan)
-    out[r, idx] = v
-    return out, dropped
-
-
-def _json_loads(raw: bytes) -> Any:
-    return json.loads(raw)
-
-
-Kind_ = Kind  # re-exported for type checkers of callers
-Leaf_ = Leaf
+def _widen(mat: np.ndarray, n: int, rows: int, width: int) -> np.ndarray:
+    """A NaN-padded copy of a repeated field's matrix with more rows and/or columns."""
+    if mat.shape[0] >= rows and mat.shape[1] >= width:
+        return mat
+    out = np.full((max(rows, mat.shape[0]), max(width, mat.shape[1])), np.nan)
+    out[:n, : mat.shape[1]] = mat[:n]
+    return out

@@ -6,11 +6,12 @@ the data section (every chunk decompressed, messages counted, nothing decoded).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from pitwall.common.columns import Skipped
-from pitwall.common.mcapread.container import Container, Messages, read_linear
+from pitwall.common.mcapread.container import Definitions, batches, walk_linear
 from pitwall.common.mcapread.reader import check_magic, preload_kernels
 from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
 from pitwall.common.mcapread.source import ByteSource, Sourceish, open_source
@@ -72,41 +73,55 @@ def scan_summary(source: Sourceish, *, threads: int = 2) -> McapInfo:
         check_magic(src)
         s = read_summary(src)
         if s is not None and s.stats is not None and not problems(s, src.size):
-            c = Container(arena=np.zeros(0, np.uint8), messages=Messages.empty())
+            defs = Definitions()
             data_end = s.footer.summary_start - _DATA_END_RECORD
-            if _read_gaps(src, _gaps(s.chunk_indexes, data_end), c):
+            if _read_gaps(src, _gaps(s.chunk_indexes, data_end), defs):
                 st = s.stats
-                schemas = {**s.schemas, **c.schemas}
-                channels = {**s.channels, **c.channels}
                 return McapInfo(
-                    _channel_infos(channels, schemas, st.channel_message_counts),
+                    _channel_infos({**s.channels, **defs.channels}, {**s.schemas, **defs.schemas},
+                                   st.channel_message_counts),
                     st.message_count,
                     st.message_start_time if st.message_count else None,
                     st.message_end_time if st.message_count else None,
                     st.chunk_count,
-                    c.metadata,
+                    defs.metadata,
                     from_summary=True,
                     size=src.size,
-                )
+                )  # fmt: skip
         kern = preload_kernels().result()
-        c = read_linear(kern, src, threads)
-        msgs = c.messages
-        counts = np.bincount(msgs.chan, minlength=1) if len(msgs) else np.zeros(0, np.int64)
-        by_id = {int(i): int(n) for i, n in enumerate(counts.tolist()) if n}
-        schemas = {**c.summary_schemas, **c.schemas}
-        channels = {**c.summary_channels, **c.channels}
+        layout = walk_linear(kern, src)
+        counts = np.zeros(1 << 16, np.int64)
+        lo: int | None = None
+        hi: int | None = None
+        schemas: dict[int, SchemaRecord] = {}
+        channels: dict[int, ChannelRecord] = {}
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            for batch in batches(kern, layout, pool):
+                msgs = batch.messages
+                for schema in batch.schemas:
+                    schemas.setdefault(schema.id, schema)
+                for channel in batch.channels:
+                    channels.setdefault(channel.id, channel)
+                if len(msgs):
+                    counts += np.bincount(msgs.chan, minlength=1 << 16)
+                    a, b = int(msgs.time.min()), int(msgs.time.max())
+                    lo = a if lo is None else min(lo, a)
+                    hi = b if hi is None else max(hi, b)
+        d = layout.defs
+        by_id = {int(i): int(counts[i]) for i in np.nonzero(counts)[0]}
         return McapInfo(
-            _channel_infos(channels, schemas, by_id),
-            len(msgs),
-            int(msgs.time.min()) if len(msgs) else None,
-            int(msgs.time.max()) if len(msgs) else None,
-            c.chunk_count,
-            c.metadata,
-            truncated=c.truncated,
-            lost_tail_bytes=c.lost_tail_bytes,
-            skipped=c.skipped,
+            _channel_infos({**d.summary_channels, **channels, **d.channels},
+                           {**d.summary_schemas, **schemas, **d.schemas}, by_id),
+            int(counts.sum()),
+            lo,
+            hi,
+            len(layout.chunks),
+            d.metadata,
+            truncated=layout.truncated,
+            lost_tail_bytes=layout.lost_tail_bytes,
+            skipped=layout.skipped,
             size=src.size,
-        )
+        )  # fmt: skip
     finally:
         if own:
             src.close()

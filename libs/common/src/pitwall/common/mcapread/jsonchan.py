@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from pitwall.common.columns import Kind, Signal
-from pitwall.common.mcapread.protobuf import ChannelResult
+from pitwall.common.mcapread.records import SchemaRecord
 from pitwall.common.selection import Selection
 
 try:  # orjson is optional: about 3x faster on large channels
@@ -81,45 +81,48 @@ def _get(obj: dict[str, Any], keys: list[str]) -> Any:
     return cur
 
 
-def decode_json_channel(
-    buf: np.ndarray,
-    moff: np.ndarray,
-    mlen: np.ndarray,
-    schema_data: bytes | None,
+def parse_json(raw: np.ndarray | bytes) -> dict[str, Any] | None:
+    """One message as a JSON object, or None when it is not one."""
+    data = raw.tobytes() if isinstance(raw, np.ndarray) else raw
+    try:
+        obj = _loads(data)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def build_json_columns(
+    rows: list[dict[str, Any] | None],
+    schema: SchemaRecord | None,
     topic: str,
     selection: Selection | None,
-) -> ChannelResult:
-    n = int(moff.shape[0])
-    objs: list[dict[str, Any] | None] = []
-    for off, ln in zip(moff.tolist(), mlen.tolist(), strict=True):
-        try:
-            obj = _loads(buf[off : off + ln].tobytes())
-        except (ValueError, TypeError, RecursionError):
-            obj = None
-        objs.append(obj if isinstance(obj, dict) else None)
+) -> tuple[dict[str, Signal], int, list[tuple[str, str, int]]]:
+    """Columns over all rows (None rows get defaults; the caller drops them).
+
+    Returns (signals, rows that were not JSON objects, notes on unexported leaves).
+    """
     leaves: dict[str, Kind | None] = {}
-    if schema_data:
+    if schema is not None and schema.encoding == "jsonschema" and schema.data:
         try:
-            _schema_leaves(json.loads(schema_data), "", 0, leaves)
+            _schema_leaves(json.loads(schema.data), "", 0, leaves)
         except (ValueError, RecursionError):
             leaves = {}
     if not leaves:
-        for obj in objs:
+        for obj in rows:
             if obj is not None:
                 _discover(obj, "", 0, leaves)
-    keep_mask = np.array([o is not None for o in objs], dtype=np.bool_)
-    invalid = n - int(np.count_nonzero(keep_mask))
-    good = [o for o in objs if o is not None]
+    bad = sum(1 for o in rows if o is None)
+    good = len(rows) - bad
     signals: dict[str, Signal] = {}
     notes: list[tuple[str, str, int]] = []
     for path, kind in leaves.items():
         if selection is not None and not selection.wants_signal(topic, path):
             continue
         if kind is None:
-            notes.append((path, "JSON array or untyped value not exported", len(good)))
+            notes.append((path, "JSON array or untyped value not exported", good))
             continue
         keys = path.split(".")
-        raw = [_get(o, keys) for o in good]
+        raw = [_get(o, keys) if o is not None else None for o in rows]
         values: np.ndarray
         if kind == "double":
             values = np.array(
@@ -135,4 +138,4 @@ def decode_json_channel(
             values = np.empty(len(raw), dtype=object)
             values[:] = [x if isinstance(x, str) else "" for x in raw]
         signals[path] = Signal(path, kind, values)
-    return ChannelResult(signals, keep_mask if invalid else None, invalid, notes)
+    return signals, bad, notes

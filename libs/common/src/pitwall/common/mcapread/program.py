@@ -55,6 +55,12 @@ class SchemaError(ValueError):
     """A schema that cannot drive decoding (bad FileDescriptorSet, missing type)."""
 
 
+def _one_line(exc: object, limit: int = 160) -> str:
+    """An exception as a short printable line (protobuf quotes damaged bytes back)."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(slots=True)
 class Leaf:
     path: str
@@ -90,7 +96,7 @@ def load_message_type(schema_name: str, data: bytes) -> Descriptor:
     try:
         fds = descriptor_pb2.FileDescriptorSet.FromString(data)
     except Exception as exc:  # the protobuf runtime raises its own DecodeError
-        raise SchemaError(f"schema is not a valid FileDescriptorSet ({exc})") from exc
+        raise SchemaError(f"schema is not a valid FileDescriptorSet ({_one_line(exc)})") from exc
     names = Counter(fd.name for fd in fds.file)
     dup = [n for n, c in names.items() if c > 1]
     if dup:
@@ -110,7 +116,9 @@ def load_message_type(schema_name: str, data: bytes) -> Descriptor:
             add(pending.popitem()[1], set())
         return pool.FindMessageTypeByName(schema_name.lstrip("."))
     except Exception as exc:
-        raise SchemaError(f"cannot resolve {schema_name} from its schema ({exc})") from exc
+        raise SchemaError(
+            f"cannot resolve {_one_line(schema_name)} from its schema ({_one_line(exc)})"
+        ) from exc
 
 
 def _validates_utf8(fd: FieldDescriptor) -> bool:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import TypeAlias
+
+import numpy as np
 
 MAGIC = b"\x89MCAP0\r\n"
 RECORD_HEADER = 9  # opcode (1) + length (8)
@@ -35,8 +38,15 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
+Bytesish: TypeAlias = bytes | bytearray | memoryview | np.ndarray
+
+
 class Malformed(ValueError):
     """A record whose fields do not fit inside it."""
+
+
+def _view(buf: Bytesish) -> memoryview:
+    return buf.data if isinstance(buf, np.ndarray) else memoryview(buf)
 
 
 class _Fields:
@@ -44,8 +54,8 @@ class _Fields:
 
     __slots__ = ("buf", "end", "pos")
 
-    def __init__(self, buf: bytes | memoryview, start: int = 0, end: int | None = None) -> None:
-        self.buf = buf
+    def __init__(self, buf: Bytesish, start: int = 0, end: int | None = None) -> None:
+        self.buf = _view(buf)
         self.pos = start
         self.end = len(buf) if end is None else min(end, len(buf))
 
@@ -152,7 +162,7 @@ class FooterRecord:
     summary_crc: int
 
 
-def parse_schema(body: bytes | memoryview) -> SchemaRecord:
+def parse_schema(body: Bytesish) -> SchemaRecord:
     f = _Fields(body)
     sid = f.u16()
     name = f.string()
@@ -161,7 +171,7 @@ def parse_schema(body: bytes | memoryview) -> SchemaRecord:
     return SchemaRecord(sid, name, encoding, data)
 
 
-def parse_channel(body: bytes | memoryview) -> ChannelRecord:
+def parse_channel(body: Bytesish) -> ChannelRecord:
     f = _Fields(body)
     cid = f.u16()
     schema_id = f.u16()
@@ -171,14 +181,14 @@ def parse_channel(body: bytes | memoryview) -> ChannelRecord:
     return ChannelRecord(cid, schema_id, topic, encoding, metadata)
 
 
-def parse_metadata(body: bytes | memoryview) -> tuple[str, dict[str, str]]:
+def parse_metadata(body: Bytesish) -> tuple[str, dict[str, str]]:
     f = _Fields(body)
     name = f.string()
     return name, f.string_map()
 
 
 def parse_chunk_header(
-    buf: bytes | memoryview,
+    buf: Bytesish,
     record_offset: int,
     body_start: int,
     body_length: int,
@@ -209,7 +219,7 @@ def parse_chunk_header(
     )
 
 
-def parse_chunk_index(body: bytes | memoryview) -> ChunkIndexRecord:
+def parse_chunk_index(body: Bytesish) -> ChunkIndexRecord:
     f = _Fields(body)
     start = f.u64()
     end = f.u64()
@@ -232,7 +242,7 @@ def parse_chunk_index(body: bytes | memoryview) -> ChunkIndexRecord:
     )
 
 
-def parse_statistics(body: bytes | memoryview) -> StatisticsRecord:
+def parse_statistics(body: Bytesish) -> StatisticsRecord:
     f = _Fields(body)
     stats = StatisticsRecord(
         message_count=f.u64(),
@@ -254,19 +264,20 @@ def parse_statistics(body: bytes | memoryview) -> StatisticsRecord:
     return stats
 
 
-def parse_footer(body: bytes | memoryview) -> FooterRecord:
+def parse_footer(body: Bytesish) -> FooterRecord:
     f = _Fields(body)
     return FooterRecord(f.u64(), f.u64(), f.u32())
 
 
 def iter_records(
-    buf: bytes | memoryview, start: int = 0, end: int | None = None
+    buf: Bytesish, start: int = 0, end: int | None = None
 ) -> list[tuple[int, int, int]]:
     """(opcode, body offset, body length) of each complete record in `buf[start:end]`.
 
     Stops quietly at the first record that does not fit: callers of this helper read
     small regions (summary sections, gaps between chunks) and check the stop position.
     """
+    buf = _view(buf)
     stop = len(buf) if end is None else min(end, len(buf))
     out: list[tuple[int, int, int]] = []
     pos = start

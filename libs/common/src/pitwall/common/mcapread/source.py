@@ -39,11 +39,13 @@ class ByteSource:
         whole: Callable[[], np.ndarray],
         name: str,
         closer: Callable[[], None] | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self.size = size
         self._reader = reader
         self._whole = whole
         self._closer = closer
+        self._release = release
         self.name = name
         self.bytes_read = 0
 
@@ -60,6 +62,11 @@ class ByteSource:
         arr = self._whole()
         self.bytes_read = max(self.bytes_read, self.size)
         return arr
+
+    def release(self) -> None:
+        """Drop the pages `whole()` brought in (they are read again if touched)."""
+        if self._release is not None:
+            self._release()
 
     def close(self) -> None:
         if self._closer is not None:
@@ -126,7 +133,12 @@ def _path_source(path: Path) -> ByteSource:
                 pass
         os.close(fd)
 
-    return ByteSource(size, lambda off, n: os.pread(fd, n, off), whole, str(path), close)
+    def release() -> None:
+        mapped = state.get("map")
+        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapped.madvise(mmap.MADV_DONTNEED)
+
+    return ByteSource(size, lambda off, n: os.pread(fd, n, off), whole, str(path), close, release)
 
 
 def _range_source(src: RangeSource) -> ByteSource:

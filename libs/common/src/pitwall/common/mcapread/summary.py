@@ -16,22 +16,16 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import ModuleType
 
 import numpy as np
-from pitwall.common.columns import Skipped
-from pitwall.common.mcapread import consts as C
 from pitwall.common.mcapread import records as R
 from pitwall.common.mcapread.container import (
     COMPRESSIONS,
-    Container,
+    Definitions,
+    IndexMismatch,
+    Layout,
     Messages,
-    arena_limit,
-    decompress_chunks,
-    readonly,
-    scan,
 )
 from pitwall.common.mcapread.records import (
     ChannelRecord,
@@ -54,9 +48,6 @@ _GAP_OPS = {
     R.OP_HEADER, R.OP_SCHEMA, R.OP_CHANNEL, R.OP_MESSAGE_INDEX, R.OP_ATTACHMENT,
     R.OP_METADATA, R.OP_DATA_END,
 }  # fmt: skip
-_CHUNK_REPORT = np.zeros(256, dtype=np.uint8)
-_CHUNK_REPORT[R.OP_SCHEMA] = C.REPORT
-_CHUNK_REPORT[R.OP_CHANNEL] = C.REPORT
 
 
 @dataclass
@@ -159,24 +150,18 @@ def _gaps(cis: list[ChunkIndexRecord], data_end: int) -> list[tuple[int, int]]:
     return out
 
 
-@dataclass
-class IndexedRead:
-    container: Container
-    origin_ns: int | None
-
-
-def read_indexed(
-    kern: ModuleType,
+def plan_indexed(
     src: ByteSource,
-    wanted_channels: Callable[[dict[int, ChannelRecord], dict[int, SchemaRecord]], set[int]],
+    wanted_channels: Callable[[Definitions], set[int]],
     window: Callable[[int], tuple[int | None, int | None]],
-    threads: int,
-    progress: Callable[[float], None] | None = None,
-) -> IndexedRead | None:
-    """Read only the chunks a selection needs, or None to fall back to a linear read.
+) -> tuple[Layout, int | None] | None:
+    """A layout of only the chunks a selection needs, and the file's origin; or None
+    to fall back to a linear read (no summary, an inconsistent one, or no saving).
 
-    `wanted_channels` picks channel ids from the definitions; `window` turns the
-    origin into absolute log-time bounds.
+    `wanted_channels` picks channel ids from the definitions; `window` turns the origin
+    into absolute log-time bounds. Chunk records are fetched (ranged reads) and checked
+    against their index entries only when the batches ask for them; a disagreement then
+    raises `IndexMismatch`, on which the caller starts over with a linear read.
     """
     s = read_summary(src)
     if s is None or problems(s, src.size):
@@ -187,18 +172,14 @@ def read_indexed(
     tail = src.read(data_end, _DATA_END_RECORD)
     if len(tail) != _DATA_END_RECORD or tail[0] != R.OP_DATA_END:
         return None
-    container = Container(arena=np.zeros(0, np.uint8), messages=Messages.empty())
-    if not _read_gaps(src, _gaps(s.chunk_indexes, data_end), container):
+    defs = Definitions(summary_schemas=dict(s.schemas), summary_channels=dict(s.channels))
+    if not _read_gaps(src, _gaps(s.chunk_indexes, data_end), defs):
         return None
-    for sid, schema in s.schemas.items():
-        container.schemas.setdefault(sid, schema)
-    for cid, channel in s.channels.items():
-        container.channels.setdefault(cid, channel)
-    container.chunk_count = len(s.chunk_indexes)
     origin = st.message_start_time if st.message_count else None
+    layout = Layout(np.zeros(0, np.uint8), Messages.empty(), [], [], defs)
     if origin is None:
-        return IndexedRead(container, None)
-    wanted = wanted_channels(container.channels, container.schemas)
+        return layout, None
+    wanted = wanted_channels(defs)
     lo, hi = window(origin)
     needed = [
         ci
@@ -210,14 +191,52 @@ def read_indexed(
     all_bytes = sum(ci.chunk_length for ci in s.chunk_indexes) or 1
     if sum(ci.chunk_length for ci in needed) > _WORTH_IT * all_bytes:
         return None
-    got = _read_chunks(kern, src, needed, threads, progress)
-    if got is None:
-        return None
-    container.arena, container.messages = got
-    return IndexedRead(container, origin)
+    by_offset = {ci.chunk_start_offset: ci for ci in needed}
+    for ci in needed:
+        # Provisional headers from the index; each is checked against the chunk record
+        # itself when fetched.
+        layout.chunks.append(
+            ChunkHeader(
+                ci.chunk_start_offset, ci.message_start_time, ci.message_end_time,
+                ci.uncompressed_size, 0, ci.compression, -1, ci.compressed_size,
+                ci.compressed_size,
+            )
+        )  # fmt: skip
+        layout.chunk_counts.append(None)
+
+    def fetch(h: ChunkHeader) -> bytes | memoryview:
+        ci = by_offset[h.record_offset]
+        rec = src.read(ci.chunk_start_offset, ci.chunk_length)
+        real = _check_header(ci, rec)
+        if real is None:
+            raise IndexMismatch
+        # The real CRC, checked by the decompression like any chunk's.
+        h.uncompressed_crc = real.uncompressed_crc
+        return memoryview(rec)[real.data_offset - real.record_offset :]
+
+    def verify(chunk: int, msgs: Messages) -> bool:
+        return _agrees(by_offset[layout.chunks[chunk].record_offset], msgs.chan, msgs.time)
+
+    layout.fetch = fetch
+    layout.verify = verify
+    # Columns sized from the statistics, scaled to the share of each channel's chunks
+    # read (a hint: they grow if it is short).
+    holding: dict[int, int] = {}
+    reading: dict[int, int] = {}
+    for ci in s.chunk_indexes:
+        for cid in ci.message_index_offsets:
+            holding[cid] = holding.get(cid, 0) + 1
+    for ci in needed:
+        for cid in ci.message_index_offsets:
+            reading[cid] = reading.get(cid, 0) + 1
+    layout.hint = {
+        cid: st.channel_message_counts.get(cid, 0) * n // max(holding.get(cid, 1), 1)
+        for cid, n in reading.items()
+    }
+    return layout, origin
 
 
-def _read_gaps(src: ByteSource, gaps: list[tuple[int, int]], container: Container) -> bool:
+def _read_gaps(src: ByteSource, gaps: list[tuple[int, int]], defs: Definitions) -> bool:
     """Walk the bytes between chunks: only definitions and indexes may live there."""
     if sum(b - a for a, b in gaps) > _MAX_GAP_BYTES:
         return False
@@ -234,69 +253,16 @@ def _read_gaps(src: ByteSource, gaps: list[tuple[int, int]], container: Containe
                 rec = view[body : body + length]
                 if op == R.OP_SCHEMA:
                     schema = R.parse_schema(rec)
-                    container.schemas[schema.id] = schema
+                    defs.schemas[schema.id] = schema
                 elif op == R.OP_CHANNEL:
                     channel = R.parse_channel(rec)
-                    container.channels[channel.id] = channel
+                    defs.channels[channel.id] = channel
                 elif op == R.OP_METADATA:
                     name, values = R.parse_metadata(rec)
-                    container.metadata[name] = values
+                    defs.metadata[name] = values
         except Malformed:
             return False
     return True
-
-
-def _read_chunks(
-    kern: ModuleType,
-    src: ByteSource,
-    needed: list[ChunkIndexRecord],
-    threads: int,
-    progress: Callable[[float], None] | None,
-) -> tuple[np.ndarray, Messages] | None:
-    def fetch_record(ci: ChunkIndexRecord) -> bytes:
-        return src.read(ci.chunk_start_offset, ci.chunk_length)
-
-    if threads > 1 and len(needed) > 1:
-        with ThreadPoolExecutor(max_workers=max(threads, 4)) as pool:
-            raw = list(pool.map(fetch_record, needed))
-    else:
-        raw = [fetch_record(ci) for ci in needed]
-    headers: list[ChunkHeader] = []
-    payload: dict[int, memoryview] = {}
-    for ci, rec in zip(needed, raw, strict=True):
-        h = _check_header(ci, rec)
-        if h is None:
-            return None
-        payload[h.record_offset] = memoryview(rec)[h.data_offset - h.record_offset :]
-        headers.append(h)
-    notes: list[Skipped] = []
-    arena, spans = decompress_chunks(
-        src, headers, threads, notes, arena_limit(src.size), 0, progress, (0.05, 0.5),
-        fetch=lambda h: payload[h.record_offset],
-    )  # fmt: skip
-    if notes or len(spans) != len(headers):
-        return None
-    for (a, b, _i), ci in zip(spans.tolist(), needed, strict=True):
-        if b - a != ci.uncompressed_size:
-            return None
-    ro = readonly(arena)
-    res = scan(
-        kern,
-        ro,
-        np.ascontiguousarray(spans[:, 0]),
-        np.ascontiguousarray(spans[:, 1]),
-        _CHUNK_REPORT,
-    )
-    if np.any(res.status != C.ST_OK) or res.short:
-        return None
-    msgs = res.messages
-    bounds = np.searchsorted(msgs.off, spans[:, 0])
-    ends = np.append(bounds[1:], len(msgs))
-    for k, ci in enumerate(needed):
-        part = slice(int(bounds[k]), int(ends[k]))
-        if not _agrees(ci, msgs.chan[part], msgs.time[part]):
-            return None
-    return ro, msgs
 
 
 def _check_header(ci: ChunkIndexRecord, rec: bytes) -> ChunkHeader | None:
@@ -317,18 +283,13 @@ def _check_header(ci: ChunkIndexRecord, rec: bytes) -> ChunkHeader | None:
         and h.compression == ci.compression
         and h.data_length == ci.compressed_size
     )
-    if not same:
-        return None
-    # Offsets relative to the record bytes, shifted to file offsets for reporting.
-    h.record_offset = ci.chunk_start_offset
-    h.data_offset += ci.chunk_start_offset
-    return h
+    return h if same else None
 
 
 def _agrees(ci: ChunkIndexRecord, chan: np.ndarray, time: np.ndarray) -> bool:
+    """Whether a chunk's messages fit its index entry (channels and time range)."""
     if not chan.size:
         return not ci.message_index_offsets
     if int(time.min()) < ci.message_start_time or int(time.max()) > ci.message_end_time:
         return False
-    present = np.unique(chan).tolist()
-    return set(present) <= set(ci.message_index_offsets)
+    return set(np.unique(chan).tolist()) <= set(ci.message_index_offsets)

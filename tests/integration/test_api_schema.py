@@ -30,7 +30,7 @@ from schemathesis.checks import (
 
 pytestmark = pytest.mark.stack
 
-EXAMPLES = 20
+EXAMPLES = 12
 FRAMING = {"content-length", "transfer-encoding", "host", "connection"}
 OPERATIONS = [(path, method.upper()) for path, ops in create_app().openapi()["paths"].items() for method in ops]
 

@@ -26,7 +26,6 @@ from google.protobuf import descriptor_pool, message_factory
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 from mcap_protobuf.decoder import DecoderFactory
-
 from pitwall.common.columns import NUMPY_DTYPE, Recording
 
 HYTECH = Path(__file__).resolve().parents[2] / "../shared/data/hytech"
@@ -380,7 +379,9 @@ def assert_matches_official(rec: Recording, ref: Official) -> int:
         np.testing.assert_array_equal(tc.log_time_ns, times, err_msg=topic)
         for path, sig in tc.signals.items():
             checked += 1
-            values = [_get(m, path) if not isinstance(m, dict) else _json_get(m, path) for _, m in rows]
+            values = [
+                _get(m, path) if not isinstance(m, dict) else _json_get(m, path) for _, m in rows
+            ]
             where = f"{topic}:{path}"
             if sig.repeated:
                 width = max((len(v) for v in values), default=0)
@@ -418,7 +419,10 @@ def _json_get(obj: dict[str, Any], path: str) -> Any:
 def _check_json(sig: Any, values: list[Any], where: str) -> None:
     if sig.kind == "double":
         expect = np.array(
-            [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan for v in values]
+            [
+                float(v) if isinstance(v, int | float) and not isinstance(v, bool) else np.nan
+                for v in values
+            ]
         )
         np.testing.assert_array_equal(_bits(sig.values), _bits(expect), err_msg=where)
     elif sig.kind == "logical":
@@ -443,10 +447,10 @@ def assert_prefix_matches_official(rec: Recording, ref: Official) -> None:
         tc = rec.topics[topic]
         n = len(rows)
         assert tc.count >= n, (topic, tc.count, n)
-        head = Recording(
-            topics={topic: _head(tc, n)}, origin_ns=rec.origin_ns
+        head = Recording(topics={topic: _head(tc, n)}, origin_ns=rec.origin_ns)
+        assert_matches_official(
+            head, Official({topic: rows}, ref.schema_encoding, n, ref.origin_ns)
         )
-        assert_matches_official(head, Official({topic: rows}, ref.schema_encoding, n, ref.origin_ns))
 
 
 def _head(tc: Any, n: int) -> Any:

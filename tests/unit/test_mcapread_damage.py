@@ -26,7 +26,6 @@ from mcapread_fixtures import (
     official,
     write_fixture,
 )
-
 from pitwall.common.columns import Recording
 from pitwall.common.mcapread import NotMcapError, read_recording
 
@@ -69,7 +68,9 @@ def _chunk(data: bytes, at: int) -> tuple[list[int | str], bytes]:
     return [start, end, usize, crc, comp], raw
 
 
-def _chunk_record(start: int, end: int, raw: bytes, comp: str, usize: int | None = None, crc: int | None = None) -> bytes:
+def _chunk_record(
+    start: int, end: int, raw: bytes, comp: str, usize: int | None = None, crc: int | None = None
+) -> bytes:
     if comp == "zstd":
         payload = zstandard.ZstdCompressor().compress(raw)
     elif comp == "lz4":
@@ -79,7 +80,12 @@ def _chunk_record(start: int, end: int, raw: bytes, comp: str, usize: int | None
     usize = len(raw) if usize is None else usize
     crc = zlib.crc32(raw) if crc is None else crc
     name = comp.encode()
-    body = struct.pack("<QQQII", start, end, usize, crc, len(name)) + name + struct.pack("<Q", len(payload)) + payload
+    body = (
+        struct.pack("<QQQII", start, end, usize, crc, len(name))
+        + name
+        + struct.pack("<Q", len(payload))
+        + payload
+    )
     return bytes([0x06]) + struct.pack("<Q", len(body)) + body
 
 
@@ -106,7 +112,11 @@ def _damage_messages(raw: bytes, rng: random.Random) -> bytes:
             elif how == 2:
                 data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 12)))
             else:
-                data = bytearray(rng.choice([b"\x0a\xff\xff\xff\xff\x0f", b"\xff" * 11, b"\x0b", b"\x0c", b"\x7a\x05ab"]))
+                data = bytearray(
+                    rng.choice(
+                        [b"\x0a\xff\xff\xff\xff\x0f", b"\xff" * 11, b"\x0b", b"\x0c", b"\x7a\x05ab"]
+                    )
+                )
             body = body[:22] + data
         out += bytes([op]) + struct.pack("<Q", len(body)) + body
         pos += 9 + length
@@ -117,7 +127,18 @@ def _mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
     recs = _records(data)
     chunks = [r for r in recs if r[0] == 0x06]
     kind = rng.choice(
-        ["cut", "cut", "flip", "burst", "length", "lie_size", "lie_crc", "payload", "garbage", "shift"]
+        [
+            "cut",
+            "cut",
+            "flip",
+            "burst",
+            "length",
+            "lie_size",
+            "lie_crc",
+            "payload",
+            "garbage",
+            "shift",
+        ]
     )
     n = len(data)
     if kind == "cut":
@@ -136,30 +157,46 @@ def _mutate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
         out[at : at + size] = block[: max(0, min(size, n - at))]
         return kind, bytes(out[:n])
     if kind == "length":
-        op, at, _ = rng.choice(recs)
+        _op, at, _ = rng.choice(recs)
         out = bytearray(data)
-        struct.pack_into("<Q", out, at + 1, rng.choice([2**63 - 1, 2**64 - 1, 2**40, n * 3, 0, 1, 21]))
+        struct.pack_into(
+            "<Q", out, at + 1, rng.choice([2**63 - 1, 2**64 - 1, 2**40, n * 3, 0, 1, 21])
+        )
         return kind, bytes(out)
     if kind in ("lie_size", "lie_crc", "payload") and chunks:
         _, at, length = rng.choice(chunks)
         (start, end, usize, crc, comp), raw = _chunk(data, at)
         if kind == "lie_size":
             fake = rng.choice([0, 1, int(usize) // 2, int(usize) * 2, 2**40, 2**63])
-            return kind, _replace(data, at, length, _chunk_record(start, end, raw, comp, usize=fake))  # type: ignore[arg-type]
+            return kind, _replace(
+                data, at, length, _chunk_record(start, end, raw, comp, usize=fake)
+            )  # type: ignore[arg-type]
         if kind == "lie_crc":
-            return kind, _replace(data, at, length, _chunk_record(start, end, raw, comp, crc=int(crc) ^ 0x5A5A))  # type: ignore[arg-type]
-        return kind, _replace(data, at, length, _chunk_record(start, end, _damage_messages(raw, rng), comp))  # type: ignore[arg-type]
+            return kind, _replace(
+                data, at, length, _chunk_record(start, end, raw, comp, crc=int(crc) ^ 0x5A5A)
+            )  # type: ignore[arg-type]
+        return kind, _replace(
+            data, at, length, _chunk_record(start, end, _damage_messages(raw, rng), comp)
+        )  # type: ignore[arg-type]
     if kind == "payload":  # unchunked: damage messages in place of the top level
         return kind, data[:8] + _damage_messages(data[8:], rng)
     if kind == "garbage" or kind in ("lie_size", "lie_crc"):
         at = rng.choice([n, rng.randrange(n)])
-        junk = rng.choice([b"\x00" * 64, bytes([0]) + struct.pack("<Q", 2**62), bytes(rng.randrange(256) for _ in range(300))])
+        junk = rng.choice(
+            [
+                b"\x00" * 64,
+                bytes([0]) + struct.pack("<Q", 2**62),
+                bytes(rng.randrange(256) for _ in range(300)),
+            ]
+        )
         return "garbage", data[:at] + junk + data[at:]
     # shift: delete or insert a few bytes somewhere
     at = rng.randrange(n)
     if rng.random() < 0.5:
         return kind, data[:at] + data[at + rng.randint(1, 16) :]
-    return kind, data[:at] + bytes(rng.randrange(256) for _ in range(rng.randint(1, 16))) + data[at:]
+    return kind, data[:at] + bytes(rng.randrange(256) for _ in range(rng.randint(1, 16))) + data[
+        at:
+    ]
 
 
 def _check_shape(rec: Recording) -> None:
@@ -205,7 +242,17 @@ def test_fuzz_damaged_files() -> None:
     elapsed = time.monotonic() - started
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     assert cases >= 1200
-    assert set(kinds) >= {"cut", "flip", "burst", "length", "lie_size", "lie_crc", "payload", "garbage", "shift"}
+    assert set(kinds) >= {
+        "cut",
+        "flip",
+        "burst",
+        "length",
+        "lie_size",
+        "lie_crc",
+        "payload",
+        "garbage",
+        "shift",
+    }
     assert worst < 5.0, f"one damaged file took {worst:.1f} s"
     assert grown_mb < 400, f"peak memory grew by {grown_mb:.0f} MB"
     assert elapsed < 120
@@ -244,7 +291,7 @@ def test_cut_inside_a_compressed_chunk_salvages_its_complete_records(compression
 def test_damage_in_the_middle_of_an_unchunked_file_loses_only_that_record() -> None:
     base = BASES["unchunked"]
     messages = [r for r in _records(base) if r[0] == 0x05]
-    op, at, _ = messages[len(messages) // 2]
+    _op, at, _ = messages[len(messages) // 2]
     out = bytearray(base)
     struct.pack_into("<Q", out, at + 1, 2**62)  # an absurd length
     rec = read_recording(bytes(out))
@@ -283,7 +330,7 @@ def test_invalid_protobuf_payloads_drop_only_those_messages() -> None:
     messages = [r for r in recs if r[0] == 0x05]
     out = bytearray(base)
     bad = 0
-    for op, at, length in messages[::7]:
+    for _op, at, length in messages[::7]:
         (chan,) = struct.unpack_from("<H", out, at + 9)
         if chan == 1 and length > 30:  # the telemetry channel
             out[at + 9 + 22] = 0x0F  # field 1 with wire type 7: not protobuf
@@ -298,19 +345,19 @@ def test_invalid_protobuf_payloads_drop_only_those_messages() -> None:
 
 
 def test_proto3_string_with_bad_utf8_drops_the_message() -> None:
-    from mcapread_fixtures import Telemetry
-
     import io
 
     from google.protobuf import descriptor_pb2
     from mcap.writer import Writer
-    from mcapread_fixtures import proto3_file
+    from mcapread_fixtures import Telemetry, proto3_file
 
     buf = io.BytesIO()
     w = Writer(buf)
     w.start()
     schema = descriptor_pb2.FileDescriptorSet(file=[proto3_file()]).SerializeToString()
-    cid = w.register_channel("t", "protobuf", w.register_schema("pw.test.Telemetry", "protobuf", schema))
+    cid = w.register_channel(
+        "t", "protobuf", w.register_schema("pw.test.Telemetry", "protobuf", schema)
+    )
     good = Telemetry(name="ok", i32=5).SerializeToString()
     w.add_message(cid, 1, good, 1)
     w.add_message(cid, 2, b"\x7a\x02\xff\xfe", 2)  # field 15 (name) = invalid UTF-8

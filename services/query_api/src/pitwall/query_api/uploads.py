@@ -17,6 +17,7 @@ import queue
 import threading
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import IO, cast
 
 from fastapi import Request
 from pitwall.common.storage import ObjectStore, StoredObject, TooLarge
@@ -202,7 +203,7 @@ async def receive(request: Request, store: ObjectStore, max_bytes: int) -> Recei
                     if len(head) == len(MCAP_MAGIC) and head != MCAP_MAGIC:
                         raise UploadError(422, "not an MCAP file (it does not start with the MCAP magic bytes)")
                 if worker is None:
-                    worker = asyncio.ensure_future(asyncio.to_thread(store.put_mcap_stream, pipe, max_bytes=max_bytes))
+                    worker = asyncio.ensure_future(asyncio.to_thread(store.put_mcap_stream, cast(IO[bytes], pipe), max_bytes=max_bytes))
                 await pipe.put(piece, worker)
             state.pending.clear()
         parser.finalize()

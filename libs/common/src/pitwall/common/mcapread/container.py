@@ -3,12 +3,13 @@
 A linear read first walks the top level of the data section from the magic (the
 summary is not needed and not trusted): chunk headers, message-index counts, schema,
 channel and metadata records, and the messages of unchunked files. Then `batches()`
-hands out the messages in file order, a few tens of megabytes at a time: the chunks of
-a batch are decompressed on a thread pool into one reusable arena and scanned by the
-compiled kernel into per-message arrays (channel, log time, offset and length in the
-arena). Decoding one batch while holding only that batch keeps memory near the size of
-the columns, not of the decompressed file. An indexed read (`summary.py`) feeds chosen
-chunks through the same batches.
+hands out the messages in file order, about `BATCH_BYTES` of decompressed data at a
+time: the chunks of a batch are decompressed on a thread pool into a reusable arena
+(two, so the next batch decompresses while the current one is decoded) and scanned by
+the compiled kernel into per-message arrays (channel, log time, offset and length in
+the arena). Holding one batch at a time keeps memory near the size of the columns, not
+of the decompressed file. An indexed read (`summary.py`) feeds chosen chunks through
+the same batches.
 
 Damage policy:
 - a record that does not fit (cut file, absurd length, opcode 0): the walk stops
@@ -31,7 +32,7 @@ import itertools
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -46,7 +47,7 @@ MAX_RATIO = 1024  # decompressed bytes per compressed byte a chunk may claim
 MIN_SLOT = 1 << 20  # ... but any chunk may hold this much
 MAX_SLOT = 2 << 30  # and none more than this
 COMPRESSIONS = ("", "zstd", "lz4")
-BATCH_BYTES = 32 << 20  # decompressed bytes per batch (more when one chunk is bigger)
+BATCH_BYTES = 16 << 20  # decompressed bytes per batch (more when one chunk is bigger)
 
 _TOP_REPORT = np.zeros(256, dtype=np.uint8)
 for _op in (
@@ -61,6 +62,7 @@ _CHUNK_REPORT[R.OP_CHANNEL] = C.REPORT
 
 _RESYNC_SLACK_NS = 3600 * 10**9  # a resynced message must be within an hour of the others
 _MI_HEAD = struct.Struct("<HI")
+_MIN_MESSAGE_RECORD = R.RECORD_HEADER + 22
 
 
 def readonly(arr: np.ndarray) -> np.ndarray:
@@ -248,10 +250,14 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
                 if op == R.OP_MESSAGE_INDEX:
                     if out.chunks and not in_summary:
                         cid, length = _MI_HEAD.unpack_from(body)
+                        # Only a hint to size columns, but a damaged one must not
+                        # reserve more rows than the chunk could hold messages.
+                        room = out.chunks[-1].uncompressed_size // _MIN_MESSAGE_RECORD
+                        n = min(length, max(len(body) - _MI_HEAD.size, 0)) // 16
                         counts = out.chunk_counts[-1]
                         if counts is None:
                             counts = out.chunk_counts[-1] = {}
-                        counts[cid] = counts.get(cid, 0) + length // 16
+                        counts[cid] = min(counts.get(cid, 0) + n, room)
                 elif op == R.OP_SCHEMA:
                     schema = R.parse_schema(body)
                     (defs.summary_schemas if in_summary else defs.schemas)[schema.id] = schema
@@ -357,16 +363,33 @@ def _slot_size(h: ChunkHeader) -> int:
     return min(h.uncompressed_size, cap) if h.uncompressed_size else cap
 
 
+@dataclass
+class _Pending:
+    """A group of chunks being decompressed into one of the two arenas."""
+
+    group: int
+    arena: np.ndarray
+    slots: list[tuple[int, int]]  # (chunk index, slot size)
+    offsets: np.ndarray
+    top: Messages
+    need: int
+    results: list[Future[list[tuple[int, list[str]]]]] | list[list[tuple[int, list[str]]]]
+
+
 def batches(
     kern: ModuleType,
     layout: Layout,
     pool: Executor | None,
-    batch_bytes: int = BATCH_BYTES,
+    batch_bytes: int | None = None,
+    threads: int = 2,
 ) -> Iterator[Batch]:
     """The file's messages in file order, one batch of chunks at a time.
 
-    Problems found on the way (damaged chunks, CRC mismatches) go to layout.skipped.
+    With a pool, the next batch's chunks are decompressed (into a second arena) while
+    the caller decodes the current one. Problems found on the way (damaged chunks, CRC
+    mismatches) go to layout.skipped.
     """
+    batch_bytes = batch_bytes or BATCH_BYTES
     top = layout.top
     chunks = layout.chunks
     if not chunks:
@@ -397,10 +420,7 @@ def batches(
     starts = [chunks[g[0]].record_offset for g in groups]
     top_cut = np.searchsorted(top.off, np.array(starts[1:], np.int64)) if len(top) else None
     total = sum(_slot_size(chunks[i]) for i in usable) + int(top.length.sum()) or 1
-    done = 0
-    arena = np.empty(0, np.uint8)
-    resync = Resync()
-    resync.learn(top, layout.defs.channels)
+    arenas = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
     fetch = layout.fetch
     if fetch is None:
         src_buf = layout.buf
@@ -408,80 +428,117 @@ def batches(
         def fetch(h: ChunkHeader) -> bytes | memoryview:
             return src_buf.data[h.data_offset : h.data_offset + h.available]
 
-    for k, group in enumerate(groups):
+    def start(k: int) -> _Pending | None:
+        """Begin decompressing group k (None: no memory for it, reported)."""
         if top_cut is not None:
             a = 0 if k == 0 else int(top_cut[k - 1])
             b = len(top) if k == len(groups) - 1 else int(top_cut[k])
             top_part = top.take(slice(a, b))
         else:
             top_part = Messages.empty()
-        slots = [(i, _slot_size(chunks[i])) for i in group]
+        slots = [(i, _slot_size(chunks[i])) for i in groups[k]]
         extra = int(top_part.length.sum())
         need = sum(s for _, s in slots) + extra
+        arena = arenas[k % 2]
         if arena.shape[0] < need:
-            arena = np.empty(0, np.uint8)  # let the old one go first
+            arenas[k % 2] = np.empty(0, np.uint8)  # let the old one go first
             try:
-                arena = np.empty(need, np.uint8)
+                arena = arenas[k % 2] = np.empty(need, np.uint8)
             except MemoryError:
                 for i, _ in slots:
-                    skipped.append(
-                        Skipped(
-                            f"chunk@{chunks[i].record_offset}", "not enough memory for this chunk"
-                        )
-                    )
-                continue
+                    where = f"chunk@{chunks[i].record_offset}"
+                    skipped.append(Skipped(where, "not enough memory for this chunk"))
+                return None
         view = arena.data
         offsets = np.cumsum([0] + [s for _, s in slots])
 
-        def work(
-            j: int,
-            slots: list[tuple[int, int]] = slots,
-            offsets: np.ndarray = offsets,
-            view: memoryview = view,
-        ) -> tuple[int, list[str]]:
-            i, s = slots[j]
-            lo = int(offsets[j])
-            return _decompress(fetch, chunks[i], view[lo : lo + s])
+        def work(js: range) -> list[tuple[int, list[str]]]:
+            out = []
+            for j in js:
+                i, s = slots[j]
+                lo = int(offsets[j])
+                out.append(_decompress(fetch, chunks[i], view[lo : lo + s]))
+            return out
 
-        if pool is not None and len(slots) > 1:
-            results = list(pool.map(work, range(len(slots))))
+        results: list[Future[list[tuple[int, list[str]]]]] | list[list[tuple[int, list[str]]]]
+        if pool is not None:
+            # One task per thread over consecutive chunks of about equal size (one
+            # task per chunk costs more than a small chunk takes to decompress).
+            parts = max(1, min(threads, len(slots)))
+            cuts = np.searchsorted(offsets[1:], offsets[-1] * np.arange(1, parts) / parts)
+            edges = [0, *sorted({int(c) + 1 for c in cuts if 0 <= c < len(slots) - 1}), len(slots)]
+            results = [pool.submit(work, range(a, b)) for a, b in itertools.pairwise(edges)]
         else:
-            results = [work(j) for j in range(len(slots))]
-        spans = []
-        for j, (n, notes) in enumerate(results):
-            h = chunks[slots[j][0]]
-            if notes and layout.verify is not None:
+            results = [work(range(len(slots)))]
+        return _Pending(k, arena, slots, offsets, top_part, need, results)
+
+    resync = Resync()
+    resync.learn(top, layout.defs.channels)
+    done = 0
+    nxt = start(0)
+    for k in range(len(groups)):
+        cur = nxt
+        nxt = None
+        if cur is not None:
+            results = [x for r in cur.results for x in (r.result() if isinstance(r, Future) else r)]
+        if k + 1 < len(groups):
+            nxt = start(k + 1)
+        if cur is None:
+            continue
+        batch = _finish_batch(kern, layout, cur, results, resync)
+        done += cur.need
+        batch.done = min(done / total, 1.0)
+        yield batch
+
+
+def _finish_batch(
+    kern: ModuleType,
+    layout: Layout,
+    cur: _Pending,
+    results: list[tuple[int, list[str]]],
+    resync: Resync,
+) -> Batch:
+    """Scan a decompressed group into messages (merged with messages outside chunks)."""
+    chunks = layout.chunks
+    skipped = layout.skipped
+    arena = cur.arena
+    spans = []
+    for j, (n, notes) in enumerate(results):
+        h = chunks[cur.slots[j][0]]
+        if notes and layout.verify is not None:
+            raise IndexMismatch
+        for note in notes:
+            skipped.append(Skipped(f"chunk@{h.record_offset}", note))
+        if n > 0:
+            lo = int(cur.offsets[j])
+            spans.append((lo, lo + n, cur.slots[j][0]))
+    ro = readonly(arena)
+    schemas: list[SchemaRecord] = []
+    channels: list[ChannelRecord] = []
+    span_arr = np.array(spans, np.int64).reshape(-1, 3)
+    msgs, per_chunk = _scan_spans(
+        kern, ro, span_arr, chunks, schemas, channels, skipped, resync, layout
+    )
+    if layout.verify is not None:
+        for idx, part in per_chunk:
+            if not layout.verify(idx, part):
                 raise IndexMismatch
-            for note in notes:
-                skipped.append(Skipped(f"chunk@{h.record_offset}", note))
-            if n > 0:
-                spans.append((int(offsets[j]), int(offsets[j]) + n, slots[j][0]))
-        ro = readonly(arena)
-        schemas: list[SchemaRecord] = []
-        channels: list[ChannelRecord] = []
-        span_arr = np.array(spans, np.int64).reshape(-1, 3)
-        msgs, per_chunk = _scan_spans(
-            kern, ro, span_arr, chunks, schemas, channels, skipped, resync, layout
+    top_part = cur.top
+    if len(top_part):
+        # Messages outside chunks next to chunked ones: copy their bytes after the
+        # chunks so the batch is one buffer, then restore file order.
+        extra = int(top_part.length.sum())
+        base = cur.need - extra
+        dst = base + np.concatenate(([0], np.cumsum(top_part.length)[:-1])).astype(np.int64)
+        kern.gather_copy(layout.buf, top_part.off, top_part.length, arena, dst)
+        keys = np.concatenate((_chunk_keys(msgs, span_arr, chunks), top_part.off))
+        inner = np.concatenate((msgs.off, np.zeros(len(top_part), np.int64)))
+        merged = Messages.concat(
+            [msgs, Messages(top_part.chan, top_part.time, dst, top_part.length)]
         )
-        if layout.verify is not None:
-            for idx, part in per_chunk:
-                if not layout.verify(idx, part):
-                    raise IndexMismatch
-        if len(top_part):
-            # Messages outside chunks next to chunked ones: copy their bytes after the
-            # chunks so the batch is one buffer, then restore file order.
-            base = need - extra
-            dst = base + np.concatenate(([0], np.cumsum(top_part.length)[:-1])).astype(np.int64)
-            kern.gather_copy(layout.buf, top_part.off, top_part.length, arena, dst)
-            keys = np.concatenate((_chunk_keys(msgs, span_arr, chunks), top_part.off))
-            inner = np.concatenate((msgs.off, np.zeros(len(top_part), np.int64)))
-            merged = Messages.concat(
-                [msgs, Messages(top_part.chan, top_part.time, dst, top_part.length)]
-            )
-            msgs = merged.take(np.lexsort((inner, keys)))
-        resync.learn(msgs, {c.id: c for c in channels})
-        done += need
-        yield Batch(ro, msgs, schemas, channels, min(done / total, 1.0))
+        msgs = merged.take(np.lexsort((inner, keys)))
+    resync.learn(msgs, {c.id: c for c in channels})
+    return Batch(ro, msgs, schemas, channels, 0.0)
 
 
 class IndexMismatch(Exception):

@@ -28,6 +28,7 @@ from google.protobuf.descriptor import Descriptor
 from pitwall.common.columns import NUMPY_DTYPE, Signal, Skipped, TopicColumns
 from pitwall.common.mcapread import consts as K
 from pitwall.common.mcapread.container import Batch, Definitions, Messages
+from pitwall.common.mcapread.errors import McapReadError
 from pitwall.common.mcapread.jsonchan import build_json_columns, parse_json
 from pitwall.common.mcapread.program import Program, SchemaError, build_program, load_message_type
 from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
@@ -57,17 +58,13 @@ def _dtype(kind: str) -> np.dtype:
     return np.dtype(np.bool_) if kind == "logical" else np.dtype(NUMPY_DTYPE[kind])
 
 
-class _Grow:
-    """A column with spare capacity at the end (rows beyond `n` are unused)."""
-
-    @staticmethod
-    def ensure(arr: np.ndarray, n: int, need: int) -> np.ndarray:
-        if need <= arr.shape[0]:
-            return arr
-        cap = max(need, arr.shape[0] * 2, 64)
-        new = np.empty((cap, *arr.shape[1:]), dtype=arr.dtype)
-        new[:n] = arr[:n]
-        return new
+def _grow(arr: np.ndarray, n: int, need: int) -> np.ndarray:
+    """`arr` with room for `need` rows (its first `n` rows kept; the rest unset)."""
+    if need <= arr.shape[0]:
+        return arr
+    new = np.empty((need, *arr.shape[1:]), dtype=arr.dtype)
+    new[:n] = arr[:n]
+    return new
 
 
 @dataclass
@@ -96,10 +93,21 @@ class _Topic:
         if need <= self.cap:
             return
         cap = max(need, 2 * self.cap, 64)
-        self.times = _Grow.ensure(self.times, self.n, cap)
-        self.valid = _Grow.ensure(self.valid, self.n, cap)
+        try:
+            self._resize(cap)
+        except MemoryError:
+            try:
+                self._resize(need)  # no headroom, just what is needed now
+            except MemoryError:
+                raise McapReadError(
+                    f"not enough memory for the {self.topic} columns ({need} rows)"
+                ) from None
+
+    def _resize(self, cap: int) -> None:
+        self.times = _grow(self.times, self.n, cap)
+        self.valid = _grow(self.valid, self.n, cap)
         for i, col in self.columns.items():
-            self.columns[i] = _Grow.ensure(col, self.n, cap)
+            self.columns[i] = _grow(col, self.n, cap)
         for i, mat in self.repeated.items():
             self.repeated[i] = _widen(mat, self.n, cap, mat.shape[1])
         self.cap = cap
@@ -158,8 +166,6 @@ class Decoder:
         # (what, reason, channel or -1 for the topic's rows): counted in finish().
         self.notes: list[tuple[str, str, int]] = []
         self.time_min: int | None = None
-        self.time_max: int | None = None
-        self.count = 0
         self._table_dirty = True
         self._static: tuple[Any, ...] | None = None
         self._scratch = np.zeros(8, np.uint8)
@@ -188,6 +194,7 @@ class Decoder:
         enc = ch.message_encoding
         same = self.topics.get(ch.topic)
         if same is not None and same.encoding == enc and _same_schema(same.schema, schema):
+            same.reserve(same.cap + self.expected.get(cid, 0))
             return self.order.index(same)
         key = ch.topic if same is None else f"{ch.topic}#{cid}"
         t = _Topic(key, ch.topic, enc, schema, cid)
@@ -235,12 +242,11 @@ class Decoder:
         if not len(msgs):
             return
         self.chan_counts += np.bincount(msgs.chan, minlength=1 << 16)
-        tmin, tmax = int(msgs.time.min()), int(msgs.time.max())
+        tmin = int(msgs.time.min())
         self.time_min = tmin if self.time_min is None else min(self.time_min, tmin)
-        self.time_max = tmax if self.time_max is None else max(self.time_max, tmax)
         for cid in np.unique(msgs.chan).tolist():
-            if self.slot_of_chan[cid] == -2 and self._resolve(cid) == -2:
-                continue
+            if self.slot_of_chan[cid] == -2:
+                self._resolve(cid)  # stays -2 while the channel is undefined
         slots = self.slot_of_chan[msgs.chan]
         undefined = slots == -2
         if undefined.any():
@@ -280,7 +286,6 @@ class Decoder:
                 for off, ln in zip(msgs.off[idx].tolist(), msgs.length[idx].tolist(), strict=True):
                     t.json_rows.append(parse_json(batch.arena[off : off + ln]))
                 t.n += len(idx)
-        self.count += int(counts.sum())
 
     def _static_table(self) -> tuple[Any, ...]:
         """The field tables of all protobuf topics joined; rebuilt when topics appear."""
@@ -526,6 +531,7 @@ class Decoder:
     def finish(
         self, origin: int | None, window: tuple[int | None, int | None] | None
     ) -> dict[str, TopicColumns]:
+        self._scratch = np.zeros(8, np.uint8)  # the batch buffer is not needed any more
         for cid, n in sorted(self.undefined.items()):
             self.skipped.append(
                 Skipped(f"channel {cid}", "messages on a channel with no channel record", n)

@@ -96,7 +96,7 @@ def scan_summary(source: Sourceish, *, threads: int = 2) -> McapInfo:
         schemas: dict[int, SchemaRecord] = {}
         channels: dict[int, ChannelRecord] = {}
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            for batch in batches(kern, layout, pool):
+            for batch in batches(kern, layout, pool, threads=max(1, threads)):
                 msgs = batch.messages
                 for schema in batch.schemas:
                     schemas.setdefault(schema.id, schema)

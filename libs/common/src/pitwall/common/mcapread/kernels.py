@@ -14,7 +14,6 @@ All offsets and lengths handed in are already validated against the buffer size.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
 from pitwall.common.mcapread.consts import (
     ACT_NESTED,
     ACT_REPEATED,
@@ -53,6 +52,7 @@ from pitwall.common.mcapread.consts import (
     T_SINT64,
     T_UINT32,
 )
+from pitwall.common.mcapread.jit import njit, types
 
 _M32 = np.uint64(0xFFFFFFFF)
 _ZERO = np.uint64(0)

@@ -91,8 +91,27 @@ class Program:
     unsupported: list[tuple[str, str]] = field(default_factory=list)
 
 
-def load_message_type(schema_name: str, data: bytes) -> Descriptor:
-    """The descriptor of `schema_name` from a serialized FileDescriptorSet."""
+# Channels of one file often carry the same FileDescriptorSet (every message type of
+# the car in one set) under different message names: build each set's pool once.
+_pools: dict[bytes, descriptor_pool.DescriptorPool | SchemaError] = {}
+
+
+def _pool_of(data: bytes) -> descriptor_pool.DescriptorPool:
+    got = _pools.get(data)
+    if got is None:
+        try:
+            got = _build_pool(data)
+        except SchemaError as exc:
+            got = exc
+        if len(_pools) > 64:
+            _pools.clear()
+        _pools[data] = got
+    if isinstance(got, SchemaError):
+        raise got
+    return got
+
+
+def _build_pool(data: bytes) -> descriptor_pool.DescriptorPool:
     try:
         fds = descriptor_pb2.FileDescriptorSet.FromString(data)
     except Exception as exc:  # the protobuf runtime raises its own DecodeError
@@ -100,7 +119,7 @@ def load_message_type(schema_name: str, data: bytes) -> Descriptor:
     names = Counter(fd.name for fd in fds.file)
     dup = [n for n, c in names.items() if c > 1]
     if dup:
-        raise SchemaError(f"FileDescriptorSet holds {dup[0]} more than once")
+        raise SchemaError(f"FileDescriptorSet holds {_one_line(dup[0])} more than once")
     pool = descriptor_pool.DescriptorPool()
     pending = {fd.name: fd for fd in fds.file}
 
@@ -114,6 +133,15 @@ def load_message_type(schema_name: str, data: bytes) -> Descriptor:
     try:
         while pending:
             add(pending.popitem()[1], set())
+    except Exception as exc:
+        raise SchemaError(f"cannot build the schema's descriptors ({_one_line(exc)})") from exc
+    return pool
+
+
+def load_message_type(schema_name: str, data: bytes) -> Descriptor:
+    """The descriptor of `schema_name` from a serialized FileDescriptorSet."""
+    pool = _pool_of(data)
+    try:
         return pool.FindMessageTypeByName(schema_name.lstrip("."))
     except Exception as exc:
         raise SchemaError(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import ModuleType
 
-from pitwall.common.columns import Recording
+from pitwall.common.columns import Recording, Skipped
 from pitwall.common.mcapread import records as R
 from pitwall.common.mcapread.container import (
     Definitions,
@@ -96,6 +96,7 @@ def read_recording(
     messages returned (after selection and window).
     """
     kernels = preload_kernels()
+    progress = _monotonic(progress)
     sel = selection or Selection()
     threads = max(1, int(threads))
     own = not isinstance(source, ByteSource)
@@ -108,6 +109,7 @@ def read_recording(
     try:
         check_magic(src)
         rec: Recording | None = None
+        index_lied = False
         if sel.topics is not None or sel.signals or sel.has_window:
             plan = plan_indexed(src, lambda defs: _wanted_ids(defs, sel), sel.window_ns)
             if plan is not None:
@@ -115,10 +117,13 @@ def read_recording(
                 try:
                     rec = _read(kernels.result(), layout, sel, pool, threads, progress, origin)
                 except IndexMismatch:
-                    rec = None  # the index lied about a chunk: read the data section
+                    index_lied = True  # the index lied about a chunk: read the data section
         if rec is None:
             layout = walk_linear(kernels.result(), src)
             rec = _read(kernels.result(), layout, sel, pool, threads, progress, None)
+            if index_lied:
+                reason = "chunk index disagrees with the data section: file read in full"
+                rec.skipped.insert(0, Skipped("summary", reason, 0))
         rec.source_size = src.size
         return rec
     finally:
@@ -145,7 +150,7 @@ def _read(
     early = sel.window_ns(origin) if origin is not None and sel.has_window else None
     if progress:
         progress(0.02)
-    for batch in batches(kern, layout, pool):
+    for batch in batches(kern, layout, pool, threads=threads):
         dec.feed(batch, early)
         if progress:
             progress(0.02 + 0.93 * batch.done)
@@ -164,6 +169,21 @@ def _read(
         lost_tail_bytes=layout.lost_tail_bytes,
         message_count=sum(tc.count for tc in topics.values()),
     )
+
+
+def _monotonic(progress: Callable[[float], None] | None) -> Callable[[float], None] | None:
+    """Progress that never goes back (a fallback to a full read starts over)."""
+    if progress is None:
+        return None
+    best = [0.0]
+    report = progress
+
+    def forward(fraction: float) -> None:
+        if fraction >= best[0]:
+            best[0] = fraction
+            report(fraction)
+
+    return forward
 
 
 def _wanted_ids(defs: Definitions, sel: Selection) -> set[int]:

@@ -47,21 +47,16 @@ class ByteSource:
         self._closer = closer
         self._release = release
         self.name = name
-        self.bytes_read = 0
 
     def read(self, offset: int, length: int) -> bytes:
         """Up to `length` bytes at `offset`, clipped to the end of the source."""
         if offset < 0 or offset >= self.size or length <= 0:
             return b""
         length = min(length, self.size - offset)
-        data = self._reader(offset, length)
-        self.bytes_read += len(data)
-        return data
+        return self._reader(offset, length)
 
     def whole(self) -> np.ndarray:
-        arr = self._whole()
-        self.bytes_read = max(self.bytes_read, self.size)
-        return arr
+        return self._whole()
 
     def release(self) -> None:
         """Drop the pages `whole()` brought in (they are read again if touched)."""

@@ -22,6 +22,7 @@ import numpy as np
 from pitwall.common.mcapread import records as R
 from pitwall.common.mcapread.container import (
     COMPRESSIONS,
+    MAX_RATIO,
     Definitions,
     IndexMismatch,
     Layout,
@@ -229,8 +230,11 @@ def plan_indexed(
     for ci in needed:
         for cid in ci.message_index_offsets:
             reading[cid] = reading.get(cid, 0) + 1
+    room = sum(min(ci.uncompressed_size, ci.compressed_size * MAX_RATIO) for ci in needed) // (
+        R.RECORD_HEADER + 22
+    )
     layout.hint = {
-        cid: st.channel_message_counts.get(cid, 0) * n // max(holding.get(cid, 1), 1)
+        cid: min(st.channel_message_counts.get(cid, 0) * n // max(holding.get(cid, 1), 1), room)
         for cid, n in reading.items()
     }
     return layout, origin

@@ -29,7 +29,7 @@ from sse_starlette.sse import EventSourceResponse
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], responses=AUTH)
 Res = Annotated[Resources, Depends(resources)]
-NOT_FOUND = {404: {"model": Error, "description": "unknown export (or unknown run)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "unknown export (or unknown run)"}}
 POLL_S = 0.5
 EVENTS_MAX_S = 3600.0
 TERMINAL = ("done", "failed")

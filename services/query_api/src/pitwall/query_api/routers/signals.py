@@ -84,4 +84,4 @@ async def get_series(
         raise invalid(exc.field, str(exc)) from None
     except NoSignalStore:
         raise not_found(f"run {run_id!r} has no stored signals") from None
-    return SeriesResponse(run_id=run_id, origin_ns=origin, start=start, end=end, max_points=max_points, signals=series)  # type: ignore[arg-type]
+    return SeriesResponse(run_id=run_id, origin_ns=origin, start=start, end=end, max_points=max_points, signals=series)

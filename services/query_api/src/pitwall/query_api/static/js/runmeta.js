@@ -1,0 +1,139 @@
+// What is known about a run besides its signals: setup (editable), tags and notes,
+// channels. Edits go through PATCH (202: ingest applies them within moments).
+import { api } from "./api.js";
+import { clear, h, toast } from "./dom.js";
+import { DASH, fmtCount } from "./format.js";
+
+export const SETUP_FIELDS = [
+  ["driver", "Driver"], ["track", "Track"], ["event_type", "Event"], ["car", "Car"],
+  ["drivetrain", "Drivetrain"], ["mass", "Mass"], ["wheelbase", "Wheelbase"],
+  ["firmware", "Firmware"], ["date", "Date"],
+];
+
+/** Wait until the run shows a change made by a command (updated_at moves), up to ~8 s. */
+export async function waitForUpdate(runId, before, { include404 = false } = {}) {
+  for (let i = 0; i < 32; i += 1) {
+    await new Promise((r) => setTimeout(r, 250));
+    try {
+      const run = await api(`/runs/${runId}`);
+      if (run.updated_at !== before) return run;
+    } catch (err) {
+      if (include404 && err.status === 404) return null;
+      throw err;
+    }
+  }
+  throw new Error("the change was sent but has not shown yet; reload in a moment");
+}
+
+export function setupPanel(run, { editable, onChange }) {
+  const body = h("div.setup");
+  let editing = false;
+
+  function show() {
+    clear(body);
+    const s = run.setup || {};
+    const extra = Object.keys(s).filter((k) => !SETUP_FIELDS.some(([f]) => f === k));
+    const rows = [...SETUP_FIELDS, ...extra.map((k) => [k, k])];
+    const table = h("dl.kv");
+    for (const [field, label] of rows) {
+      const value = s[field];
+      table.append(h("dt", label));
+      if (editing && SETUP_FIELDS.some(([f]) => f === field)) {
+        table.append(h("dd", h("input", { type: "text", name: field, value: value ?? "", maxlength: 200, dataset: { field } })));
+      } else {
+        table.append(h("dd", value === null || value === undefined || value === "" ? h("span.muted", DASH) : String(value)));
+      }
+    }
+    body.append(table);
+    if (editable) {
+      body.append(editing
+        ? h("div.row-actions",
+          h("button.btn.primary.small", { type: "button", onclick: save }, "Save"),
+          h("button.btn.small", { type: "button", onclick: () => { editing = false; show(); } }, "Cancel"))
+        : h("div.row-actions", h("button.btn.small", { type: "button", onclick: () => { editing = true; show(); body.querySelector("input")?.focus(); } }, "Edit setup")));
+    }
+  }
+
+  async function save() {
+    const changes = {};
+    for (const input of body.querySelectorAll("input[data-field]")) {
+      const before = run.setup?.[input.dataset.field] ?? "";
+      const now = input.value.trim();
+      if (now !== String(before)) changes[input.dataset.field] = now === "" ? null : now;
+    }
+    if (!Object.keys(changes).length) { editing = false; show(); return; }
+    for (const b of body.querySelectorAll("button")) b.disabled = true;
+    try {
+      await api(`/runs/${run.id}`, { method: "PATCH", body: { setup: changes } });
+      run = await waitForUpdate(run.id, run.updated_at);
+      editing = false;
+      show();
+      toast("Setup saved", "ok");
+      onChange(run);
+    } catch (err) {
+      toast(err.message, "error", 7000);
+      for (const b of body.querySelectorAll("button")) b.disabled = false;
+    }
+  }
+
+  show();
+  return body;
+}
+
+export function tagsNotesPanel(run, { editable, onChange }) {
+  const body = h("div.tags-notes");
+
+  async function patch(change, what) {
+    try {
+      await api(`/runs/${run.id}`, { method: "PATCH", body: change });
+      run = await waitForUpdate(run.id, run.updated_at);
+      toast(`${what} saved`, "ok");
+      onChange(run);
+      show();
+    } catch (err) {
+      toast(err.message, "error", 7000);
+    }
+  }
+
+  function show() {
+    clear(body);
+    const tags = run.tags || [];
+    const tagRow = h("div.tag-row", tags.length ? null : h("span.muted", "no tags"));
+    for (const t of tags) {
+      tagRow.append(h("span.chip", h("span.chip-text", t),
+        editable ? h("button.chip-x", { type: "button", title: `remove tag ${t}`, onclick: () => patch({ tags: tags.filter((x) => x !== t) }, "Tags") }, "×") : null));
+    }
+    if (editable) {
+      const input = h("input.tag-input", { type: "text", placeholder: "add tag ⏎", maxlength: 64, name: "tag" });
+      input.addEventListener("keydown", (e) => {
+        if (e.key !== "Enter") return;
+        e.preventDefault();
+        const t = input.value.trim();
+        if (t && !tags.includes(t)) patch({ tags: [...tags, t] }, "Tags");
+      });
+      tagRow.append(input);
+    }
+    body.append(h("div.opt-label", "Tags"), tagRow, h("div.opt-label", "Notes"));
+    if (editable) {
+      const notes = h("textarea.notes", { rows: 4, name: "notes", placeholder: "What happened in this run: changes, issues, driver feedback…" }, run.notes || "");
+      const save = h("button.btn.small", { type: "button", onclick: () => patch({ notes: notes.value }, "Notes") }, "Save notes");
+      body.append(notes, h("div.row-actions", save));
+    } else {
+      body.append(run.notes ? h("p.notes-text", run.notes) : h("p.muted", "no notes"));
+    }
+  }
+
+  show();
+  return body;
+}
+
+export function channelsTable(run) {
+  const rows = (run.channels || []).slice().sort((a, b) => a.topic.localeCompare(b.topic));
+  return h("div.table-wrap.channels",
+    h("table.compact",
+      h("thead", h("tr", h("th", "Topic"), h("th", "Schema"), h("th.num", "Messages"), h("th.num", "Rate"), h("th.num", "Signals"))),
+      h("tbody", rows.map((c) => h("tr", { title: c.encoding ? `encoding: ${c.encoding}` : "" },
+        h("td.mono", c.topic), h("td.mono.muted", c.schema_name || DASH),
+        h("td.num", fmtCount(c.message_count)), h("td.num", c.rate_hz ? `${c.rate_hz >= 10 ? Math.round(c.rate_hz) : c.rate_hz.toFixed(1)} Hz` : DASH),
+        h("td.num", c.signal_count ?? DASH))))));
+}

@@ -43,9 +43,13 @@ def decode_file(path: str) -> Recording:
     from pitwall.common.mcapread import NotMcapError, read_recording
 
     try:
-        return read_recording(path)
+        rec = read_recording(path)
     except NotMcapError as exc:
         raise Rejected(str(exc)) from exc
+    if rec.message_count == 0:
+        why = "; ".join(f"{s.what}: {s.reason}" for s in rec.skipped[:3])
+        raise Rejected("the file starts like MCAP but holds no readable message" + (f" ({why})" if why else ""))
+    return rec
 
 
 class Ingestor:

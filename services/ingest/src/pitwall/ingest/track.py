@@ -105,7 +105,12 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[dict[st
     if len(t) < 3:
         return []
     step = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:])
-    moving = np.nonzero(step > 0.5)[0]
+    dt = np.diff(t)
+    # Moving = faster than walking pace; a per-sample distance threshold would depend on
+    # the GPS rate (at 200 Hz a car moves ~7 cm per sample).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(dt > 0, step / dt, 0.0)
+    moving = np.nonzero(speed > 2.0)[0]
     if moving.size == 0:
         return []
     s = int(moving[0])

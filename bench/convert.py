@@ -199,6 +199,9 @@ def run(ctx: Context, section: Section) -> None:
     section.check("10-second window vs full conversion", ratio(t_pw / t_window), "≥ 10×", t_pw / t_window >= 10)
     section.check("1-second file, warm caches", f"{secs(t_tiny)} s", "< 1 s", t_tiny < 1.0)
 
+    for mat in work.glob("*.mat"):
+        mat.unlink()  # hundreds of MB each; the numbers are what is kept
+
     ctx.shared["pitwall_full_s"] = t_pw
     ctx.shared["pitwall_full_rss"] = rss_pw
     ctx.shared["plain_onepass_s"] = t_plain

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ class Section:
     data: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    load: tuple[float, float] | None = None  # 1-minute load average at start and end
 
     def table(self, title: str, columns: list[str]) -> Table:
         t = Table(title, columns)
@@ -62,6 +64,12 @@ class Section:
 
     def markdown(self) -> str:
         parts = [f"### {self.name}"]
+        if self.load is not None:
+            # Other work on the machine skews every number: say how busy it was.
+            parts.append(
+                f"_{self.seconds:.0f} s; load average (1 min) {self.load[0]:.1f} at the start, "
+                f"{self.load[1]:.1f} at the end, on {os.cpu_count()} CPUs_"
+            )
         if self.error:
             parts.append(f"**section failed:** {self.error}")
         parts += [t.markdown() for t in self.tables]
@@ -74,8 +82,6 @@ class Section:
 
 
 def machine() -> dict[str, Any]:
-    import os
-
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(section)
             print(f"\n== {name} ...", flush=True)
             start = time.perf_counter()
+            load0 = os.getloadavg()[0]
             try:
                 _section(name)(ctx, section)
             except KeyboardInterrupt:
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 section.error = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
             section.seconds = time.perf_counter() - start
+            section.load = (load0, os.getloadavg()[0])
             print(section.markdown(), flush=True)
             print(f"({name}: {section.seconds:.0f} s)", flush=True)
     finally:

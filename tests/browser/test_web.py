@@ -135,19 +135,39 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     expect(page.locator(".upload-item.duplicate .up-state")).to_have_text("already uploaded")
     run_id = page.locator(".upload-item.duplicate").get_attribute("data-run-id")
     assert run_id and re.fullmatch(r"[0-9a-f]{64}", run_id)
+    # Dropped onto the page: a file that is not MCAP is refused at once, and the page says why.
+    page.evaluate("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["this is not an MCAP file\\n".repeat(50)], "notes.mcap"));
+        const zone = document.querySelector(".dropzone");
+        for (const type of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(new DragEvent(type, {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }
+    }""")
+    refused = page.locator(".upload-item", has_text="notes.mcap")
+    expect(refused.locator(".up-state")).to_have_text("failed")
+    expect(refused.locator(".up-link .error")).to_contain_text("not an MCAP file")
 
     # --- the list, then find the run by filters kept in the URL ---------------------------
     page.click("a[data-nav=runs]")
     rows = page.locator("table.runs tbody tr")
-    expect(page.locator("table.runs[aria-busy=false]")).to_have_count(1)
+    loaded = page.locator("table.runs[aria-busy=false]")
+    expect(loaded).to_have_count(1)
     expect(rows).to_have_count(2)
     page.screenshot(path=str(shots / "runs.png"))
+    # One run per page: "Load more" follows the cursor to the end, each run once.
+    page.goto("/?limit=1")
+    expect(loaded).to_have_count(1)
+    expect(rows).to_have_count(1)
+    page.click(".list-footer button:has-text('Load more')")
+    expect(page.locator(".list-footer")).to_contain_text("2 runs, that is all")
+    assert len({r.get_attribute("data-run-id") for r in rows.all()}) == 2
+    page.goto("/")
     with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"}) as api:
         run = api.get(f"/api/v1/runs/{run_id}").raise_for_status().json()
         stats = api.get(f"/api/v1/runs/{run_id}/signals").raise_for_status().json()
     driver = run["setup"]["driver"]
     top = next(s for t in stats["topics"] for s in t["signals"] if s["key"] == SIGNALS[0])["max"]
-    loaded = page.locator("table.runs[aria-busy=false]")
     page.select_option("select[name=driver]", driver)
     page.click("details.advanced summary")
     page.fill("input[name=where]", f"VNData:vn_vel.x.max >= {top}")
@@ -223,7 +243,10 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     end = float(page.input_value("input[name=end]"))
     assert 0 <= start < end
     export = page.locator(".export-panel")
-    export.locator("button.btn.primary").click()
+    # Progress comes as server-sent events.
+    with page.expect_response(re.compile(r"/api/v1/exports/[0-9a-f]+/events$")) as events:
+        export.locator("button.btn.primary").click()
+    assert events.value.status == 200 and events.value.headers["content-type"].startswith("text/event-stream")
     expect(export.locator(".progress")).to_be_visible()
     link = export.locator("a.download-link")
     expect(link).to_be_visible(timeout=60_000)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -159,3 +162,38 @@ def test_web_page_session_cookie(api: Api) -> None:
         assert c.get(f"/api/v1/runs/{RUN}").status_code == 200
         assert c.delete("/api/v1/session").status_code == 204
         assert c.get("/api/v1/me").status_code == 401
+
+
+def test_token_cli_create_list_revoke(api: Api, service_env: dict[str, str], tmp_path: Any) -> None:
+    from pitwall.devstack.endpoints import settings_env
+
+    env = dict(service_env) | settings_env(api.settings)
+
+    def pitwall(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pitwall.cli.main", "token", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    made = pitwall("create", "--role", "uploader", "--name", "base station 1")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("pw_") and secret not in made.stderr
+    listed = pitwall("list")
+    assert "base station 1" in listed.stdout and secret not in listed.stdout
+    token_id = next(line.split()[0] for line in listed.stdout.splitlines() if "base station 1" in line)
+    headers = {"Authorization": f"Bearer {secret}"}
+    with httpx.Client(base_url=api.base_url, headers=headers, timeout=30) as c:
+        assert require_ok(c.get("/api/v1/me"))["role"] == "uploader"
+        assert pitwall("revoke", token_id).returncode == 0
+        assert pitwall("revoke", token_id).returncode == 1  # already revoked: says so
+        deadline = time.monotonic() + 5
+        while c.get("/api/v1/me").status_code != 401:
+            assert time.monotonic() < deadline, "revoked token still accepted"
+            time.sleep(0.2)
+    assert pitwall("create", "--role", "superuser").returncode != 0
+
+    # `make up`: the admin token is made once and then reused.
+    path = tmp_path / "admin-token"
+    first = pitwall("ensure-admin", "--file", str(path))
+    second = pitwall("ensure-admin", "--file", str(path))
+    assert first.returncode == 0 and first.stdout == second.stdout == path.read_text()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -423,3 +423,34 @@ def test_unknown_runs_are_404(api: Api, specs: list[Spec]) -> None:
             r = c.request(method, f"/api/v1/runs/{sha_of('never uploaded')}{suffix}")
             assert r.status_code == 404, (method, suffix, r.text)
         assert c.patch(f"/api/v1/runs/{sha_of('never uploaded')}", json={"notes": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("in_query_max", [0, 1000])
+def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
+    api: Api, specs: list[Spec], in_query_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many candidate runs are filtered while walking the index instead of an $in."""
+    import asyncio
+
+    from pitwall.common import db
+    from pitwall.query_api import queries
+
+    monkeypatch.setattr(queries, "IN_QUERY_MAX", in_query_max)
+    filters = RunFilters(where=(queries.parse_where("VNData:vn_vel.x.max>14"),), track=("Ohio",))
+
+    async def walk() -> list[str]:
+        client = db.make_client(api.settings)
+        try:
+            database = db.database(client, api.settings)
+            ids: list[str] = []
+            cursor = None
+            while True:
+                items, cursor = await queries.list_runs(database[repository.RUNS], database[repository.SIGNALS], filters, 2, cursor)
+                ids += [d["_id"] for d in items]
+                if cursor is None:
+                    return ids
+        finally:
+            await client.close()
+
+    expected = ordered([s for s in specs if s.track == "Ohio" and (s.stat("VNData:vn_vel.x", "max") or 0) > 14])
+    assert len(expected) > 4 and asyncio.run(walk()) == expected

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pitwall.query_api import readmodel
-from pitwall.query_api.deps import Resources, resources
+from pitwall.query_api.deps import Resources
 
 COOKIE = "pitwall_token"
 CACHE_TTL_S = 2.0
@@ -115,7 +115,6 @@ async def authenticate(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
-    _res: Annotated[Resources, Depends(resources)],
 ) -> Principal:
     token = bearer.credentials if bearer is not None else cookie
     if not token:

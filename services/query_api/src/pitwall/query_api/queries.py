@@ -38,6 +38,7 @@ SUMMARY_FIELDS = (
 SUMMARY_PROJECTION = dict.fromkeys(SUMMARY_FIELDS, 1)
 
 STATS = ("min", "max", "mean", "count")
+IN_QUERY_MAX = 1000
 _OPS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     ">=": ("$gte", operator.ge),
     "<=": ("$lte", operator.le),
@@ -248,6 +249,28 @@ async def resolve_where(signals: AsyncCollection[dict[str, Any]], predicates: tu
     return result
 
 
+async def _take(
+    runs: AsyncCollection[dict[str, Any]],
+    query: dict[str, Any],
+    sort: list[tuple[str, int]],
+    need: int,
+    allowed: set[str] | None,
+) -> list[dict[str, Any]]:
+    if allowed is None:
+        return await runs.find(query, SUMMARY_PROJECTION).sort(sort).limit(need).to_list()
+    # Walk the index in order and keep the allowed runs: the walk stops after `need`
+    # of them, and a large allowed set means they come often.
+    out: list[dict[str, Any]] = []
+    cursor = runs.find(query, SUMMARY_PROJECTION).sort(sort).batch_size(max(100, 4 * need))
+    async for doc in cursor:
+        if doc["_id"] in allowed:
+            out.append(doc)
+            if len(out) == need:
+                break
+    await cursor.close()
+    return out
+
+
 async def list_runs(
     runs: AsyncCollection[dict[str, Any]],
     signals: AsyncCollection[dict[str, Any]],
@@ -260,7 +283,11 @@ async def list_runs(
     run_ids = await resolve_where(signals, filters.where)
     if run_ids is not None and not run_ids:
         return [], None
-    base = filters.match(run_ids)
+    # A few candidate runs (from signal predicates) go into the query as an $in on _id;
+    # many would make a huge query and index bounds, so they are checked while walking.
+    in_query = run_ids if run_ids is not None and len(run_ids) <= IN_QUERY_MAX else None
+    allowed = run_ids if run_ids is not None and in_query is None else None
+    base = filters.match(in_query)
     sort = sort_spec(filters)
     items: list[dict[str, Any]] = []
     # One more than the page tells whether a next page exists.
@@ -268,7 +295,7 @@ async def list_runs(
         need = limit + 1 - len(items)
         if need <= 0:
             break
-        items += await runs.find(query, SUMMARY_PROJECTION).sort(sort).limit(need).to_list()
+        items += await _take(runs, query, sort, need, allowed)
     if len(items) <= limit:
         return items, None
     last = items[limit - 1]

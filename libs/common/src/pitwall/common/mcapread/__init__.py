@@ -2,7 +2,8 @@
 
 Shared by the converter and ingest; needs no server. See `reader.read_recording` for
 the entry point, `container` for the damage policy, `summary` for when the index is
-trusted, `protobuf`/`program` for the columnar decode.
+trusted, `program`/`decode`/`kernels` for the columnar decode, `jit` for how numba is
+loaded (cache location, no BLAS probe).
 """
 
 from pitwall.common.mcapread.errors import McapReadError, NotMcapError

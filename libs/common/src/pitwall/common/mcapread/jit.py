@@ -1,4 +1,8 @@
-"""numba, imported without its BLAS probe.
+"""numba, imported with a usable cache directory and without its BLAS probe.
+
+Compiled kernels are cached next to their source (`__pycache__`); when the package is
+installed read-only and NUMBA_CACHE_DIR is not set, a per-user directory is used
+instead, so every process after the first loads machine code instead of compiling.
 
 The first time numba compiles or loads code it imports scipy.linalg to see whether
 BLAS is there: ~0.25 s and ~25 MB on every process start, for kernels that use no BLAS.
@@ -8,7 +12,9 @@ importing thread only, so another thread importing scipy.linalg meanwhile still 
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
@@ -30,6 +36,22 @@ class _HideLinalg(MetaPathFinder):
             raise ImportError("scipy.linalg hidden from numba's BLAS probe")
         return None
 
+
+def _cache_dir() -> str | None:
+    """Where numba should cache, when next to the source is not writable."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.access(here, os.W_OK):
+        return None
+    home_cache = os.path.join(os.path.expanduser("~"), ".cache")
+    if os.access(home_cache, os.W_OK) or os.access(os.path.expanduser("~"), os.W_OK):
+        return os.path.join(home_cache, "pitwall-numba")
+    return os.path.join(tempfile.gettempdir(), f"pitwall-numba-{os.getuid()}")
+
+
+if "numba" not in sys.modules and (_where := _cache_dir()) is not None:
+    os.environ["NUMBA_CACHE_DIR"] = _where
 
 _hide = _HideLinalg()
 sys.meta_path.insert(0, _hide)

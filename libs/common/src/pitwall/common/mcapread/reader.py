@@ -4,8 +4,8 @@ Stages: check the magic; if the selection restricts topics or time and the summa
 consistent, plan a read of only the chunks needed (`summary.plan_indexed`), else walk
 the top level of the whole file (`container.walk_linear`); then decode the messages
 batch by batch in file order (`decode.Decoder`: protobuf by the compiled kernel on a
-thread pool, JSON in Python). The compiled kernels load on a background thread while
-the file is opened and walked.
+thread pool, JSON in Python) while the next batch decompresses on another pool. The
+compiled kernels load on a background thread while the file is opened.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import ModuleType
 
 from pitwall.common.columns import Recording, Skipped
@@ -73,6 +74,12 @@ def preload_kernels() -> Future[ModuleType]:
         return _future
 
 
+@dataclass
+class _Pools:
+    unzip: ThreadPoolExecutor
+    decode: ThreadPoolExecutor
+
+
 def check_magic(src: ByteSource) -> None:
     head = src.read(0, len(R.MAGIC))
     if len(head) < len(R.MAGIC):
@@ -101,8 +108,13 @@ def read_recording(
     threads = max(1, int(threads))
     own = not isinstance(source, ByteSource)
     src = open_source(source)
-    pool = (
-        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pitwall-mcap")
+    # Decompression and decoding get a pool each: the next batch decompresses while the
+    # current one decodes, instead of the decode queueing behind it.
+    pools = (
+        _Pools(
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pitwall-unzip"),
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pitwall-decode"),
+        )
         if threads > 1
         else None
     )
@@ -115,20 +127,21 @@ def read_recording(
             if plan is not None:
                 layout, origin = plan
                 try:
-                    rec = _read(kernels.result(), layout, sel, pool, threads, progress, origin)
+                    rec = _read(kernels.result(), layout, sel, pools, threads, progress, origin)
                 except IndexMismatch:
                     index_lied = True  # the index lied about a chunk: read the data section
         if rec is None:
             layout = walk_linear(kernels.result(), src)
-            rec = _read(kernels.result(), layout, sel, pool, threads, progress, None)
+            rec = _read(kernels.result(), layout, sel, pools, threads, progress, None)
             if index_lied:
                 reason = "chunk index disagrees with the data section: file read in full"
                 rec.skipped.insert(0, Skipped("summary", reason, 0))
         rec.source_size = src.size
         return rec
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+        if pools is not None:
+            pools.unzip.shutdown(wait=True)
+            pools.decode.shutdown(wait=True)
         if own:
             src.close()
 
@@ -137,7 +150,7 @@ def _read(
     kern: ModuleType,
     layout: Layout,
     sel: Selection,
-    pool: Executor | None,
+    pools: _Pools | None,
     threads: int,
     progress: Callable[[float], None] | None,
     origin: int | None,
@@ -146,11 +159,19 @@ def _read(
     window drop messages before they are decoded; otherwise it is the earliest log time
     seen and the window applies at the end."""
     skipped = layout.skipped
-    dec = Decoder(kern, layout.defs, sel, skipped, pool, threads, layout.expected_counts())
+    dec = Decoder(
+        kern,
+        layout.defs,
+        sel,
+        skipped,
+        pools.decode if pools else None,
+        threads,
+        layout.expected_counts(),
+    )
     early = sel.window_ns(origin) if origin is not None and sel.has_window else None
     if progress:
         progress(0.02)
-    for batch in batches(kern, layout, pool, threads=threads):
+    for batch in batches(kern, layout, pools.unzip if pools else None, threads=threads):
         dec.feed(batch, early)
         if progress:
             progress(0.02 + 0.93 * batch.done)

@@ -74,9 +74,12 @@ export async function api(path, { method = "GET", query, body, signal, redirect4
 }
 
 let me = null;
-/** Who is logged in (cached): {name, role, permissions}. */
-export async function whoami() {
-  if (!me) me = await api("/me");
+/** Who is logged in (asked once per page load): {name, role, permissions}. */
+export function whoami() {
+  if (!me) {
+    me = api("/me");
+    me.catch(() => { me = null; });
+  }
   return me;
 }
 

@@ -200,10 +200,14 @@ export class ExportBuilder {
 
   refreshSummary() {
     const n = this.patterns().length;
+    const picked = this.ctx.selected().length;
+    const typed = n - new Set(this.ctx.selected().map((x) => globOf(x.key))).size;
+    const what = [picked ? `${picked} signal${picked === 1 ? "" : "s"}` : null, typed > 0 ? `${typed} glob${typed === 1 ? "" : "s"}` : null]
+      .filter(Boolean).join(" + ");
     const [a, b] = this.readWindow();
     const fmt = FORMATS.find((f) => f[0] === this.format)[1];
     const win = a === null && b === null ? "whole run" : `${a ?? 0} – ${b ?? "end"} s`;
-    this.summary.textContent = `${n ? `${n} signal pattern${n === 1 ? "" : "s"}` : "all signals"} · ${win} · ${fmt}` +
+    this.summary.textContent = `${n ? what : "all signals"} · ${win} · ${fmt}` +
       (this.format.startsWith("mat") ? ` ${this.layout}` : "") + (this.resampleOn.checked ? ` · ${this.hz.value} Hz` : "");
     this.button.textContent = n ? "Export" : "Export all signals";
   }

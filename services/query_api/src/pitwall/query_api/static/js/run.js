@@ -112,7 +112,13 @@ export async function mount(root, [runId]) {
         h("div.run-sub", h("span", fmtDateTime(run.start_time)), subtitle.map((x) => [h("span.sep", "·"), h("span", x)]))),
       actions));
   if (run.deleted) root.append(h("div.banner.deleted", `Deleted${run.deleted_at ? ` on ${fmtDateTime(run.deleted_at)}` : ""}: only admins see this run.`));
-  if (run.status === "recovered") root.append(h("div.banner.recovered", "The file was cut off (the logger lost power): everything written before the cut is here."));
+  if (run.status === "recovered") {
+    const r = run.recovery || {};
+    const lost = r.lost_messages || r.lost_tail_bytes
+      ? ` Lost after the cut: ${fmtCount(r.lost_messages || 0)} messages, ${fmtBytes(r.lost_tail_bytes || 0)}.`
+      : "";
+    root.append(h("div.banner.recovered", `The file was cut off (the logger lost power): everything written before the cut is here.${lost}`));
+  }
   if (run.status === "rejected") {
     root.append(h("div.banner.rejected", `This file could not be read: ${run.reason || "unknown reason"}.`));
     return {};

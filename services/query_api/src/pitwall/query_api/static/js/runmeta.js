@@ -2,7 +2,7 @@
 // channels. Edits go through PATCH (202: ingest applies them within moments).
 import { api } from "./api.js";
 import { clear, h, toast } from "./dom.js";
-import { DASH, fmtCount } from "./format.js";
+import { DASH, fmtCount, fmtDateTime } from "./format.js";
 
 export const SETUP_FIELDS = [
   ["driver", "Driver"], ["track", "Track"], ["event_type", "Event"], ["car", "Car"],
@@ -98,6 +98,7 @@ export function tagsNotesPanel(run, { editable, onChange }) {
   function show() {
     clear(body);
     const tags = run.tags || [];
+    const activity = historyList(run);
     const tagRow = h("div.tag-row", tags.length ? null : h("span.muted", "no tags"));
     for (const t of tags) {
       tagRow.append(h("span.chip", h("span.chip-text", t),
@@ -121,6 +122,7 @@ export function tagsNotesPanel(run, { editable, onChange }) {
     } else {
       body.append(run.notes ? h("p.notes-text", run.notes) : h("p.muted", "no notes"));
     }
+    body.append(h("div.opt-label", "Activity"), activity);
   }
 
   show();
@@ -131,9 +133,25 @@ export function channelsTable(run) {
   const rows = (run.channels || []).slice().sort((a, b) => a.topic.localeCompare(b.topic));
   return h("div.table-wrap.channels",
     h("table.compact",
-      h("thead", h("tr", h("th", "Topic"), h("th", "Schema"), h("th.num", "Messages"), h("th.num", "Rate"), h("th.num", "Signals"))),
-      h("tbody", rows.map((c) => h("tr", { title: c.encoding ? `encoding: ${c.encoding}` : "" },
-        h("td.mono", c.topic), h("td.mono.muted", c.schema_name || DASH),
-        h("td.num", fmtCount(c.message_count)), h("td.num", c.rate_hz ? `${c.rate_hz >= 10 ? Math.round(c.rate_hz) : c.rate_hz.toFixed(1)} Hz` : DASH),
+      h("thead", h("tr", h("th", "Topic"), h("th.num", "Messages"), h("th.num", "Rate"), h("th.num", "Signals"))),
+      h("tbody", rows.map((c) => h("tr", { title: `schema ${c.schema_name || "?"} · ${c.encoding || "?"}` },
+        h("td.mono", c.topic),
+        h("td.num", fmtCount(c.message_count)), h("td.num", c.rate_hz ? `${c.rate_hz >= 9.95 ? Math.round(c.rate_hz) : c.rate_hz.toFixed(1)} Hz` : DASH),
         h("td.num", c.signal_count ?? DASH))))));
+}
+
+/** Who uploaded the file and who changed what, newest first. */
+export function historyList(run) {
+  const items = [];
+  for (const u of run.uploads || []) {
+    items.push({ at: u.received_at, text: `${u.uploader || "someone"} uploaded ${u.filename || "the file"}${u.source ? ` (${u.source})` : ""}` });
+  }
+  const verbs = { delete: "deleted the run", restore: "restored the run" };
+  for (const e of run.history || []) {
+    const what = verbs[e.action] || `changed ${Object.keys(e.changes || {}).map((k) => (k === "setup" ? `setup (${Object.keys(e.changes.setup || {}).join(", ")})` : k)).join(", ") || "the run"}`;
+    items.push({ at: e.at, text: `${e.actor || "someone"} ${what}` });
+  }
+  items.sort((a, b) => String(b.at).localeCompare(String(a.at)));
+  if (!items.length) return h("p.muted", "nothing yet");
+  return h("ul.activity", items.slice(0, 12).map((i) => h("li", h("span.when", fmtDateTime(i.at)), " ", i.text)));
 }

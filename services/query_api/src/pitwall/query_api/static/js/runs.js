@@ -5,7 +5,7 @@ import { DASH, fmtDateTime, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
 import { chipInput, statusBadge } from "./widgets.js";
 
 const PAGE = 50;
-const SINGLE = ["q", "after", "before", "track", "driver", "event_type", "car", "tag", "status", "sort", "deleted"];
+const SINGLE = ["q", "after", "before", "track", "driver", "event_type", "car", "tag", "status", "sort", "deleted", "limit"];
 const MULTI = ["has_signal", "where"];
 
 /** The filters in the address bar, as {name: value} (MULTI names: arrays). */
@@ -33,6 +33,12 @@ function dayStart(day, plusDays = 0) {
   return new Date(y, m - 1, d + plusDays).toISOString();
 }
 
+/** Runs per page: 50, or `limit` from the address (1-500). */
+function pageSize(f) {
+  const n = Number.parseInt(f.limit, 10);
+  return Number.isFinite(n) && n >= 1 && n <= 500 ? n : PAGE;
+}
+
 function apiQuery(f, cursor) {
   return {
     q: f.q,
@@ -43,7 +49,7 @@ function apiQuery(f, cursor) {
     status: f.status, has_signal: f.has_signal, where: f.where,
     sort: f.sort === "oldest" ? "start" : undefined,
     include_deleted: f.deleted === "1" ? "true" : undefined,
-    limit: PAGE, cursor,
+    limit: pageSize(f), cursor,
   };
 }
 
@@ -158,7 +164,7 @@ export async function mount(root) {
   }
 
   function anyFilter() {
-    return SINGLE.some((n) => n !== "sort" && filters[n]) || MULTI.some((n) => filters[n].length);
+    return SINGLE.some((n) => n !== "sort" && n !== "limit" && filters[n]) || MULTI.some((n) => filters[n].length);
   }
 
   async function load(fresh) {
@@ -210,7 +216,7 @@ export async function mount(root) {
 
   function clearAll() {
     filters = readFilters();
-    for (const n of SINGLE) if (n !== "sort") filters[n] = "";
+    for (const n of SINGLE) if (n !== "sort" && n !== "limit") filters[n] = "";
     for (const n of MULTI) filters[n] = [];
     writeFilters(filters);
     buildForm();

@@ -174,8 +174,11 @@ def run(ctx: Context, section: Section) -> None:
     tiny_runs = repeat(5, tiny.path, work / "tiny.mat")
     t_tiny = median([r.seconds for r in tiny_runs])
     with tempfile.TemporaryDirectory(prefix="pitwall-bench-numba-") as empty:
-        cold = pitwall_convert(tiny.path, work / "tiny-cold.mat", env=env_with(NUMBA_CACHE_DIR=empty))
-        cold_big = pitwall_convert(big.path, work / "big-cold.mat", env=env_with(NUMBA_CACHE_DIR=str(Path(empty) / "b")))
+        # Each cold run gets its own empty cache directory: nothing compiled before.
+        (Path(empty) / "tiny").mkdir()
+        (Path(empty) / "big").mkdir()
+        cold = pitwall_convert(tiny.path, work / "tiny-cold.mat", env=env_with(NUMBA_CACHE_DIR=f"{empty}/tiny"))
+        cold_big = pitwall_convert(big.path, work / "big-cold.mat", env=env_with(NUMBA_CACHE_DIR=f"{empty}/big"))
     small = section.table(
         "convert: start-up (whole process)",
         ["route", "seconds", "peak RSS", "messages"],

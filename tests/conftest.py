@@ -20,7 +20,6 @@ import pytest
 
 if TYPE_CHECKING:
     from pitwall.common.settings import Settings
-
     from pitwall.devstack.endpoints import Endpoints
     from pitwall.devstack.isolation import Isolation
     from pitwall.devstack.services import ServiceProcess

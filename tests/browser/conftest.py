@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from pitwall.common.settings import Settings
     from playwright.sync_api import Browser
 
+    from pitwall.common.settings import Settings
     from pitwall.devstack.endpoints import Endpoints
     from pitwall.devstack.services import ServiceProcess
 

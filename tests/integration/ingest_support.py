@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+
 from pitwall.common import db
 from pitwall.common.broker import Publisher, connect
 from pitwall.common.events import FileUploaded

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.api import T0_NS, Api, insert_run, recording, require_ok, sha_of, start_api
+
 from pitwall.common import db
 from pitwall.common.settings import Settings
 from pitwall.ingest import repository, tokens

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.api import T0_NS, Api, EventTap, insert_run, recording, sha_of, start_api
+
+from pitwall.client import Client, ExportFailed, PitwallError
 from pitwall.common.columns import Recording
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
 from pitwall.ingest import repository
-
-from pitwall.client import Client, ExportFailed, PitwallError
 
 pytestmark = pytest.mark.stack
 HOUR_NS = 3600 * 10**9

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import scipy.io
 from helpers.api import Api, start_api
-from pitwall.common.settings import Settings
 
 from pitwall.client import Client, PitwallError
+from pitwall.common.settings import Settings
 
 pytestmark = pytest.mark.stack
 

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.api import T0_NS, Api, EventTap, insert_run, recording, require_ok, sha_of, start_api
+
 from pitwall.common.events import ConversionRequested, FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers.api import T0_NS, Api, recording, require_ok, run_docs, sha_of, start_api
+
 from pitwall.common.columns import Recording
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings

@@ -17,8 +17,6 @@ from helpers.api import T0_NS, Api, insert_run, recording, start_api
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hyp_settings
 from hypothesis.errors import Unsatisfiable
-from pitwall.common.settings import Settings
-from pitwall.query_api.main import create_app
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -27,6 +25,9 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from pitwall.common.settings import Settings
+from pitwall.query_api.main import create_app
 
 pytestmark = pytest.mark.stack
 

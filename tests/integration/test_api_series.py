@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 from helpers.api import T0_NS, Api, insert_run, recording, require_ok, sha_of, start_api
+
 from pitwall.common.columns import Recording
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore

@@ -12,6 +12,7 @@ import httpx
 import psutil
 import pytest
 from helpers.api import T0_NS, Api, EventTap, insert_run, recording, require_ok, start_api
+
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore, mcap_key

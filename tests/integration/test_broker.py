@@ -14,6 +14,7 @@ from typing import Any
 import aio_pika
 import aiormq
 import pytest
+
 from pitwall.common import db
 from pitwall.common.broker import (
     REASON_HEADER,

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import scipy.io
 from ingest_support import Harness, wait_for
-from pitwall.common.events import ConversionRequested
 
+from pitwall.common.events import ConversionRequested
 from pitwall.synth import write_synth
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

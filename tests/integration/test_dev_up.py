@@ -72,6 +72,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/healthz").status_code == 200
         # leave something behind in the stack's MongoDB and S3
         import pymongo
+
         from pitwall.common.settings import Settings
         from pitwall.common.storage import ObjectStore
 

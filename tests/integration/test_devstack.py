@@ -19,9 +19,9 @@ import httpx
 import psutil
 import pytest
 from minio.error import S3Error
-from pitwall.common.settings import Settings
 from pymongo import MongoClient
 
+from pitwall.common.settings import Settings
 from pitwall.devstack import rabbit
 from pitwall.devstack.endpoints import Endpoints, settings_env
 from pitwall.devstack.isolation import Isolation, provision, teardown

@@ -15,6 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 import scipy.io as sio
+
 from pitwall.common.columns import Recording, Signal, Skipped, TopicColumns
 
 ORIGIN = 1_714_567_890_123_456_789  # 2024-05-01, with every nanosecond digit set

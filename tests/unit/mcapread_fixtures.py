@@ -26,6 +26,7 @@ from google.protobuf import descriptor_pool, message_factory
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 from mcap_protobuf.decoder import DecoderFactory
+
 from pitwall.common.columns import NUMPY_DTYPE, Recording
 
 HYTECH = Path(__file__).resolve().parents[2] / "../shared/data/hytech"

@@ -21,6 +21,7 @@ from export_support import (
     sample_recording,
     v5_classes,
 )
+
 from pitwall.common.columns import Recording
 from pitwall.converter.export import ExportParams, ExportResult, export_recording
 from pitwall.converter.naming import matlab_name

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 from export_support import load_v5, load_v73, sample_recording, strings, v5_classes
+
 from pitwall.converter import mat5
 from pitwall.converter.export import ExportParams, export_recording
 from pitwall.converter.mat5 import V5LimitError, oversize_variables, write_mat5

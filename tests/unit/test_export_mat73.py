@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 from export_support import load_v73, strings
+
 from pitwall.converter.mat73 import write_mat73
 from pitwall.converter.matvalue import Cell, StrCell
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from export_support import load_v5, strings
+
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.converter.export import ExportError, ExportParams, export_recording
 from pitwall.converter.resample import grid_ns, resample

@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from export_support import LONG_TOPIC, ORIGIN, empty_recording, sample_recording
+
 from pitwall.common.columns import Recording
 from pitwall.converter.export import (
     ExportError,

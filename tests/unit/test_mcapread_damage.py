@@ -26,6 +26,7 @@ from mcapread_fixtures import (
     official,
     write_fixture,
 )
+
 from pitwall.common.columns import Recording
 from pitwall.common.mcapread import NotMcapError, read_recording
 

@@ -18,6 +18,7 @@ from mcapread_fixtures import (
     telemetry,
     write_fixture,
 )
+
 from pitwall.common.mcapread import NotMcapError, read_recording, scan_summary
 
 

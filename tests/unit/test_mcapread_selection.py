@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from mcapread_fixtures import Spec, write_fixture
+
 from pitwall.common.columns import Recording
 from pitwall.common.mcapread import read_recording
 from pitwall.common.selection import Selection

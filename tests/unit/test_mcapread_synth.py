@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from mcapread_fixtures import assert_matches_official, assert_prefix_matches_official, official
+
 from pitwall.common.mcapread import NotMcapError, read_recording
 from pitwall.common.selection import Selection
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from pitwall.common import signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.mcapread import read_recording
 from pitwall.common.selection import Selection
-
 from pitwall.synth import write_synth
 
 

@@ -52,8 +52,9 @@ def time_get(client: httpx.Client, path: str, params: Any, n: int) -> dict[str, 
 
 def seed_runs(settings: Any, n: int) -> None:
     from helpers.api import T0_NS, recording, run_docs
-    from pitwall.ingest import repository
     from pymongo import MongoClient
+
+    from pitwall.ingest import repository
 
     db = MongoClient(settings.mongo_url)[settings.mongo_db]
     base = [recording(T0_NS, seconds=4, rate_hz=10, seed=s, speed_max=10.0 + s) for s in range(20)]
@@ -80,9 +81,10 @@ def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
     import subprocess
 
     from helpers.api import run_docs, write_store
+    from pymongo import MongoClient
+
     from pitwall.common.mcapread import read_recording
     from pitwall.ingest import repository
-    from pymongo import MongoClient
 
     path = work / "long.mcap"
     subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(minutes), "--seed", "3"],

@@ -6,6 +6,7 @@ import importlib
 from enum import StrEnum
 
 import typer
+
 from pitwall.common.logging import configure_logging
 from pitwall.common.settings import get_settings
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from pymongo.asynchronous.collection import AsyncCollection
+
 from pitwall.common import db
 from pitwall.common.settings import get_settings
-from pymongo.asynchronous.collection import AsyncCollection
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="API tokens: create, list, revoke.")
 

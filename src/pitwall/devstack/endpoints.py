@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import quote
 
 from pitwall.common.settings import Settings
-
 from pitwall.devstack.rabbit import RabbitAdmin
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from minio.deleteobjects import DeleteObject
-from pitwall.common.settings import Settings
 from pymongo import MongoClient
 
+from pitwall.common.settings import Settings
 from pitwall.devstack.endpoints import Endpoints, settings_env
 from pitwall.devstack.s3 import make_client
 

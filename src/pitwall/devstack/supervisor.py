@@ -23,7 +23,6 @@ from types import FrameType
 from typing import IO, Any, TextIO
 
 from pitwall.common.settings import Settings
-
 from pitwall.devstack.endpoints import env_file_text, settings_env
 from pitwall.devstack.ports import claim, free_port
 from pitwall.devstack.process import ManagedProcess, live_processes

@@ -16,18 +16,18 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from pymongo import MongoClient
+
 from pitwall.common import signalstore
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
+from pitwall.devstack.ports import free_port, release
+from pitwall.devstack.services import ServiceProcess
 from pitwall.ingest import repository, tokens
 from pitwall.ingest.documents import run_document
 from pitwall.ingest.stats import recording_stats
-from pymongo import MongoClient
-
-from pitwall.devstack.ports import free_port, release
-from pitwall.devstack.services import ServiceProcess
 
 ROLES = ("viewer", "uploader", "editor", "admin")
 T0_NS = 1_700_000_000_000_000_000  # 2023-11-14
@@ -190,6 +190,7 @@ class EventTap:
 
         async def setup() -> Any:
             import aio_pika
+
             from pitwall.common.broker import connect
             from pitwall.common.broker.topology import declare_exchanges
 

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
+
 from pitwall.common import db
 from pitwall.common.broker import Consumer, connect
 from pitwall.common.events import Event

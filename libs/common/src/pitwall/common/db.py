@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pitwall.common.settings import Settings
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+
+from pitwall.common.settings import Settings
 
 
 def make_client(settings: Settings) -> AsyncMongoClient[dict[str, Any]]:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aio_pika.abc import AbstractRobustConnection
+
 from pitwall.common.broker import Consumer, Publisher, connect
 from pitwall.common.broker.consumer import Handler, IdempotencyStore, KeyFn
 from pitwall.common.logging import get_logger

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from pitwall.common.columns import Kind, Recording, Signal, Skipped, TopicColumns
 from pitwall.common.selection import Selection
 

@@ -16,6 +16,7 @@ from typing import IO, BinaryIO
 import urllib3
 from minio import Minio
 from minio.error import S3Error
+
 from pitwall.common.settings import Settings
 
 CHUNK = 8 * 1024 * 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from aio_pika.abc import AbstractIncomingMessage
+
 from pitwall.common.events import Event
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import run_service

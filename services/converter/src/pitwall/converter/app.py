@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 from aio_pika.abc import AbstractIncomingMessage
+
 from pitwall.common.broker import Publisher
 from pitwall.common.events import (
     ConversionCompleted,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.converter.layout import struct_layout
 from pitwall.converter.matvalue import Cell, MatValue, StrCell
@@ -118,6 +119,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import scipy.io as sio
+
     from pitwall.converter.mat5 import write_mat5
     from pitwall.converter.mat73 import write_mat73
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
 from pitwall.common.columns import Recording, Skipped
 from pitwall.converter.layout import Layout, build_layout
 from pitwall.converter.matvalue import MatValue, StrCell

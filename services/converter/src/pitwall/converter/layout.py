@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+
 from pitwall.common.columns import NUMPY_DTYPE, Recording, Signal, Skipped, TopicColumns
 from pitwall.converter.matvalue import MatValue, StrCell
 from pitwall.converter.naming import allocate

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+
 from pitwall.converter.matvalue import (
     Cell,
     MatValue,

@@ -27,6 +27,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 from h5py import h5d, h5o, h5r, h5s, h5t
+
 from pitwall.converter.matvalue import (
     MATLAB_CLASS,
     Cell,

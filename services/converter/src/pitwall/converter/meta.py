@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from pitwall.common.columns import Recording, Skipped
 from pitwall.converter.matvalue import Cell, MatValue, StrCell, str_column, table
 from pitwall.converter.timebase import origin_of

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Literal
 
 import numpy as np
+
 from pitwall.common.columns import Recording, Signal, Skipped, TopicColumns
 from pitwall.converter.timebase import origin_of
 

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
 from pitwall.common.columns import NUMPY_DTYPE, Recording, Signal, TopicColumns
 from pitwall.converter.naming import allocate
 from pitwall.converter.timebase import origin_of, seconds_since

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from pitwall.common.columns import Recording
 
 

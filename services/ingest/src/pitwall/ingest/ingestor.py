@@ -9,6 +9,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
 from pitwall.common import signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.events import (
@@ -29,8 +32,6 @@ from pitwall.ingest.documents import rejected_document, run_document, upload_ent
 from pitwall.ingest.outbox import Outbox
 from pitwall.ingest.runcommands import apply_command
 from pitwall.ingest.stats import recording_stats
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 log = get_logger(__name__)
 

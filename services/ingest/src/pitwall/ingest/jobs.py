@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+
 from pitwall.common.events import (
     ConversionCompleted,
     ConversionFailed,
@@ -12,7 +14,6 @@ from pitwall.common.events import (
     ConversionRequested,
     Event,
 )
-from pymongo.asynchronous.collection import AsyncCollection
 
 # Events can arrive out of order (progress before the request is recorded): a job only
 # moves forward through these ranks.

@@ -14,11 +14,12 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
 from pitwall.common.broker import Publisher
 from pitwall.common.events import Event, parse_event
 from pitwall.common.logging import correlation, current_correlation_id, get_logger
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 log = get_logger(__name__)
 

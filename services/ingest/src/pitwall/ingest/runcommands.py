@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
+
 from pitwall.common.broker import PermanentError
 from pitwall.common.events import RunCommand
 from pitwall.ingest.documents import tokens
 from pitwall.ingest.setup import SETUP_FIELDS
-from pymongo.asynchronous.collection import AsyncCollection
 
 EDITABLE = {"notes", "tags"}
 

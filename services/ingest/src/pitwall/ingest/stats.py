@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from pitwall.common.columns import Recording, Signal, TopicColumns
 
 MAX_DISTINCT = 32

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from pitwall.common.columns import Recording, Signal
 
 EARTH_RADIUS_M = 6_371_000.0

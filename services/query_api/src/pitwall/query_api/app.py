@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+
 from pitwall.common.settings import Settings
 from pitwall.query_api.main import create_app
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
 from pitwall.query_api import readmodel
 from pitwall.query_api.deps import Resources
 

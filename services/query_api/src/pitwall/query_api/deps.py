@@ -7,10 +7,11 @@ from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
 from fastapi import Request
+from pymongo import AsyncMongoClient
+
 from pitwall.common.broker import Publisher
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
-from pymongo import AsyncMongoClient
 
 
 @dataclass(slots=True)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+
 from pitwall.common import db
 from pitwall.common.broker import Publisher, connect
 from pitwall.common.logging import get_logger

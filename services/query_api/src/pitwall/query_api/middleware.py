@@ -12,8 +12,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pitwall.common.logging import correlation, get_logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pitwall.common.logging import correlation, get_logger
 
 log = get_logger(__name__)
 HEADER = "X-Correlation-Id"

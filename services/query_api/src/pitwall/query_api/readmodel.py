@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pitwall.query_api.deps import Resources
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+
+from pitwall.query_api.deps import Resources
 
 RUNS = "runs"
 SIGNALS = "signals"

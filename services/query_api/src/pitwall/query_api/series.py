@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 from minio.error import S3Error
+
 from pitwall.common import signalstore
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore, S3RangeSource

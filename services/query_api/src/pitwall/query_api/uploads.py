@@ -20,9 +20,10 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import IO, cast
 
 from fastapi import Request
-from pitwall.common.storage import ObjectStore, StoredObject, TooLarge
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
+
+from pitwall.common.storage import ObjectStore, StoredObject, TooLarge
 
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 FIELD = "file"

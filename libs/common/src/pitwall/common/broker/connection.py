@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+
 from pitwall.common.events import Event
 from pitwall.common.logging import current_correlation_id, get_logger, new_correlation_id
 from pitwall.common.settings import Settings

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from pydantic import ValidationError
+
 from pitwall.common.events import Event, UnknownEvent, parse_event
 from pitwall.common.logging import correlation, get_logger
 from pitwall.common.settings import Settings
-from pydantic import ValidationError
 
 from .connection import CORRELATION_HEADER
 from .topology import Declared, dead_letter_exchange_name, declare_service, retry_queue_name

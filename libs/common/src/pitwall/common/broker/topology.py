@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
 from pitwall.common.settings import Settings
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
+
 from pitwall.common.columns import Skipped
 from pitwall.common.mcapread import consts as C
 from pitwall.common.mcapread import records as R

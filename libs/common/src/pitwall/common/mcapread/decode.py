@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from google.protobuf.descriptor import Descriptor
+
 from pitwall.common.columns import NUMPY_DTYPE, Signal, Skipped, TopicColumns
 from pitwall.common.mcapread import consts as K
 from pitwall.common.mcapread.container import Batch, Definitions, Messages

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from pitwall.common.columns import Skipped
 from pitwall.common.mcapread.container import Definitions, batches, walk_linear
 from pitwall.common.mcapread.reader import check_magic, preload_kernels

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import numpy as np
+
 from pitwall.common.columns import Kind, Signal
 from pitwall.common.mcapread.records import SchemaRecord
 from pitwall.common.selection import Selection

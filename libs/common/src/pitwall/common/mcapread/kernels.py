@@ -14,6 +14,7 @@ All offsets and lengths handed in are already validated against the buffer size.
 from __future__ import annotations
 
 import numpy as np
+
 from pitwall.common.mcapread.consts import (
     ACT_NESTED,
     ACT_REPEATED,

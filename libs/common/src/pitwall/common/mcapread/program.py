@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
 from pitwall.common.columns import Kind
 from pitwall.common.mcapread import consts as K
 from pitwall.common.selection import Selection

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from pitwall.common.mcapread import records as R
 from pitwall.common.mcapread.container import (
     COMPRESSIONS,

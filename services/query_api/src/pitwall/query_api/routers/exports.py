@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import StreamingResponse
+from sse_starlette.sse import EventSourceResponse
+
 from pitwall.common.events import ConversionRequested
 from pitwall.query_api import jobids, readmodel
 from pitwall.query_api.auth import Exporter, Reader
@@ -25,7 +27,6 @@ from pitwall.query_api.errors import AUTH, UNAVAILABLE, Error, invalid, not_foun
 from pitwall.query_api.models import ExportAccepted, ExportRequest, ExportStatus
 from pitwall.query_api.publishing import publish
 from pitwall.query_api.routers.runs import stream_object
-from sse_starlette.sse import EventSourceResponse
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], responses=AUTH)
 Res = Annotated[Resources, Depends(resources)]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+
 from pitwall.common import db
 from pitwall.query_api.deps import Resources, resources
 

@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
+
 from pitwall.common.events import RunCommand
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Admin, Editor, Principal, Reader
@@ -36,7 +38,6 @@ from pitwall.query_api.queries import (
     parse_where,
     text_tokens,
 )
-from pydantic import BeforeValidator
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], responses=AUTH)
 

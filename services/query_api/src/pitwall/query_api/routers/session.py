@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+
 from pitwall.query_api.auth import COOKIE, ROLE_PERMISSIONS, Principal, Reader, principal_for
 from pitwall.query_api.errors import AUTH, Error
 from pitwall.query_api.models import Me, SessionRequest

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Reader
 from pitwall.query_api.deps import Resources, resources

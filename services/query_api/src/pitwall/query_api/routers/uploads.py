@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+
 from pitwall.common.events import FileUploaded
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Uploader

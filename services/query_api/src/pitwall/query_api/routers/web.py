@@ -14,8 +14,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from pitwall.query_api.auth import COOKIE
 from starlette.staticfiles import StaticFiles
+
+from pitwall.query_api.auth import COOKIE
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(include_in_schema=False)

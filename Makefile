@@ -18,6 +18,9 @@ install: ## create .venv with every package and dev tool (uv; uv.lock pins versi
 		python3 -m pip install --quiet uv || \
 		python3 -m pip install --quiet --user --break-system-packages uv
 	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
+	@# Compile the MCAP decode kernels into numba's cache now (5-9 s once, then ~0.1 s),
+	@# so the first `pitwall convert` after install does not pay for it.
+	@$(VENV)/bin/python -c "import pitwall.common.mcapread.kernels"
 
 up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitwall/)
 	$(VENV)/bin/pitwall dev up

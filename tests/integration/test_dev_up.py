@@ -70,6 +70,16 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         body = _wait_ready(url, proc)
         assert {k: v["status"] for k, v in body["checks"].items()} == {"mongodb": "up", "broker": "up", "s3": "up"}  # type: ignore[attr-defined]
         assert httpx.get(f"{url}/healthz").status_code == 200
+        # the admin token printed on first start opens the API
+        deadline = time.monotonic() + 30
+        while not (data_dir / "admin-token").exists() or "admin token" not in log.read_text():
+            assert time.monotonic() < deadline, "no admin token printed"
+            time.sleep(0.2)
+        token = (data_dir / "admin-token").read_text().strip()
+        assert token in log.read_text()
+        me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["role"] == "admin"
+        assert httpx.get(f"{url}/api/v1/runs").status_code == 401
         # leave something behind in the stack's MongoDB and S3
         import pymongo
 
@@ -86,6 +96,9 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
 
         proc = _start(data_dir, port, log)
         _wait_ready(url, proc)
+        # the same token still works: not a new one on every start
+        assert (data_dir / "admin-token").read_text().strip() == token
+        assert httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         assert pymongo.MongoClient(settings.mongo_url)[settings.mongo_db]["marker"].find_one({"_id": "kept"})
         assert ObjectStore(settings).get_bytes(settings.bucket_exports, "marker") == b"kept"
         _stop(proc, signal.SIGTERM)

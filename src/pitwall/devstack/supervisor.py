@@ -191,6 +191,7 @@ class Supervisor:
                 if http_ok(f"{url}/readyz", timeout=1.0):
                     ready = True
                     self.say(f"pitwall is up: {url}   (Ctrl-C stops everything)")
+                    self._announce_admin_token()
                     if self.config.samples:
                         self._load_samples_in_background()
                 elif time.monotonic() > deadline:
@@ -220,6 +221,32 @@ class Supervisor:
                 f"restarting in {delay:.0f} s (restart #{service.failures})"
             )
             service.restart_at = now + delay
+
+    def _announce_admin_token(self) -> None:
+        """The admin token to log in with: made on the first start, reused after."""
+        import asyncio
+
+        from pitwall.common import db
+        from pitwall.ingest.repository import TOKENS
+        from pitwall.ingest.tokens import ensure_admin_token
+
+        settings = self.settings
+        assert settings is not None
+
+        async def ensure() -> tuple[str, bool]:
+            client = db.make_client(settings)
+            try:
+                return await ensure_admin_token(db.database(client, settings)[TOKENS], path)
+            finally:
+                await client.close()
+
+        path = self.data_dir / "admin-token"
+        try:
+            secret, created = asyncio.run(ensure())
+        except Exception as exc:  # the stack is still useful; tokens can be made by hand
+            self.say(f"could not make the admin token ({exc}); try `pitwall token create --role admin`")
+            return
+        self.say(f"admin token{' (new)' if created else ''}: {secret}   (kept in {path})")
 
     def _load_samples_in_background(self) -> None:
         def load() -> None:

@@ -17,7 +17,10 @@ install: ## create .venv with every package and dev tool (uv; uv.lock pins versi
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
 		python3 -m pip install --quiet uv || \
 		python3 -m pip install --quiet --user --break-system-packages uv
-	@if [ -f uv.lock ]; then $(UV) sync --frozen; else $(UV) sync; fi
+	@# --compile-bytecode: this machine sets PYTHONDONTWRITEBYTECODE, and without .pyc
+	@# files every `pitwall` run compiles numba & co. from source (~1 s of start-up).
+	@if [ -f uv.lock ]; then $(UV) sync --frozen --compile-bytecode -q; else $(UV) sync --compile-bytecode -q; fi
+	@$(VENV)/bin/python -m compileall -q libs/common/src services/*/src src >/dev/null
 	@# Compile the MCAP decode kernels into numba's cache now (5-9 s once, then ~0.1 s),
 	@# so the first `pitwall convert` after install does not pay for it.
 	@$(VENV)/bin/python -c "import pitwall.common.mcapread.kernels"

@@ -23,7 +23,7 @@ from typing import Any
 from bench import inputs
 from bench.context import FIVE_SIGNALS, REPO, VENV_BIN, Context
 from bench.measure import ProcResult, env_with, median, run_process
-from bench.report import Section, mb, rate, ratio, secs
+from bench.report import Section, mb, rate, ratio, say, secs
 
 BASELINES = Path(__file__).resolve().parent / "baselines.py"
 _SUMMARY = re.compile(r"([\d,]+) messages, ([\d,]+) signals")
@@ -101,9 +101,12 @@ def run(ctx: Context, section: Section) -> None:
     # Warm: compiles (or loads) the kernels into their cache and the input into the page cache.
     pitwall_convert(big.path, work / "warm.mat")
 
+    say("plain one-pass route (about a minute)")
     plain_res, plain = baseline("onepass", big.path, work / "plain.mat")
     sample = sample_topics(big.message_counts, cfg.topic_passes)
+    say(f"per-topic route, {len(sample)} passes")
     topic_res, per = baseline("pertopic", big.path, work / "pertopic.mat", "--topics", ",".join(sample))
+    say("pitwall convert")
     full = repeat(cfg.repeats, big.path, work / "pitwall.mat")
     pw_msgs, pw_signals = converted(full[0])
 
@@ -169,6 +172,7 @@ def run(ctx: Context, section: Section) -> None:
     sel.notes.append(f"the 5 signals: {', '.join(FIVE_SIGNALS)}")
 
     # -- a 1-second file: warm, then the first run after install ---------------------------
+    say("start-up: a 1-second file, warm and cold")
     tiny = inputs.ensure(cfg.tiny)
     pitwall_convert(tiny.path, work / "tiny.mat")
     tiny_runs = repeat(5, tiny.path, work / "tiny.mat")
@@ -206,7 +210,6 @@ def run(ctx: Context, section: Section) -> None:
         mat.unlink()  # hundreds of MB each; the numbers are what is kept
 
     ctx.shared["pitwall_full_s"] = t_pw
-    ctx.shared["pitwall_full_rss"] = rss_pw
     ctx.shared["plain_onepass_s"] = t_plain
     section.data.update(
         input={"path": str(big.path.relative_to(REPO)), "bytes": big.size, "messages": n, "topics": n_topics},

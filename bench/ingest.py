@@ -18,7 +18,7 @@ from typing import Any
 from bench import inputs
 from bench.context import FIVE_SIGNALS, Context
 from bench.measure import median
-from bench.report import Section, mb, rate, ratio, secs
+from bench.report import Section, mb, rate, ratio, say, secs
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -62,6 +62,7 @@ def ensure_ingested(ctx: Context) -> tuple[Any, Any]:
     stack = ctx.get_stack()
     if "ingested" not in ctx.shared:
         big = inputs.ensure(ctx.config.big)
+        say(f"ingesting the {big.spec.label} through the ingest service")
         ctx.shared["ingested"] = stack.ingest(big.path)
         if ctx.shared["ingested"].status not in ("ready", "recovered"):
             raise RuntimeError(f"ingest did not accept the bench file: {ctx.shared['ingested']}")
@@ -86,6 +87,7 @@ def run(ctx: Context, section: Section) -> None:
     # -- the same stages in-process, one by one --------------------------------------------
     store = stack.store()
     bucket = stack.settings.bucket_signals
+    say("ingest's stages in-process")
     stages = stage_times(big.path, store, bucket, f"bench-stages/{done.run_id}", ctx.config.tiny)
     t_decode, t_stats, t_store, t_doc = (stages[k] for k in ("decode", "stats", "signal_store_write", "run_document"))
 
@@ -147,6 +149,7 @@ def run(ctx: Context, section: Section) -> None:
     def from_mcap_disk() -> Any:
         return read_recording(big.path, sel)
 
+    say("5 signals: signal store against the MCAP")
     reps = 5
     results = {}
     for name, fn in (

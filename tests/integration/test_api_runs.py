@@ -426,9 +426,9 @@ def test_unknown_runs_are_404(api: Api, specs: list[Spec]) -> None:
         assert c.patch(f"/api/v1/runs/{sha_of('never uploaded')}", json={"notes": "x"}).status_code == 404
 
 
-@pytest.mark.parametrize("in_query_max", [0, 1000])
+@pytest.mark.parametrize("walk", [True, False])
 def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
-    api: Api, specs: list[Spec], in_query_max: int, monkeypatch: pytest.MonkeyPatch
+    api: Api, specs: list[Spec], walk: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many candidate runs are filtered while walking the index instead of an $in."""
     import asyncio
@@ -436,7 +436,10 @@ def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
     from pitwall.common import db
     from pitwall.query_api import queries
 
-    monkeypatch.setattr(queries, "IN_QUERY_MAX", in_query_max)
+    async def decide(*_args: Any) -> bool:
+        return walk
+
+    monkeypatch.setattr(queries, "_walk_is_cheaper", decide)
     filters = RunFilters(where=(queries.parse_where("VNData:vn_vel.x.max>14"),), track=("Ohio",))
 
     async def walk() -> list[str]:

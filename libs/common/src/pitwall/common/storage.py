@@ -82,7 +82,9 @@ class ObjectStore:
             spool.seek(0)
             self.client.put_object(
                 self.settings.bucket_mcap, key, spool, length=size,  # type: ignore[arg-type]
-                content_type="application/x-mcap", part_size=16 * 1024 * 1024,
+                # One 8 MiB part in flight: uploads stay small in memory (the 1 GB
+                # instance), and the network is the limit anyway.
+                content_type="application/x-mcap", part_size=8 * 1024 * 1024, num_parallel_uploads=1,
                 metadata={"sha256": sha},
             )
         return StoredObject(key, sha, size, existed=False)

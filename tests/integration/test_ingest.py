@@ -167,21 +167,6 @@ def _complete_messages(path: Path) -> int:
     return complete
 
 
-def _complete_messages(path: Path) -> int:
-    """Messages the official stream reader yields before the cut."""
-    from mcap.records import Message
-    from mcap.stream_reader import StreamReader
-
-    complete = 0
-    try:
-        with open(path, "rb") as fh:
-            for record in StreamReader(fh, skip_magic=False).records:
-                complete += isinstance(record, Message)
-    except Exception:
-        pass
-    return complete
-
-
 def _copy_source(bucket: str, key: str) -> Any:
     from minio.commonconfig import CopySource
 

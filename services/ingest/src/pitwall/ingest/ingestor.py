@@ -71,8 +71,11 @@ class Ingestor:
             await apply_command(self.runs, event)
 
     # -- file.uploaded ---------------------------------------------------------------
+    async def _existing(self, sha256: str) -> dict[str, Any] | None:
+        return await self.runs.find_one({"_id": sha256}, {"status": 1, "reason": 1, "message_count": 1})
+
     async def on_file_uploaded(self, event: FileUploaded) -> None:
-        existing = await self.runs.find_one({"_id": event.sha256}, {"status": 1, "reason": 1, "message_count": 1})
+        existing = await self._existing(event.sha256)
         if existing is not None:
             await self._record_duplicate(event, existing)
             return
@@ -96,7 +99,7 @@ class Ingestor:
             await self.runs.insert_one(doc)
         except DuplicateKeyError:
             # A concurrent upload of the same file won the race: this one is a duplicate.
-            existing = await self.runs.find_one({"_id": event.sha256}, {"status": 1, "reason": 1, "message_count": 1})
+            existing = await self._existing(event.sha256)
             assert existing is not None
             await self._record_duplicate(event, existing)
             return
@@ -143,7 +146,7 @@ class Ingestor:
         try:
             await self.runs.insert_one(rejected_document(event, reason))
         except DuplicateKeyError:
-            existing = await self.runs.find_one({"_id": event.sha256}, {"status": 1, "reason": 1, "message_count": 1})
+            existing = await self._existing(event.sha256)
             assert existing is not None
             await self._record_duplicate(event, existing)
             return

@@ -222,7 +222,7 @@ def run(ctx: Context, section: Section) -> None:
             ["route", "p50 ms", "p99 ms", "requests", "failed", "points"],
         )
         url = f"/api/v1/runs/{done.run_id}/series"
-        params = {"signals": ",".join(FIVE_SIGNALS), "max_points": 2000}
+        params: dict[str, Any] = {"signals": ",".join(FIVE_SIGNALS), "max_points": 2000}
         start = time.perf_counter()
         first = ok(client.get(url, params=params))
         first_s = time.perf_counter() - start

@@ -91,11 +91,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write(out_dir: Path, sections: list[Section], args: dict[str, Any]) -> tuple[Path, Path]:
+def write(out_dir: Path, sections: list[Section], args: dict[str, Any], stem: str = "results") -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     info = machine()
     doc = {"machine": info, "args": args, "sections": [asdict(s) for s in sections]}
-    json_path = out_dir / "results.json"
+    json_path = out_dir / f"{stem}.json"
     json_path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     md = [
         "## Benchmarks",
@@ -106,7 +106,7 @@ def write(out_dir: Path, sections: list[Section], args: dict[str, Any]) -> tuple
         "",
     ]
     md += [s.markdown() + "\n" for s in sections]
-    md_path = out_dir / "results.md"
+    md_path = out_dir / f"{stem}.md"
     md_path.write_text("\n".join(md))
     return json_path, md_path
 

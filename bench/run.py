@@ -7,7 +7,8 @@ Sections (each prints its tables as it finishes):
   convert  MCAP -> MAT v5: plain one-pass, the team's per-topic route, `pitwall convert`
   ingest   the ingest service end to end, the signal store against decoding the MCAP
   api      query_api p50/p99: listing many runs, plot series of a 10-minute run
-Results: bench/out/results.json and bench/out/results.md (a table to paste in the README).
+Results: bench/out/results.json and bench/out/results.md (tables to paste in the README);
+a quick or partial run writes results-quick*.* / results-<sections>.* instead.
 Inputs are cached in bench/out/inputs. `--quick` uses smaller inputs (a smoke test of the
 bench, not numbers to publish).
 """
@@ -36,7 +37,7 @@ def _section(name: str) -> Callable[[Context, Section], None]:
     import importlib
 
     module = importlib.import_module(f"bench.{name}")
-    return module.run  # type: ignore[no-any-return]
+    return module.run
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -87,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
         if sections:
-            json_path, md_path = write(ctx.out, sections, {"quick": args.quick, "sections": args.sections, "backend": args.backend})
+            # Only a full run writes results.*: a quick or partial run never overwrites it.
+            stem = "results" + ("-quick" if args.quick else "")
+            if args.sections != list(SECTIONS):
+                stem += "-" + "-".join(args.sections)
+            meta = {"quick": args.quick, "sections": args.sections, "backend": args.backend}
+            json_path, md_path = write(ctx.out, sections, meta, stem)
             print(f"\nwrote {json_path} and {md_path} in {time.perf_counter() - began:.0f} s", flush=True)
     return 1 if any(s.error for s in sections) else 0
 

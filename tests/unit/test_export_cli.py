@@ -135,7 +135,7 @@ def test_start_up_stays_light(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "import pitwall.cli.convert\n"
-        "heavy = {'numpy', 'h5py', 'pyarrow', 'scipy', 'numba'} & set(sys.modules)\n"
+        "heavy = {'numpy', 'h5py', 'pyarrow', 'scipy'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
         "from pathlib import Path\n"
         "import numpy as np\n"

@@ -34,11 +34,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from types import ModuleType
 
 import numpy as np
 
 from pitwall.common.columns import Skipped
+from pitwall.common.mcapread import _kernels as kernels
 from pitwall.common.mcapread import consts as C
 from pitwall.common.mcapread import records as R
 from pitwall.common.mcapread.records import ChannelRecord, ChunkHeader, Malformed, SchemaRecord
@@ -171,14 +171,14 @@ class _Scan:
 
 
 def scan(
-    kern: ModuleType, buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, report: np.ndarray
+    buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, report: np.ndarray
 ) -> _Scan:
     """Run the record scan over spans [lo[i], hi[i]) of `buf` (count, then fill)."""
     n_spans = int(lo.shape[0])
     stop = np.zeros(n_spans, np.int64)
     status = np.zeros(n_spans, np.int8)
     e8, e16, e32, e64 = (np.zeros(0, t) for t in (np.uint8, np.uint16, np.int32, np.int64))
-    n_msg, n_oth, short = kern.scan_spans(
+    n_msg, n_oth, short = kernels.scan_spans(
         buf, lo, hi, report, False, e16, e64, e64, e64, e8, e64, e64, e32, stop, status
     )
     msgs = Messages(
@@ -189,7 +189,7 @@ def scan(
     o_pos = np.empty(n_oth, np.int64)
     o_len = np.empty(n_oth, np.int64)
     o_span = np.empty(n_oth, np.int32)
-    kern.scan_spans(
+    kernels.scan_spans(
         buf, lo, hi, report, True,
         msgs.chan, msgs.time, msgs.off, msgs.length, o_op, o_pos, o_len, o_span, stop, status,
     )  # fmt: skip
@@ -215,8 +215,8 @@ class Resync:
             else:
                 self.t_lo, self.t_hi = min(self.t_lo, lo), max(self.t_hi, hi)
 
-    def find(self, kern: ModuleType, buf: np.ndarray, start: int, end: int) -> int:
-        return int(kern.resync(buf, start, end, self.known, self.t_lo, self.t_hi))
+    def find(self, buf: np.ndarray, start: int, end: int) -> int:
+        return int(kernels.resync(buf, start, end, self.known, self.t_lo, self.t_hi))
 
 
 def _body(buf: np.ndarray | bytes, pos: int, length: int) -> memoryview:
@@ -224,7 +224,7 @@ def _body(buf: np.ndarray | bytes, pos: int, length: int) -> memoryview:
     return view[pos + R.RECORD_HEADER : pos + R.RECORD_HEADER + length]
 
 
-def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
+def walk_linear(src: ByteSource) -> Layout:
     """Walk the top level of the whole file from the magic."""
     buf = readonly(src.whole())
     size = int(buf.shape[0])
@@ -239,7 +239,7 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
     short = 0
     pos = len(R.MAGIC)
     while pos < size:
-        res = scan(kern, buf, np.array([pos], np.int64), np.array([size], np.int64), _TOP_REPORT)
+        res = scan(buf, np.array([pos], np.int64), np.array([size], np.int64), _TOP_REPORT)
         top_parts.append(res.messages)
         short += res.short
         for op, rpos, rlen in zip(
@@ -290,7 +290,7 @@ def walk_linear(kern: ModuleType, src: ByteSource) -> Layout:
             break
         # A record that does not fit at `stop`: a cut, or damage.
         resync.learn(res.messages, defs.channels)
-        nxt = resync.find(kern, buf, stop + 1, size)
+        nxt = resync.find(buf, stop + 1, size)
         cut_chunk = _cut_chunk(buf, stop, nxt if nxt >= 0 else size)
         if cut_chunk is not None:
             out.chunks.append(cut_chunk)
@@ -378,7 +378,6 @@ class _Pending:
 
 
 def batches(
-    kern: ModuleType,
     layout: Layout,
     pool: Executor | None,
     batch_bytes: int | None = None,
@@ -486,14 +485,13 @@ def batches(
             nxt = start(k + 1)
         if cur is None:
             continue
-        batch = _finish_batch(kern, layout, cur, results, resync)
+        batch = _finish_batch(layout, cur, results, resync)
         done += cur.need
         batch.done = min(done / total, 1.0)
         yield batch
 
 
 def _finish_batch(
-    kern: ModuleType,
     layout: Layout,
     cur: _Pending,
     results: list[tuple[int, list[str]]],
@@ -518,7 +516,7 @@ def _finish_batch(
     channels: list[ChannelRecord] = []
     span_arr = np.array(spans, np.int64).reshape(-1, 3)
     msgs, per_chunk = _scan_spans(
-        kern, ro, span_arr, chunks, schemas, channels, skipped, resync, layout
+        ro, span_arr, chunks, schemas, channels, skipped, resync, layout
     )
     if layout.verify is not None:
         for idx, part in per_chunk:
@@ -531,7 +529,7 @@ def _finish_batch(
         extra = int(top_part.length.sum())
         base = cur.need - extra
         dst = base + np.concatenate(([0], np.cumsum(top_part.length)[:-1])).astype(np.int64)
-        kern.gather_copy(layout.buf, top_part.off, top_part.length, arena, dst)
+        kernels.gather_copy(layout.buf, top_part.off, top_part.length, arena, dst)
         keys = np.concatenate((_chunk_keys(msgs, span_arr, chunks), top_part.off))
         inner = np.concatenate((msgs.off, np.zeros(len(top_part), np.int64)))
         merged = Messages.concat(
@@ -569,7 +567,6 @@ def _chunk_keys(msgs: Messages, spans: np.ndarray, chunks: list[ChunkHeader]) ->
 
 
 def _scan_spans(
-    kern: ModuleType,
     arena: np.ndarray,
     spans: np.ndarray,
     chunks: list[ChunkHeader],
@@ -587,7 +584,7 @@ def _scan_spans(
         return Messages.empty(), []
     lo = np.ascontiguousarray(spans[:, 0])
     hi = np.ascontiguousarray(spans[:, 1])
-    res = scan(kern, arena, lo, hi, _CHUNK_REPORT)
+    res = scan(arena, lo, hi, _CHUNK_REPORT)
     parts = [res.messages]
     _chunk_records(arena, res, schemas, channels, skipped)
     bad = np.nonzero((res.status != C.ST_OK) & (res.status != C.ST_STOPPED))[0]
@@ -599,7 +596,7 @@ def _scan_spans(
         h = chunks[int(spans[s, 2])]
         stop, end = int(res.stop[s]), int(spans[s, 1])
         while True:
-            nxt = resync.find(kern, arena, stop + 1, end)
+            nxt = resync.find(arena, stop + 1, end)
             lost = (nxt if nxt >= 0 else end) - stop
             skipped.append(
                 Skipped(
@@ -609,7 +606,7 @@ def _scan_spans(
             if nxt < 0:
                 break
             sub = scan(
-                kern, arena, np.array([nxt], np.int64), np.array([end], np.int64), _CHUNK_REPORT
+                arena, np.array([nxt], np.int64), np.array([end], np.int64), _CHUNK_REPORT
             )
             parts.append(sub.messages)
             _chunk_records(arena, sub, schemas, channels, skipped)

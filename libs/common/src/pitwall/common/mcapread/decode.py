@@ -20,13 +20,13 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 from google.protobuf.descriptor import Descriptor
 
 from pitwall.common.columns import NUMPY_DTYPE, Signal, Skipped, TopicColumns
+from pitwall.common.mcapread import _kernels as kernels
 from pitwall.common.mcapread import consts as K
 from pitwall.common.mcapread.container import Batch, Definitions, Messages
 from pitwall.common.mcapread.errors import McapReadError
@@ -144,7 +144,6 @@ class _Topic:
 class Decoder:
     def __init__(
         self,
-        kern: ModuleType,
         defs: Definitions,
         selection: Selection,
         skipped: list[Skipped],
@@ -152,7 +151,6 @@ class Decoder:
         threads: int,
         expected: dict[int, int] | None = None,
     ) -> None:
-        self.kern = kern
         self.defs = defs
         self.sel = selection
         self.skipped = skipped
@@ -353,7 +351,6 @@ class Decoder:
         idx_of: dict[int, np.ndarray],
         proto: list[int],
     ) -> None:
-        kern = self.kern
         (ent0, node_lo, node_hi, roots, enum_vals, leaf_entry, leaf_slot, leaf_width,
          entry_slot, entry_oneof, rep_base, n_rep_cols) = self._static_table()  # fmt: skip
         n_slots = len(self.order)
@@ -413,7 +410,7 @@ class Decoder:
                 rows = np.empty(cap, np.int32)
                 cols = np.empty(cap, np.int32)
                 vals = np.empty(cap, np.float64)
-                n_rep, nxt = kern.decode_messages(
+                n_rep, nxt = kernels.decode_messages(
                     buf, msgs.off, msgs.length, mprog, mrow, i0, i1,
                     ent, node_lo, node_hi, roots, enum_vals,
                     out, out.view(np.uint32), out.view(np.uint64), oneof_case, valid,
@@ -431,7 +428,7 @@ class Decoder:
         else:
             for rng in ranges:
                 run(rng)
-        rep = _group_repeated(kern, parts, n_rep_cols)
+        rep = _group_repeated(parts, n_rep_cols)
         out64 = out.view(np.uint64)
         for s in proto:
             self._collect(s, idx_of[s], msgs, valid, out, out64, oneof_case, oneof_start[s],
@@ -510,7 +507,7 @@ class Decoder:
         # table (a big one costs more to clear than the strings cost to hash).
         cap = 4096
         while True:
-            k = self.kern.intern_strings(buf, out64, base, n, inverse, first, cap)
+            k = kernels.intern_strings(buf, out64, base, n, inverse, first, cap)
             if k >= 0:
                 break
             cap *= 16
@@ -643,7 +640,7 @@ def _split(lengths: np.ndarray, mprog: np.ndarray, parts: int) -> list[tuple[int
 
 
 def _group_repeated(
-    kern: ModuleType, parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], n_cols: int
+    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], n_cols: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Repeated values of a batch grouped by column (row order kept) + column starts."""
     starts = np.zeros(n_cols + 1, np.int64)
@@ -654,7 +651,7 @@ def _group_repeated(
     cols = np.concatenate([p[2] for p in parts])
     vals = np.concatenate([p[3] for p in parts])
     order = np.empty(rows.shape[0], np.int64)
-    kern.order_by_column(cols, n_cols, order)
+    kernels.order_by_column(cols, n_cols, order)
     np.cumsum(np.bincount(cols, minlength=n_cols), out=starts[1:])
     return rows[order], vals[order], starts
 

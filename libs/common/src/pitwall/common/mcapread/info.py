@@ -13,7 +13,7 @@ import numpy as np
 
 from pitwall.common.columns import Skipped
 from pitwall.common.mcapread.container import Definitions, batches, walk_linear
-from pitwall.common.mcapread.reader import check_magic, preload_kernels
+from pitwall.common.mcapread.reader import check_magic
 from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
 from pitwall.common.mcapread.source import ByteSource, Sourceish, open_source
 from pitwall.common.mcapread.summary import (
@@ -89,15 +89,14 @@ def scan_summary(source: Sourceish, *, threads: int = 2) -> McapInfo:
                     from_summary=True,
                     size=src.size,
                 )  # fmt: skip
-        kern = preload_kernels().result()
-        layout = walk_linear(kern, src)
+        layout = walk_linear(src)
         counts = np.zeros(1 << 16, np.int64)
         lo: int | None = None
         hi: int | None = None
         schemas: dict[int, SchemaRecord] = {}
         channels: dict[int, ChannelRecord] = {}
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            for batch in batches(kern, layout, pool, threads=max(1, threads)):
+            for batch in batches(layout, pool, threads=max(1, threads)):
                 msgs = batch.messages
                 for schema in batch.schemas:
                     schemas.setdefault(schema.id, schema)

@@ -4,18 +4,14 @@ Stages: check the magic; if the selection restricts topics or time and the summa
 consistent, plan a read of only the chunks needed (`summary.plan_indexed`), else walk
 the top level of the whole file (`container.walk_linear`); then decode the messages
 batch by batch in file order (`decode.Decoder`: protobuf by the compiled kernel on a
-thread pool, JSON in Python) while the next batch decompresses on another pool. The
-compiled kernels load on a background thread while the file is opened.
+thread pool, JSON in Python) while the next batch decompresses on another pool.
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import ModuleType
 
 from pitwall.common.columns import Recording, Skipped
 from pitwall.common.mcapread import records as R
@@ -32,8 +28,6 @@ from pitwall.common.mcapread.program import SchemaError, build_program
 from pitwall.common.mcapread.source import ByteSource, Sourceish, open_source
 from pitwall.common.mcapread.summary import plan_indexed
 from pitwall.common.selection import Selection
-
-_KERNELS = "pitwall.common.mcapread.kernels"
 
 
 def _no_hugepage_hint() -> None:
@@ -55,23 +49,6 @@ def _no_hugepage_hint() -> None:
 
 
 _no_hugepage_hint()
-_lock = threading.Lock()
-_future: Future[ModuleType] | None = None
-
-
-def preload_kernels() -> Future[ModuleType]:
-    """Start loading (or compiling, on a cold cache) the kernels on a background thread.
-
-    Call it early (a CLI at start-up) to hide the load behind other work; the reader
-    calls it itself.
-    """
-    global _future
-    with _lock:
-        if _future is None:
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pitwall-jit")
-            _future = pool.submit(importlib.import_module, _KERNELS)
-            pool.shutdown(wait=False)
-        return _future
 
 
 @dataclass
@@ -102,7 +79,6 @@ def read_recording(
     fraction in [0, 1] from the calling thread. `Recording.message_count` counts the
     messages returned (after selection and window).
     """
-    kernels = preload_kernels()
     progress = _monotonic(progress)
     sel = selection or Selection()
     threads = max(1, int(threads))
@@ -127,12 +103,12 @@ def read_recording(
             if plan is not None:
                 layout, origin = plan
                 try:
-                    rec = _read(kernels.result(), layout, sel, pools, threads, progress, origin)
+                    rec = _read(layout, sel, pools, threads, progress, origin)
                 except IndexMismatch:
                     index_lied = True  # the index lied about a chunk: read the data section
         if rec is None:
-            layout = walk_linear(kernels.result(), src)
-            rec = _read(kernels.result(), layout, sel, pools, threads, progress, None)
+            layout = walk_linear(src)
+            rec = _read(layout, sel, pools, threads, progress, None)
             if index_lied:
                 reason = "chunk index disagrees with the data section: file read in full"
                 rec.skipped.insert(0, Skipped("summary", reason, 0))
@@ -147,7 +123,6 @@ def read_recording(
 
 
 def _read(
-    kern: ModuleType,
     layout: Layout,
     sel: Selection,
     pools: _Pools | None,
@@ -160,7 +135,6 @@ def _read(
     seen and the window applies at the end."""
     skipped = layout.skipped
     dec = Decoder(
-        kern,
         layout.defs,
         sel,
         skipped,
@@ -171,7 +145,7 @@ def _read(
     early = sel.window_ns(origin) if origin is not None and sel.has_window else None
     if progress:
         progress(0.02)
-    for batch in batches(kern, layout, pools.unzip if pools else None, threads=threads):
+    for batch in batches(layout, pools.unzip if pools else None, threads=threads):
         dec.feed(batch, early)
         if progress:
             progress(0.02 + 0.93 * batch.done)

@@ -36,6 +36,17 @@ def test_signal_globs() -> None:
     assert Selection(signals="only.one").signals == ("only.one",)  # type: ignore[arg-type]
 
 
+def test_a_topic_no_glob_can_reach_is_ruled_out_before_its_fields_are_known() -> None:
+    sel = Selection(signals=("VNData:vn_gps.lat", "BMS*:cells.*"))
+    assert sel.may_want_signals_of("VNData") and sel.may_want_signals_of("BMS_2")
+    assert not sel.may_want_signals_of("IMUData")
+    assert not sel.may_want_signals_of("VNDataX")  # the glob names VNData, exactly
+    assert Selection(signals=("VNData:*", "speed")).may_want_signals_of("IMUData")  # no colon
+    assert Selection(signals=("*:x",)).may_want_signals_of("anything")
+    assert Selection(signals=("a:b:c",)).may_want_signals_of("a:b")  # topics may hold colons
+    assert not Selection(topics="^VN", signals=("*",)).may_want_signals_of("IMUData")
+
+
 def test_bad_selections_are_rejected() -> None:
     with pytest.raises(ValueError, match="regex"):
         Selection(topics="(")
@@ -123,6 +134,7 @@ SELECTIONS = [
     Selection(topics="mouse|legacy", start_s=2, end_s=4),
     Selection(signals=("vehicle/telemetry:gps.*", "*:a", "mouse:clientX")),
     Selection(signals=("*:*.x",), start_s=0.5, end_s=1),
+    Selection(signals=("vehicle/telemetry:gps.lat",)),  # the JSON topic is never parsed
 ]
 
 

@@ -7,7 +7,6 @@ code, h5py, pyarrow) are imported only once they are needed, for the format in u
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import threading
 import time
@@ -19,20 +18,14 @@ from typing import Any, NoReturn
 
 import typer
 
+from pitwall.cli import prehash
+
 _LABEL = {"mat": "MAT v5", "mat73": "MAT v7.3", "csv": "CSV", "parquet": "Parquet"}
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"pitwall convert: error: {message}", err=True)
     raise typer.Exit(code)
-
-
-def _sha256(path: Path, stop: threading.Event) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while (block := f.read(1 << 22)) and not stop.is_set():
-            h.update(block)  # releases the GIL: overlaps the decoding
-    return h.hexdigest()
 
 
 def _size(n: int) -> str:
@@ -147,11 +140,14 @@ def convert(
 def _run(input: Path, output: Path, params: Any, selection: Any, began: float) -> None:
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as pool, _progress_bar(sys.stderr.isatty()) as stage:
-        digest: Future[str] = pool.submit(_sha256, input, stop)
+        # Usually started by `main` before the imports; hashlib releases the GIL, so it
+        # overlaps the decoding either way.
+        digest = prehash.digest(input) or pool.submit(prehash.sha256_file, input, stop)
         try:
             result = _read_and_export(input, output, params, selection, digest, stage)
         finally:
             stop.set()  # a failed read must not wait for the hash of a large file
+            prehash.stop()
     for warning in result.warnings:
         typer.echo(f"pitwall convert: warning: {warning}", err=True)
     where = str(result.files[0].parent if len(result.files) > 1 else result.files[0])

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
+
+if sys.argv[1:2] == ["convert"]:
+    # Before any other import: the input's hash then runs while they load.
+    from pitwall.cli import prehash
+
+    prehash.start(sys.argv[2:])
+
+import importlib
 
 import typer
 

@@ -68,6 +68,27 @@ class Selection:
         """Whether the topic passes the topic regex (signal globs are checked per leaf)."""
         return self._topic_re is None or self._topic_re.search(topic) is not None
 
+    def may_want_signals_of(self, topic: str) -> bool:
+        """Whether any signal of the topic could be selected, before its fields are known.
+
+        False only when certain: the topic fails the regex, or every glob names a topic
+        (has a `:`) whose literal start rules this one out. Readers skip such a topic's
+        messages without decoding them (a JSON channel's fields are only known after
+        parsing every message).
+        """
+        if not self.wants_topic(topic):
+            return False
+        if not self.signals:
+            return True
+        head = f"{topic}:"
+        for pattern in self.signals:
+            if ":" not in pattern:
+                return True
+            literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+            if head.startswith(literal) or literal.startswith(head):
+                return True
+        return False
+
     def wants_signal(self, topic: str, path: str) -> bool:
         if not self.wants_topic(topic):
             return False

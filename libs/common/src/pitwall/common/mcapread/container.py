@@ -242,24 +242,18 @@ def walk_linear(src: ByteSource) -> Layout:
         res = scan(buf, np.array([pos], np.int64), np.array([size], np.int64), _TOP_REPORT)
         top_parts.append(res.messages)
         short += res.short
+        # Message indexes (one per channel per chunk: most of the top-level records)
+        # are counted in bulk after the others; the rest one by one.
+        is_mi = res.o_op == R.OP_MESSAGE_INDEX
+        others = np.flatnonzero(~is_mi)
         for op, rpos, rlen in zip(
-            res.o_op.tolist(), res.o_pos.tolist(), res.o_len.tolist(), strict=True
-        ):
+            res.o_op[others].tolist(), res.o_pos[others].tolist(), res.o_len[others].tolist(),
+            strict=True,
+        ):  # fmt: skip
             body = _body(buf, rpos, rlen)
             in_summary = 0 <= data_end_at < rpos
             try:
-                if op == R.OP_MESSAGE_INDEX:
-                    if out.chunks and not in_summary:
-                        cid, length = _MI_HEAD.unpack_from(body)
-                        # Only a hint to size columns, but a damaged one must not
-                        # reserve more rows than the chunk could hold messages.
-                        room = out.chunks[-1].uncompressed_size // _MIN_MESSAGE_RECORD
-                        n = min(length, max(len(body) - _MI_HEAD.size, 0)) // 16
-                        counts = out.chunk_counts[-1]
-                        if counts is None:
-                            counts = out.chunk_counts[-1] = {}
-                        counts[cid] = min(counts.get(cid, 0) + n, room)
-                elif op == R.OP_SCHEMA:
+                if op == R.OP_SCHEMA:
                     schema = R.parse_schema(body)
                     (defs.summary_schemas if in_summary else defs.schemas)[schema.id] = schema
                 elif op == R.OP_CHANNEL:
@@ -284,6 +278,7 @@ def walk_linear(src: ByteSource) -> Layout:
                 out.skipped.append(
                     Skipped(f"record@{rpos}", f"malformed record (opcode {op}): {exc}")
                 )
+        _count_indexed(out, buf, res.o_pos[is_mi], res.o_len[is_mi], data_end_at)
         stop = int(res.stop[0])
         status = int(res.status[0])
         if status in (C.ST_OK, C.ST_STOPPED):
@@ -331,6 +326,54 @@ def walk_linear(src: ByteSource) -> Layout:
     if out.chunks and not len(out.top):
         src.release()
     return out
+
+
+def _count_indexed(
+    out: Layout, buf: np.ndarray, pos: np.ndarray, length: np.ndarray, data_end_at: int
+) -> None:
+    """Add the message counts of data-section message index records to their chunk's.
+
+    A message index belongs to the last chunk before it. The counts only size columns,
+    but a damaged index must not reserve more rows than its chunk could hold messages.
+    """
+    if not len(pos) or not out.chunks:
+        return
+    if data_end_at >= 0:
+        keep = pos < data_end_at
+        pos, length = pos[keep], length[keep]
+    starts = np.array([h.record_offset for h in out.chunks], np.int64)
+    chunk = np.searchsorted(starts, pos, side="left") - 1
+    for rpos in pos[(chunk >= 0) & (length < _MI_HEAD.size)].tolist():
+        out.skipped.append(
+            Skipped(f"record@{rpos}", "malformed record (opcode 7): shorter than its header")
+        )
+    keep = (chunk >= 0) & (length >= _MI_HEAD.size)
+    pos, length, chunk = pos[keep], length[keep], chunk[keep]
+    if not len(pos):
+        return
+    body = pos + R.RECORD_HEADER
+    cid = buf[body].astype(np.int64) | (buf[body + 1].astype(np.int64) << 8)
+    declared = np.zeros(len(body), np.int64)
+    for k in range(4):
+        declared |= buf[body + 2 + k].astype(np.int64) << (8 * k)
+    n = np.minimum(declared, length - _MI_HEAD.size) // 16
+    # Sum per (chunk, channel), then cap by what the chunk could hold.
+    key = chunk * (1 << 16) + cid
+    uniq, inverse = np.unique(key, return_inverse=True)
+    total = np.bincount(inverse, weights=n, minlength=len(uniq)).astype(np.int64)
+    u_chunk, u_cid = uniq >> 16, uniq & 0xFFFF
+    bounds = np.flatnonzero(np.diff(u_chunk)) + 1
+    for lo, hi in zip(
+        np.concatenate(([0], bounds)).tolist(), np.concatenate((bounds, [len(uniq)])).tolist(),
+        strict=True,
+    ):  # fmt: skip
+        c = int(u_chunk[lo])
+        room = out.chunks[c].uncompressed_size // _MIN_MESSAGE_RECORD
+        counts = out.chunk_counts[c]
+        if counts is None:
+            counts = out.chunk_counts[c] = {}
+        for k, v in zip(u_cid[lo:hi].tolist(), total[lo:hi].tolist(), strict=True):
+            counts[k] = min(counts.get(k, 0) + v, room)
 
 
 def _cut_chunk(buf: np.ndarray, at: int, until: int) -> ChunkHeader | None:

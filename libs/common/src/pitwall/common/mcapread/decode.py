@@ -187,7 +187,7 @@ class Decoder:
         return slot
 
     def _add(self, cid: int, ch: ChannelRecord) -> int:
-        if not self.sel.wants_topic(ch.topic):
+        if not self.sel.may_want_signals_of(ch.topic):
             return -1
         schema = self.defs.schema(ch.schema_id)
         enc = ch.message_encoding

@@ -186,7 +186,7 @@ def _wanted_ids(defs: Definitions, sel: Selection) -> set[int]:
     out: set[int] = set()
     for cid in set(defs.channels) | set(defs.summary_channels):
         ch = defs.channel(cid)
-        if ch is None or not sel.wants_topic(ch.topic):
+        if ch is None or not sel.may_want_signals_of(ch.topic):
             continue
         if not sel.signals or ch.message_encoding != "protobuf":
             out.add(cid)

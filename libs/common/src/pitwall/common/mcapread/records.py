@@ -231,7 +231,7 @@ def parse_chunk_index(body: Bytesish) -> ChunkIndexRecord:
     at = f._take(n)
     # One unpack for the whole map: an index of a long recording holds chunks x channels
     # entries (18 k in a 10-minute file), too many for a call per field.
-    pairs = struct.iter_unpack("<HQ", memoryview(body)[at : at + n])
+    pairs = struct.iter_unpack("<HQ", bytes(body[at : at + n]))
     offsets: dict[int, int] = dict(pairs)
     mi_length = f.u64()
     compression = f.string()

@@ -97,7 +97,7 @@ async def test_failing_handler_is_retried_with_backoff_then_dead_lettered(settin
         pub = await Publisher.open(conn, s)
         await pub.publish(BackupDue())
         ch = await conn.channel()
-        dead = await ch.declare_queue(dead_letter_queue_name("retrytest"), durable=True, passive=True)
+        dead = await ch.declare_queue(dead_letter_queue_name(s, "retrytest"), durable=True, passive=True)
         msgs = await _drain(dead, timeout=10)
         assert len(msgs) == 1
         assert len(attempts) == 3  # first try + 2 retries
@@ -127,13 +127,35 @@ async def test_malformed_message_is_dead_lettered_with_reason(settings: Settings
         await pub.exchange.publish(aio_pika.Message(b"{not json"), routing_key="backup.due")
         await pub.publish(BackupDue())  # the consumer keeps going after the bad one
         ch = await conn.channel()
-        dead = await ch.declare_queue(dead_letter_queue_name("poisontest"), durable=True, passive=True)
+        dead = await ch.declare_queue(dead_letter_queue_name(s, "poisontest"), durable=True, passive=True)
         [msg] = await _drain(dead)
         reason = msg.headers[REASON_HEADER]
         reason = reason.decode() if isinstance(reason, bytes) else reason
         assert "invalid 'backup.due' message" in reason
         await _wait_for(lambda: _true(calls == 1), 5)
-        assert queue.name == queue_name("poisontest")
+        assert queue.name == queue_name(s, "poisontest")
+        await consumer.stop()
+    finally:
+        await conn.close()
+
+
+async def test_an_event_published_before_its_consumer_ever_started_is_delivered(settings: Settings) -> None:
+    # The base station uploads while the backup service is still being deployed: the
+    # event must wait in the backup queue, not vanish for want of a binding.
+    s = _unique(settings, "early")
+    got: list[str] = []
+
+    async def handler(event: Event, message: Any) -> None:
+        got.append(event.event_id)
+
+    conn = await connect(s)
+    try:
+        pub = await Publisher.open(conn, s)
+        event = BackupDue(kind="full")
+        await pub.publish(event)
+        consumer = Consumer(await conn.channel(), s, "backup", handler)
+        await consumer.start()
+        await _wait_for(lambda: _true(got == [event.event_id]), 10)
         await consumer.stop()
     finally:
         await conn.close()

@@ -11,7 +11,7 @@ from pitwall.common.events import Event
 from pitwall.common.logging import current_correlation_id, get_logger, new_correlation_id
 from pitwall.common.settings import Settings
 
-from .topology import declare_exchanges
+from .topology import declare_all_services
 
 log = get_logger(__name__)
 
@@ -47,13 +47,14 @@ class Publisher:
     @classmethod
     async def open(cls, connection: AbstractRobustConnection, settings: Settings) -> Publisher:
         channel = await connection.channel(publisher_confirms=True)
-        declared = await declare_exchanges(channel, settings)
+        declared = await declare_all_services(channel, settings)
         return cls(channel, declared.exchange)
 
     async def publish(self, event: Event, correlation_id: str | None = None) -> object:
         """Publish and return the broker's confirmation (raises if it nacks or times out)."""
         message = build_message(event, correlation_id)
-        # mandatory=False: an event nobody is bound to yet is not an error.
+        # Every consumer's queue was declared by `open`, so each event has somewhere to
+        # wait; mandatory=False: an event no service consumes (none today) is no error.
         confirmation = await self.exchange.publish(
             message, routing_key=event.name, mandatory=False, timeout=30
         )

@@ -161,7 +161,7 @@ class Consumer:
             log.warning("will retry", reason=reason, retries=retries, delay_s=delay, **log_ctx)
             await self._republish(
                 message, headers | {RETRY_HEADER: retries + 1, REASON_HEADER: reason},
-                exchange_name="", routing_key=retry_queue_name(self.service, delay),
+                exchange_name="", routing_key=retry_queue_name(self.settings, self.service, delay),
                 original_key=original_key,
             )
             return Outcome("retry", reason)

@@ -50,16 +50,19 @@ CONSUMERS: dict[str, ServiceQueue] = {
 DELIVERY_LIMIT = 5
 
 
-def queue_name(service: str) -> str:
-    return f"pitwall.{service}"
+# Queue names start with the exchange's ("pitwall.ingest" in production): a queue is
+# bound to one exchange and dead-letters through that exchange's DLX, so two exchanges
+# in one vhost (tests) must not share queues.
+def queue_name(settings: Settings, service: str) -> str:
+    return f"{settings.exchange}.{service}"
 
 
-def dead_letter_queue_name(service: str) -> str:
-    return f"pitwall.{service}.dead"
+def dead_letter_queue_name(settings: Settings, service: str) -> str:
+    return f"{queue_name(settings, service)}.dead"
 
 
-def retry_queue_name(service: str, delay_s: float) -> str:
-    return f"pitwall.{service}.retry.{int(delay_s * 1000)}ms"
+def retry_queue_name(settings: Settings, service: str, delay_s: float) -> str:
+    return f"{queue_name(settings, service)}.retry.{int(delay_s * 1000)}ms"
 
 
 def dead_letter_exchange_name(settings: Settings) -> str:
@@ -102,7 +105,7 @@ async def declare_service(
     """Declare the exchanges plus a service's queue, retry ladder and dead-letter queue."""
     declared = await declare_exchanges(channel, settings)
     keys = bindings if bindings is not None else CONSUMERS[service].bindings
-    name = queue_name(service)
+    name = queue_name(settings, service)
     args: dict[str, object] = {
         "x-dead-letter-exchange": declared.dead_letter_exchange.name,
         "x-dead-letter-routing-key": service,
@@ -114,7 +117,7 @@ async def declare_service(
         await queue.bind(declared.exchange, key)
     for delay in settings.retry_backoff_s:
         await channel.declare_queue(
-            retry_queue_name(service, delay),
+            retry_queue_name(settings, service, delay),
             durable=True,
             arguments={
                 "x-message-ttl": int(delay * 1000),
@@ -122,7 +125,16 @@ async def declare_service(
                 "x-dead-letter-routing-key": name,
             },
         )
-    dead = await channel.declare_queue(dead_letter_queue_name(service), durable=True)
+    dead = await channel.declare_queue(dead_letter_queue_name(settings, service), durable=True)
     await dead.bind(declared.dead_letter_exchange, service)
     declared.queue = queue
+    return declared
+
+
+async def declare_all_services(channel: AbstractChannel, settings: Settings) -> Declared:
+    """Declare every consuming service's queues, so an event published before its
+    consumer first starts waits in that consumer's queue instead of being dropped."""
+    declared = await declare_exchanges(channel, settings)
+    for service in CONSUMERS:
+        await declare_service(channel, settings, service)
     return declared

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -71,8 +72,18 @@ def topic_table(topic: TopicColumns) -> pa.Table:
 
 
 def topic_parquet(topic: TopicColumns) -> bytes:
+    table = topic_table(topic)
+    # Dictionary encoding only where values repeat (strings): on sensor floats it is
+    # tried, overflows and falls back, which made writing 3.5x slower and the files 40%
+    # bigger (10-minute synth run: 2.15 s / 114 MB against 0.6 s / 81 MB). Floats are
+    # byte-stream-split, which zstd compresses 11% better for 20% more encode time.
+    strings = [f.name for f in table.schema if pa.types.is_string(f.type)]
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
     sink = io.BytesIO()
-    pq.write_table(topic_table(topic), sink, compression="zstd", row_group_size=ROW_GROUP)
+    pq.write_table(
+        table, sink, compression="zstd", row_group_size=ROW_GROUP,
+        use_dictionary=strings, use_byte_stream_split=floats,
+    )  # fmt: skip
     return sink.getvalue()
 
 
@@ -100,13 +111,22 @@ def manifest(rec: Recording, files: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def write_recording(rec: Recording, put: Callable[[str, bytes], None], prefix: str) -> dict[str, Any]:
-    """Write every topic and then the manifest (last, so its presence means complete)."""
-    files: dict[str, str] = {}
-    for n, topic in enumerate(rec.topics.values()):
-        name = f"{n:04d}.parquet"
-        put(f"{prefix}/{name}", topic_parquet(topic))
-        files[topic.topic] = name
+def write_recording(
+    rec: Recording, put: Callable[[str, bytes], None], prefix: str, *, threads: int = 4
+) -> dict[str, Any]:
+    """Write every topic and then the manifest (last, so its presence means complete).
+
+    Topics are encoded and put on `threads` threads (pyarrow's encoder and the upload
+    both release the GIL); `put` must be safe to call from several threads at once.
+    """
+    files = {topic.topic: f"{n:04d}.parquet" for n, topic in enumerate(rec.topics.values())}
+
+    def one(topic: TopicColumns) -> None:
+        put(f"{prefix}/{files[topic.topic]}", topic_parquet(topic))
+
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="signalstore") as pool:
+        # list(): the first failed put raises here, before the manifest is written.
+        list(pool.map(one, rec.topics.values()))
     doc = manifest(rec, files)
     put(f"{prefix}/{MANIFEST}", json.dumps(doc).encode())
     return doc

@@ -265,9 +265,12 @@ def gather_copy(
 # Protobuf wire format.
 
 
-cdef inline int64_t _varint(const uint8_t* b, int64_t pos, int64_t end, uint64_t* out) noexcept nogil:
-    """Reads a varint into out; the position after it, -1 when cut or over 10 bytes."""
-    cdef uint64_t result, shift
+cdef inline int64_t _varint_max(
+    const uint8_t* b, int64_t pos, int64_t end, uint64_t* out, int max_bytes
+) noexcept nogil:
+    """Reads a varint of at most `max_bytes` into out; the position after it, or -1
+    when it is cut by `end` or longer."""
+    cdef uint64_t result, shift = 7
     cdef uint8_t c
     cdef int k
     if pos >= end:
@@ -278,12 +281,10 @@ cdef inline int64_t _varint(const uint8_t* b, int64_t pos, int64_t end, uint64_t
         out[0] = c
         return pos + 1
     result = c & 0x7F
-    shift = 7
     pos += 1
-    for k in range(9):
+    for k in range(max_bytes - 1):
         if pos >= end:
-            out[0] = result
-            return -1
+            break
         c = b[pos]
         pos += 1
         result |= <uint64_t>(c & 0x7F) << shift
@@ -293,6 +294,10 @@ cdef inline int64_t _varint(const uint8_t* b, int64_t pos, int64_t end, uint64_t
         shift += 7
     out[0] = result
     return -1
+
+
+cdef inline int64_t _varint(const uint8_t* b, int64_t pos, int64_t end, uint64_t* out) noexcept nogil:
+    return _varint_max(b, pos, end, out, 10)
 
 
 cdef int64_t _skip_field(
@@ -498,8 +503,7 @@ def decode_messages(
     cdef int64_t st_hint[MAX_DEPTH]
     cdef int64_t i, prog, r, pos, cur_end, depth, node, hint, fnum, wt, lo, hi, e, a, z, m
     cdef int64_t x, act, ewt, pt, run_end, elo, ehi, w, oo, n, row_e
-    cdef uint64_t tag, shift, ln, v, idx
-    cdef uint8_t c
+    cdef uint64_t tag, ln, v, idx
     cdef int64_t next_i = i1
     cdef bint ok, full, packed
     with nogil:
@@ -525,27 +529,11 @@ def decode_messages(
                     cur_end = st_end[depth]
                     hint = st_hint[depth]
                     continue
-                # Tag: one byte for field numbers up to 15.
-                c = b[pos]
-                pos += 1
-                if c < 0x80:
-                    tag = c
-                else:
-                    tag = c & 0x7F
-                    shift = 7
-                    while True:
-                        if pos >= cur_end or shift > 28:
-                            ok = False
-                            break
-                        c = b[pos]
-                        pos += 1
-                        tag |= <uint64_t>(c & 0x7F) << shift
-                        if c < 0x80:
-                            break
-                        shift += 7
-                    if not ok or tag > M32:
-                        ok = False
-                        break
+                # Tag: one byte for field numbers up to 15; five at most, as upb.
+                pos = _varint_max(b, pos, cur_end, &tag, 5)
+                if pos < 0 or tag > M32:
+                    ok = False
+                    break
                 fnum = <int64_t>(tag >> 3)
                 wt = <int64_t>(tag & 7)
                 if fnum == 0:
@@ -585,19 +573,8 @@ def decode_messages(
                             # One value, or a packed run of them.
                             run_end = cur_end
                             if packed:
-                                ln = 0
-                                shift = 0
-                                while True:
-                                    if pos >= cur_end or shift > 63:
-                                        ok = False
-                                        break
-                                    c = b[pos]
-                                    pos += 1
-                                    ln |= <uint64_t>(c & 0x7F) << shift
-                                    if c < 0x80:
-                                        break
-                                    shift += 7
-                                if not ok or ln > <uint64_t>(cur_end - pos):
+                                pos = _varint(b, pos, cur_end, &ln)
+                                if pos < 0 or ln > <uint64_t>(cur_end - pos):
                                     ok = False
                                     break
                                 run_end = pos + <int64_t>ln
@@ -608,28 +585,10 @@ def decode_messages(
                                     break
                                 # The raw value, by wire type.
                                 if ewt == 0:
-                                    if pos >= run_end:
+                                    pos = _varint(b, pos, run_end, &v)
+                                    if pos < 0:
                                         ok = False
                                         break
-                                    c = b[pos]
-                                    pos += 1
-                                    if c < 0x80:
-                                        v = c
-                                    else:
-                                        v = c & 0x7F
-                                        shift = 7
-                                        while True:
-                                            if pos >= run_end or shift > 63:
-                                                ok = False
-                                                break
-                                            c = b[pos]
-                                            pos += 1
-                                            v |= <uint64_t>(c & 0x7F) << shift
-                                            if c < 0x80:
-                                                break
-                                            shift += 7
-                                        if not ok:
-                                            break
                                     if pt == T_BOOL:
                                         v = 1 if v != 0 else 0
                                     elif pt == T_SINT32:
@@ -683,19 +642,8 @@ def decode_messages(
                                 break
                             continue
                         if act == ACT_STRING or act == ACT_NESTED:
-                            ln = 0
-                            shift = 0
-                            while True:
-                                if pos >= cur_end or shift > 63:
-                                    ok = False
-                                    break
-                                c = b[pos]
-                                pos += 1
-                                ln |= <uint64_t>(c & 0x7F) << shift
-                                if c < 0x80:
-                                    break
-                                shift += 7
-                            if not ok or ln > <uint64_t>(cur_end - pos):
+                            pos = _varint(b, pos, cur_end, &ln)
+                            if pos < 0 or ln > <uint64_t>(cur_end - pos):
                                 ok = False
                                 break
                             n = <int64_t>ln

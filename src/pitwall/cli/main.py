@@ -20,6 +20,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="pitwall: the
 # so `pitwall convert` does not pay for FastAPI, aio-pika or pymongo imports.
 _VERBS: list[tuple[str, str, str, bool]] = [
     ("convert", "pitwall.cli.convert", "convert", False),
+    ("info", "pitwall.cli.info", "info", False),
     ("synth", "pitwall.cli.synth", "synth", False),
     ("service", "pitwall.cli.service", "service", False),
     ("dev", "pitwall.cli.dev", "app", True),

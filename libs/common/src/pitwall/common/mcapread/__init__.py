@@ -7,7 +7,7 @@ decode.
 """
 
 from pitwall.common.mcapread.errors import McapReadError, NotMcapError
-from pitwall.common.mcapread.info import ChannelInfo, McapInfo, scan_summary
+from pitwall.common.mcapread.info import ChannelInfo, McapInfo, SignalInfo, scan_summary
 from pitwall.common.mcapread.reader import read_recording
 from pitwall.common.mcapread.source import ByteSource, RangeSource, open_source
 
@@ -18,6 +18,7 @@ __all__ = [
     "McapReadError",
     "NotMcapError",
     "RangeSource",
+    "SignalInfo",
     "open_source",
     "read_recording",
     "scan_summary",

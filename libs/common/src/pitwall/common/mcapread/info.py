@@ -6,13 +6,17 @@ the data section (every chunk decompressed, messages counted, nothing decoded).
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from pitwall.common.columns import Skipped
+from pitwall.common.columns import Kind, Skipped
 from pitwall.common.mcapread.container import Definitions, batches, walk_linear
+from pitwall.common.mcapread.decode import descriptor
+from pitwall.common.mcapread.jsonchan import schema_leaves
+from pitwall.common.mcapread.program import SchemaError, build_program
 from pitwall.common.mcapread.reader import check_magic
 from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
 from pitwall.common.mcapread.source import ByteSource, Sourceish, open_source
@@ -26,6 +30,13 @@ from pitwall.common.mcapread.summary import (
 
 
 @dataclass(slots=True)
+class SignalInfo:
+    path: str  # as `--signals` and the MAT struct path name it: `vn_gps.lat`
+    kind: str  # columns.Kind: double, single, int32, ..., logical, string
+    repeated: bool
+
+
+@dataclass(slots=True)
 class ChannelInfo:
     id: int
     topic: str
@@ -33,6 +44,11 @@ class ChannelInfo:
     schema_name: str
     schema_encoding: str
     message_count: int
+    # Filled by scan_summary(signals=True): the signals a conversion can export, from
+    # the schema alone (a JSON channel's fields outside its schema appear only then).
+    signals: list[SignalInfo] = field(default_factory=list)
+    problem: str = ""  # why none can be exported (unsupported encoding, bad schema)
+    not_exported: list[tuple[str, str]] = field(default_factory=list)  # (path, why): bytes fields
 
 
 @dataclass(slots=True)
@@ -51,23 +67,57 @@ class McapInfo:
 
 
 def _channel_infos(
-    channels: dict[int, ChannelRecord], schemas: dict[int, SchemaRecord], counts: dict[int, int]
+    channels: dict[int, ChannelRecord],
+    schemas: dict[int, SchemaRecord],
+    counts: dict[int, int],
+    signals: bool,
 ) -> list[ChannelInfo]:
     out = []
     for cid in sorted(channels):
         ch = channels[cid]
         schema = schemas.get(ch.schema_id)
-        out.append(
-            ChannelInfo(
-                cid, ch.topic, ch.message_encoding,
-                schema.name if schema else "", schema.encoding if schema else "",
-                int(counts.get(cid, 0)),
-            )
+        info = ChannelInfo(
+            cid, ch.topic, ch.message_encoding,
+            schema.name if schema else "", schema.encoding if schema else "",
+            int(counts.get(cid, 0)),
         )  # fmt: skip
+        if signals:
+            info.signals, info.not_exported, info.problem = _signals_of(ch, schema)
+        out.append(info)
     return out
 
 
-def scan_summary(source: Sourceish, *, threads: int = 2) -> McapInfo:
+_Signals = tuple[list[SignalInfo], list[tuple[str, str]], str]
+
+
+def _signals_of(ch: ChannelRecord, schema: SchemaRecord | None) -> _Signals:
+    """What a conversion of this channel would export (and not), read from its schema."""
+    if ch.message_encoding == "protobuf":
+        if schema is None or schema.encoding != "protobuf":
+            return [], [], "protobuf channel without a protobuf schema"
+        try:
+            prog = build_program(descriptor(schema), ch.topic)
+        except SchemaError as exc:
+            return [], [], str(exc)
+        leaves = [SignalInfo(leaf.path, leaf.kind, leaf.repeated) for leaf in prog.leaves]
+        return leaves, list(prog.unsupported), ""
+    if ch.message_encoding == "json":
+        if schema is None or schema.encoding != "jsonschema":
+            return [], [], ""  # fields are discovered from the messages when converting
+        try:
+            doc = json.loads(bytes(schema.data))
+        except ValueError as exc:
+            return [], [], f"JSON schema is not JSON: {exc}"
+        kinds: dict[str, Kind | None] = {}
+        schema_leaves(doc, "", 0, kinds)
+        exported = [SignalInfo(path, kind, False) for path, kind in kinds.items() if kind]
+        others = [(path, "arrays and untyped JSON values are not exported") for path, kind in kinds.items() if not kind]
+        return exported, others, ""
+    return [], [], f"message encoding {ch.message_encoding!r} is not supported"
+
+
+def scan_summary(source: Sourceish, *, threads: int = 2, signals: bool = False) -> McapInfo:
+    """What the file holds; with `signals`, also each channel's exportable signals."""
     own = not isinstance(source, ByteSource)
     src = open_source(source)
     try:
@@ -80,7 +130,7 @@ def scan_summary(source: Sourceish, *, threads: int = 2) -> McapInfo:
                 st = s.stats
                 return McapInfo(
                     _channel_infos({**s.channels, **defs.channels}, {**s.schemas, **defs.schemas},
-                                   st.channel_message_counts),
+                                   st.channel_message_counts, signals),
                     st.message_count,
                     st.message_start_time if st.message_count else None,
                     st.message_end_time if st.message_count else None,
@@ -111,7 +161,7 @@ def scan_summary(source: Sourceish, *, threads: int = 2) -> McapInfo:
         by_id = {int(i): int(counts[i]) for i in np.nonzero(counts)[0]}
         return McapInfo(
             _channel_infos({**d.summary_channels, **channels, **d.channels},
-                           {**d.summary_schemas, **schemas, **d.schemas}, by_id),
+                           {**d.summary_schemas, **schemas, **d.schemas}, by_id, signals),
             int(counts.sum()),
             lo,
             hi,

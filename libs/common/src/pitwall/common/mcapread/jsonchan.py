@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 _MAX_DEPTH = 16
 
 
-def _schema_leaves(schema: Any, prefix: str, depth: int, out: dict[str, Kind | None]) -> None:
+def schema_leaves(schema: Any, prefix: str, depth: int, out: dict[str, Kind | None]) -> None:
     props = schema.get("properties") if isinstance(schema, dict) else None
     if not isinstance(props, dict) or depth > _MAX_DEPTH:
         return
@@ -41,7 +41,7 @@ def _schema_leaves(schema: Any, prefix: str, depth: int, out: dict[str, Kind | N
         if isinstance(types, list):
             types = next((t for t in types if t != "null"), None)
         if types == "object" or (types is None and "properties" in sub):
-            _schema_leaves(sub, path + ".", depth + 1, out)
+            schema_leaves(sub, path + ".", depth + 1, out)
         elif types in ("number", "integer"):
             out[path] = "double"
         elif types == "boolean":
@@ -105,7 +105,7 @@ def build_json_columns(
     leaves: dict[str, Kind | None] = {}
     if schema is not None and schema.encoding == "jsonschema" and schema.data:
         try:
-            _schema_leaves(json.loads(schema.data), "", 0, leaves)
+            schema_leaves(json.loads(schema.data), "", 0, leaves)
         except (ValueError, RecursionError):
             leaves = {}
     if not leaves:

@@ -24,6 +24,7 @@ _LABEL = {"mat": "MAT v5", "mat73": "MAT v7.3", "csv": "CSV", "parquet": "Parque
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
+    prehash.stop()  # exiting must not wait for a hash nobody needs
     typer.echo(f"pitwall convert: error: {message}", err=True)
     raise typer.Exit(code)
 

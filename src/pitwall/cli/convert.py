@@ -8,10 +8,9 @@ code, h5py, pyarrow) are imported only once they are needed, for the format in u
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -139,16 +138,14 @@ def convert(
 
 
 def _run(input: Path, output: Path, params: Any, selection: Any, began: float) -> None:
-    stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=1) as pool, _progress_bar(sys.stderr.isatty()) as stage:
+    with _progress_bar(sys.stderr.isatty()) as stage:
         # Usually started by `main` before the imports; hashlib releases the GIL, so it
         # overlaps the decoding either way.
-        digest = prehash.digest(input) or pool.submit(prehash.sha256_file, input, stop)
+        digest = prehash.digest(input)
         try:
             result = _read_and_export(input, output, params, selection, digest, stage)
         finally:
-            stop.set()  # a failed read must not wait for the hash of a large file
-            prehash.stop()
+            prehash.stop()  # a failed read must not wait for the hash of a large file
     for warning in result.warnings:
         typer.echo(f"pitwall convert: warning: {warning}", err=True)
     where = str(result.files[0].parent if len(result.files) > 1 else result.files[0])

@@ -32,7 +32,7 @@ def sha256_file(path: str | os.PathLike[str], stop: threading.Event | None = Non
 def start(argv: list[str]) -> None:
     """Start hashing every existing MCAP file named in `argv`, each on its own thread."""
     for token in argv:
-        if token.startswith("-") or token in _started:
+        if token.startswith("-"):
             continue
         try:
             with open(token, "rb") as f:
@@ -40,9 +40,17 @@ def start(argv: list[str]) -> None:
                     continue
         except OSError:
             continue
-        future: Future[str] = Future()
-        _started[token] = future
-        threading.Thread(target=_run, args=(token, future), daemon=True, name="pitwall-sha256").start()
+        digest(token)
+
+
+def digest(path: str | os.PathLike[str]) -> Future[str]:
+    """The SHA-256 of `path`: the hash `start` began, or one begun now."""
+    key = os.path.realpath(path)
+    future = _started.get(key)
+    if future is None:
+        future = _started[key] = Future()
+        threading.Thread(target=_run, args=(key, future), daemon=True, name="pitwall-sha256").start()
+    return future
 
 
 def _run(path: str, future: Future[str]) -> None:
@@ -50,11 +58,6 @@ def _run(path: str, future: Future[str]) -> None:
         future.set_result(sha256_file(path, _stop))
     except BaseException as exc:  # handed to whoever asks for the digest
         future.set_exception(exc)
-
-
-def digest(path: str | os.PathLike[str]) -> Future[str] | None:
-    """The hash started for `path` by `start`, if any."""
-    return _started.get(os.fspath(path))
 
 
 def stop() -> None:

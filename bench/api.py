@@ -40,13 +40,13 @@ def template_document(spec: inputs.Spec) -> dict[str, Any]:
     """A run document as ingest builds it, from a decoded (short) synth file."""
     from pitwall.common.events import FileUploaded
     from pitwall.common.mcapread import read_recording
+    from pitwall.ingest.digest import Digest
     from pitwall.ingest.documents import run_document
 
     tiny = inputs.ensure(spec)
     rec = read_recording(tiny.path)
     event = FileUploaded(sha256="0" * 64, object_key="mcap/x.mcap", size=tiny.size, filename=tiny.path.name, source="cli")
-    keys = [f"{t.topic}:{p}" for t in rec.topics.values() for p in t.signals]
-    return run_document(rec, event, signal_keys=keys)
+    return run_document(Digest.of(rec), event)
 
 
 def run_documents(

@@ -42,18 +42,17 @@ def stage_times(path: Path, store: Any, bucket: str, prefix: str, warm: inputs.S
     from pitwall.common import signalstore
     from pitwall.common.events import FileUploaded
     from pitwall.common.mcapread import read_recording
+    from pitwall.ingest.digest import Digest
     from pitwall.ingest.documents import run_document
-    from pitwall.ingest.stats import recording_stats
 
     read_recording(inputs.ensure(warm).path)  # kernels loaded: not part of a stage
     rec, t_decode = timed(lambda: read_recording(path))
-    _stats, t_stats = timed(lambda: recording_stats(rec))
+    digest, t_stats = timed(lambda: Digest.of(rec))
     _m, t_store = timed(
         lambda: signalstore.write_recording(rec, lambda k, d: store.put_bytes(bucket, k, d), prefix)
     )
     event = FileUploaded(sha256="0" * 64, object_key="x", size=path.stat().st_size, filename=path.name, source="cli")
-    keys = [f"{t.topic}:{p}" for t in rec.topics.values() for p in t.signals]
-    _doc, t_doc = timed(lambda: run_document(rec, event, signal_keys=keys))
+    _doc, t_doc = timed(lambda: run_document(digest, event))
     return {"decode": t_decode, "stats": t_stats, "signal_store_write": t_store, "run_document": t_doc}
 
 
@@ -113,7 +112,7 @@ def run(ctx: Context, section: Section) -> None:
     if done.service_seconds:
         row("… of which the ingest handler itself (its own log)", done.service_seconds)
     row("stage in-process: decode the MCAP (`mcapread.read_recording`)", t_decode, False)
-    row("stage in-process: signal statistics (`recording_stats`)", t_stats, False)
+    row("stage in-process: signal statistics, channels, track columns (`Digest.of`)", t_stats, False)
     row("stage in-process: signal store write (Parquet → S3)", t_store, False)
     row("stage in-process: run document (track, laps, channels)", t_doc, False)
     row("beside it: `pitwall convert` full conversion to MAT v5 (median)", full)

@@ -173,6 +173,34 @@ def _copy_source(bucket: str, key: str) -> Any:
     return CopySource(bucket, key)
 
 
+async def test_a_file_past_the_memory_budget_is_read_in_passes_into_the_same_run(
+    settings: Any, pitwall_service: Any, synth_files: dict[str, Path]
+) -> None:
+    from pitwall.common import signalstore
+    from pitwall.common.mcapread import read_recording
+
+    ingest = pitwall_service("ingest", env={"PITWALL_INGEST_MEMORY_MB": "16"})
+    ingest.wait_for_log("ready", timeout=60)
+    path = synth_files["big"]
+    rec = read_recording(path)
+    async with Harness(settings) as h:
+        event = await h.upload(path, "passes.mcap")
+        run = await h.wait_run(event.sha256, timeout=120)
+        ingest.wait_for_log("read in passes", timeout=5)
+        assert run["status"] == "ready"
+        assert run["message_count"] == rec.message_count
+        assert {c["topic"]: c["message_count"] for c in run["channels"]} == {t: tc.count for t, tc in rec.topics.items()}
+        assert run["track"] and run["lap_count"] >= 1
+        vel = rec.topics["VNData"].signals["vn_vel.x"].values
+        stat = await h.db["signals"].find_one({"run_id": event.sha256, "key": "VNData:vn_vel.x"})
+        assert (stat["count"], stat["min"], stat["max"]) == (len(vel), float(vel.min()), float(vel.max()))
+        stored = signalstore.read_recording(lambda key: h.store.get_bytes(settings.bucket_signals, key), event.sha256)
+        assert set(stored.topics) == set(rec.topics)
+        for topic in ("VNData", "ACU_data", "IMUData"):
+            for sig_path, sig in rec.topics[topic].signals.items():
+                np.testing.assert_array_equal(stored.topics[topic].signals[sig_path].values, sig.values)
+
+
 async def test_ingest_killed_mid_file_publishes_once(settings: Any, pitwall_service: Any, synth_files: dict[str, Path]) -> None:
     ingest = pitwall_service("ingest")
     ingest.wait_for_log("ready", timeout=60)

@@ -26,8 +26,8 @@ from pitwall.common.storage import ObjectStore
 from pitwall.devstack.ports import free_port, release
 from pitwall.devstack.services import ServiceProcess
 from pitwall.ingest import repository, tokens
+from pitwall.ingest.digest import Digest
 from pitwall.ingest.documents import run_document
-from pitwall.ingest.stats import recording_stats
 
 ROLES = ("viewer", "uploader", "editor", "admin")
 T0_NS = 1_700_000_000_000_000_000  # 2023-11-14
@@ -145,10 +145,10 @@ def sha_of(name: str) -> str:
 def run_docs(rec: Recording, filename: str, sha: str | None = None, **overrides: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     sha = sha or sha_of(filename)
     event = FileUploaded(sha256=sha, object_key=f"mcap/{sha}.mcap", size=1000, filename=filename, source="cli")
-    keys = [f"{t.topic}:{p}" for t in rec.topics.values() for p in t.signals]
-    doc = run_document(rec, event, signal_keys=keys)
+    digest = Digest.of(rec)
+    doc = run_document(digest, event)
     doc.update(overrides)
-    stats = [{"run_id": sha, **s} for s in recording_stats(rec)]
+    stats = [{"run_id": sha, **s} for s in digest.stats]
     return doc, stats
 
 

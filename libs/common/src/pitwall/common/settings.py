@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     http_port: int = 8000
     upload_max_bytes: int = 8 * 1024**3
 
+    # Decoded columns ingest holds at once: a file whose columns would pass this is
+    # read in several passes over groups of topics (slower, but it fits a small box).
+    ingest_memory_mb: int = Field(default=512, ge=16)
+
     # Local state (dev stack data, journals)
     data_dir: Path = Path(".pitwall")
 

@@ -87,7 +87,21 @@ def topic_parquet(topic: TopicColumns) -> bytes:
     return sink.getvalue()
 
 
-def manifest(rec: Recording, files: dict[str, str]) -> dict[str, Any]:
+def topic_entry(topic: TopicColumns, file: str) -> dict[str, Any]:
+    """A topic's line in the manifest."""
+    return {
+        "topic": topic.topic,
+        "schema_name": topic.schema_name,
+        "encoding": topic.encoding,
+        "count": topic.count,
+        "file": file,
+        "signals": [{"path": s.path, "kind": s.kind, "repeated": s.repeated} for s in topic.signals.values()],
+    }
+
+
+def manifest(rec: Recording, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest of a store whose topics (`entries`, from `write_topics`) hold `rec`'s
+    file: `rec` gives the whole-file facts (origin, counts, damage, metadata)."""
     return {
         "format_version": FORMAT_VERSION,
         "origin_ns": rec.origin_ns,
@@ -97,38 +111,42 @@ def manifest(rec: Recording, files: dict[str, str]) -> dict[str, Any]:
         "lost_tail_bytes": rec.lost_tail_bytes,
         "metadata": rec.metadata,
         "skipped": [asdict(s) for s in rec.skipped],
-        "topics": [
-            {
-                "topic": t.topic,
-                "schema_name": t.schema_name,
-                "encoding": t.encoding,
-                "count": t.count,
-                "file": files[t.topic],
-                "signals": [{"path": s.path, "kind": s.kind, "repeated": s.repeated} for s in t.signals.values()],
-            }
-            for t in rec.topics.values()
-        ],
+        "topics": entries,
     }
+
+
+def write_topics(
+    rec: Recording, put: Callable[[str, bytes], None], prefix: str, *, first: int = 0, threads: int = 4
+) -> list[dict[str, Any]]:
+    """Write each topic of `rec` as `<prefix>/<n>.parquet`, n counting from `first`;
+    returns their manifest entries.
+
+    Topics are encoded and put on `threads` threads (pyarrow's encoder and the upload
+    both release the GIL); `put` must be safe to call from several threads at once.
+    """
+    topics = list(rec.topics.values())
+    files = [f"{first + n:04d}.parquet" for n in range(len(topics))]
+
+    def one(n: int) -> None:
+        put(f"{prefix}/{files[n]}", topic_parquet(topics[n]))
+
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="signalstore") as pool:
+        # list(): the first failed put raises here, before any manifest is written.
+        list(pool.map(one, range(len(topics))))
+    return [topic_entry(t, f) for t, f in zip(topics, files, strict=True)]
+
+
+def write_manifest(put: Callable[[str, bytes], None], prefix: str, doc: dict[str, Any]) -> None:
+    """Written last: its presence means every topic object is there."""
+    put(f"{prefix}/{MANIFEST}", json.dumps(doc).encode())
 
 
 def write_recording(
     rec: Recording, put: Callable[[str, bytes], None], prefix: str, *, threads: int = 4
 ) -> dict[str, Any]:
-    """Write every topic and then the manifest (last, so its presence means complete).
-
-    Topics are encoded and put on `threads` threads (pyarrow's encoder and the upload
-    both release the GIL); `put` must be safe to call from several threads at once.
-    """
-    files = {topic.topic: f"{n:04d}.parquet" for n, topic in enumerate(rec.topics.values())}
-
-    def one(topic: TopicColumns) -> None:
-        put(f"{prefix}/{files[topic.topic]}", topic_parquet(topic))
-
-    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="signalstore") as pool:
-        # list(): the first failed put raises here, before the manifest is written.
-        list(pool.map(one, rec.topics.values()))
-    doc = manifest(rec, files)
-    put(f"{prefix}/{MANIFEST}", json.dumps(doc).encode())
+    """Write every topic and then the manifest (last, so its presence means complete)."""
+    doc = manifest(rec, write_topics(rec, put, prefix, threads=threads))
+    write_manifest(put, prefix, doc)
     return doc
 
 

@@ -1,4 +1,4 @@
-"""Building the run document from a decoded recording (plain data, no I/O)."""
+"""Building the run document from a recording's digest (plain data, no I/O)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pitwall.common.columns import Recording
 from pitwall.common.events import FileUploaded
+from pitwall.ingest.digest import Digest
 from pitwall.ingest.setup import normalise_setup
-from pitwall.ingest.stats import channel_summaries
-from pitwall.ingest.track import derive_track
 
 
 def upload_entry(event: FileUploaded) -> dict[str, Any]:
@@ -37,19 +35,16 @@ def _dt(ns: int | None) -> datetime | None:
     return None if ns is None else datetime.fromtimestamp(ns / 1e9, tz=UTC)
 
 
-def run_document(rec: Recording, event: FileUploaded, *, signal_keys: list[str]) -> dict[str, Any]:
-    starts = [int(t.log_time_ns.min()) for t in rec.topics.values() if t.count]
-    ends = [int(t.log_time_ns.max()) for t in rec.topics.values() if t.count]
-    start_ns = min(starts) if starts else None
-    end_ns = max(ends) if ends else None
-    setup, raw = normalise_setup(rec.metadata)
-    track = derive_track(rec)
+def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
+    start_ns, end_ns = digest.start_ns, digest.end_ns
+    setup, raw = normalise_setup(digest.metadata)
+    track = digest.track()
     now = datetime.now(UTC)
-    lost_messages = sum(s.count for s in rec.skipped if s.what == "tail")
+    lost_messages = sum(s.count for s in digest.skipped if s.what == "tail")
     doc: dict[str, Any] = {
         "_id": event.sha256,
         "sha256": event.sha256,
-        "status": "recovered" if rec.truncated else "ready",
+        "status": "recovered" if digest.truncated else "ready",
         "object_key": event.object_key,
         "size": event.size,
         "filename": event.filename,
@@ -59,15 +54,15 @@ def run_document(rec: Recording, event: FileUploaded, *, signal_keys: list[str])
         "start_time": _dt(start_ns),
         "end_time": _dt(end_ns),
         "duration_s": (end_ns - start_ns) / 1e9 if start_ns is not None and end_ns is not None else 0.0,
-        "message_count": rec.message_count,
-        "recovery": {"truncated": rec.truncated, "lost_tail_bytes": rec.lost_tail_bytes, "lost_messages": lost_messages},
-        "skipped": [{"what": s.what, "reason": s.reason, "count": s.count} for s in rec.skipped],
+        "message_count": digest.message_count,
+        "recovery": {"truncated": digest.truncated, "lost_tail_bytes": digest.lost_tail_bytes, "lost_messages": lost_messages},
+        "skipped": [{"what": s.what, "reason": s.reason, "count": s.count} for s in digest.skipped],
         "setup": setup,
         "setup_raw": raw,
-        "metadata": rec.metadata,
-        "channels": channel_summaries(rec),
-        "topics": sorted(rec.topics),
-        "signal_keys": signal_keys,
+        "metadata": digest.metadata,
+        "channels": sorted(digest.channels, key=lambda c: (c["topic"], c["schema_name"])),
+        "topics": digest.topics,
+        "signal_keys": sorted(digest.signal_keys),
         "track": track.as_doc() if track else None,
         "laps": track.laps if track else [],
         "lap_count": len(track.laps) if track else 0,

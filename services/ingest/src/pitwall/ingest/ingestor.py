@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,12 +28,13 @@ from pitwall.common.events import (
     RunRejected,
 )
 from pitwall.common.logging import get_logger
+from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
 from pitwall.ingest import jobs, repository
+from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
 from pitwall.ingest.outbox import Outbox
 from pitwall.ingest.runcommands import apply_command
-from pitwall.ingest.stats import recording_stats
 
 log = get_logger(__name__)
 
@@ -40,17 +43,47 @@ class Rejected(Exception):
     """The file can't become a run; the reason is for the person who uploaded it."""
 
 
-def decode_file(path: str) -> Recording:
+def decode_file(path: str, selection: Selection | None = None) -> Recording:
     from pitwall.common.mcapread import NotMcapError, read_recording
 
     try:
-        rec = read_recording(path)
+        return read_recording(path, selection)
     except NotMcapError as exc:
         raise Rejected(str(exc)) from exc
-    if rec.message_count == 0:
-        why = "; ".join(f"{s.what}: {s.reason}" for s in rec.skipped[:3])
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps what threads freed)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def digest_file(path: str, put: Callable[[str, bytes], None], prefix: str, budget_bytes: int) -> Digest:
+    """Decode a file (in passes when its columns would pass the budget), writing each
+    pass's topics to the signal store under `prefix`, the manifest last."""
+    from pitwall.common.mcapread import NotMcapError
+
+    try:
+        passes = plan_passes(path, budget_bytes)
+    except NotMcapError as exc:
+        raise Rejected(str(exc)) from exc
+    digest = Digest()
+    entries: list[dict[str, Any]] = []
+    for selection in passes:
+        rec = decode_file(path, selection)
+        entries += signalstore.write_topics(rec, put, prefix, first=len(entries))
+        digest.add(rec)
+        del rec  # the next pass's columns take its place
+        release_free_memory()
+    if digest.message_count == 0:
+        why = "; ".join(f"{s.what}: {s.reason}" for s in digest.skipped[:3])
         raise Rejected("the file starts like MCAP but holds no readable message" + (f" ({why})" if why else ""))
-    return rec
+    signalstore.write_manifest(put, prefix, signalstore.manifest(digest.facts(), entries))
+    if len(passes) > 1:
+        log.info("read in passes", passes=len(passes), budget_mb=budget_bytes >> 20, run_id=prefix)
+    return digest
 
 
 class Ingestor:
@@ -82,19 +115,16 @@ class Ingestor:
         started = time.perf_counter()
         log.info("ingesting", run_id=event.sha256, filename=event.filename, bytes=event.size)
         try:
-            rec = await asyncio.to_thread(self._fetch_and_decode, event)
+            # The signal store is written before the run exists, so a ready run always
+            # has its columns; rewriting it on a retry writes the same objects.
+            digest = await asyncio.to_thread(self._fetch_and_digest, event)
         except Rejected as exc:
             await self._reject(event, str(exc))
             return
-        keys = [f"{t.topic}:{p}" for t in rec.topics.values() for p in t.signals]
-        stats = recording_stats(rec)
-        # The signal store is written before the run exists, so a ready run always
-        # has its columns; rewriting it on a retry writes the same objects.
-        await asyncio.to_thread(self._write_signal_store, event.sha256, rec)
-        doc = run_document(rec, event, signal_keys=keys)
+        doc = run_document(digest, event)
         await self.signals.delete_many({"run_id": event.sha256})
-        if stats:
-            await self.signals.insert_many([{"run_id": event.sha256, **s} for s in stats], ordered=False)
+        if digest.stats:
+            await self.signals.insert_many([{"run_id": event.sha256, **s} for s in digest.stats], ordered=False)
         try:
             await self.runs.insert_one(doc)
         except DuplicateKeyError:
@@ -108,7 +138,7 @@ class Ingestor:
                 event_id=f"run.ingested.{event.sha256}",
                 run_id=event.sha256,
                 status=doc["status"],
-                message_count=rec.message_count,
+                message_count=digest.message_count,
                 start_ns=doc["start_ns"],
                 end_ns=doc["end_ns"],
                 upload_event_id=event.event_id,
@@ -116,11 +146,11 @@ class Ingestor:
             )
         )
         log.info(
-            "run ingested", run_id=event.sha256, status=doc["status"], messages=rec.message_count,
+            "run ingested", run_id=event.sha256, status=doc["status"], messages=digest.message_count,
             seconds=round(time.perf_counter() - started, 3), mb=round(event.size / 1e6, 2),
         )
 
-    def _fetch_and_decode(self, event: FileUploaded) -> Recording:
+    def _fetch_and_digest(self, event: FileUploaded) -> Digest:
         tmp_dir = self.settings.data_dir / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, path = tempfile.mkstemp(suffix=".mcap", dir=tmp_dir)
@@ -134,13 +164,13 @@ class Ingestor:
                     raise
             if sha != event.sha256:
                 raise Rejected(f"content does not match its SHA-256: announced {event.sha256[:12]}…, got {sha[:12]}… ({size} bytes)")
-            return decode_file(path)
+            bucket = self.settings.bucket_signals
+            return digest_file(
+                path, lambda key, data: self.store.put_bytes(bucket, key, data), event.sha256,
+                self.settings.ingest_memory_mb << 20,
+            )  # fmt: skip
         finally:
             os.unlink(path)
-
-    def _write_signal_store(self, sha: str, rec: Recording) -> None:
-        bucket = self.settings.bucket_signals
-        signalstore.write_recording(rec, lambda key, data: self.store.put_bytes(bucket, key, data), sha)
 
     async def _reject(self, event: FileUploaded, reason: str) -> None:
         try:

@@ -38,6 +38,11 @@ class Config:
         return Spec(minutes=2.0 if self.quick else 10.0)
 
     @property
+    def huge(self) -> Spec:
+        """A 30-minute run (457 MB): big enough for ingest's memory budget to show."""
+        return Spec(minutes=5.0 if self.quick else 30.0)
+
+    @property
     def tiny(self) -> Spec:
         return Spec(minutes=1 / 60)
 

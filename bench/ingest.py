@@ -10,15 +10,24 @@ API reads them) against decoding the same 5 signals from the MCAP.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench import inputs
-from bench.context import FIVE_SIGNALS, Context
-from bench.measure import median
+from bench.context import FIVE_SIGNALS, REPO, Context
+from bench.measure import median, run_process
 from bench.report import Section, mb, rate, ratio, say, secs
+
+# Ingest's file work (decode in passes, digest, signal store) in a fresh process.
+_DIGEST_SCRIPT = """
+import sys
+from pitwall.ingest.ingestor import digest_file
+d = digest_file(sys.argv[1], lambda key, data: None, "bench", int(sys.argv[2]) << 20)
+print(d.passes)
+"""
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -176,7 +185,31 @@ def run(ctx: Context, section: Section) -> None:
     if len(set(counts.values())) != 1 or len(set(sigs.values())) != 1:
         five.notes.append("**the routes returned different rows: see the counts**")
 
+    # -- memory: one pass against passes within a budget --------------------------------------
+    huge = inputs.ensure(ctx.config.huge)
+    say(f"ingest's decode + digest + signal store of the {huge.spec.label} within memory budgets")
+    budgets = [None, 512, 256, 128]
+    mem = section.table(
+        f"ingest memory: decode, statistics and signal store of the {huge.spec.label} "
+        f"({huge.message_count:,} messages, {mb(huge.size)}) within "
+        "`PITWALL_INGEST_MEMORY_MB` (whole process, signal store written to a discarding sink)",
+        ["budget", "passes", "seconds", "peak RSS"],
+    )
+    mem_data = []
+    for budget in budgets:
+        res = run_process(
+            [sys.executable, "-c", _DIGEST_SCRIPT, str(huge.path), str(budget or 1 << 20)], cwd=REPO
+        ).check()
+        passes = int(res.stdout.strip().splitlines()[-1])
+        mem.add("none (one pass)" if budget is None else f"{budget} MB", str(passes), secs(res.seconds), mb(res.peak_rss))
+        mem_data.append({"budget_mb": budget, "passes": passes, "seconds": res.seconds, "peak_rss": res.peak_rss})
+    mem.notes.append(
+        "a pass decompresses the whole file again when every chunk holds every topic: fewer "
+        "bytes held, more seconds; the default budget is 512 MB"
+    )
+
     section.data.update(
+        memory_budgets=mem_data,
         input={"bytes": size, "messages": n},
         stages=stages,
         convert_full_seconds=full,

@@ -22,6 +22,7 @@ from pitwall.common.broker import (
     Publisher,
     connect,
     dead_letter_queue_name,
+    declare_service,
     queue_name,
 )
 from pitwall.common.events import BackupDue, Event
@@ -236,6 +237,40 @@ async def test_consumer_killed_mid_stream_loses_nothing(settings: Settings, serv
         proc.wait()
         await conn.close()
         await client.close()
+
+
+async def test_a_message_that_keeps_killing_its_consumer_is_given_up_with_a_reason(
+    settings: Settings, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Each start dies on the message (like an out-of-memory kill); instead of a crash
+    # loop until the broker drops it, a later start tells the hook why and parks it.
+    s = _unique(settings, "crash")
+    env = service_env | {"PITWALL_EXCHANGE": s.exchange}
+    script = Path(__file__).parent / "helpers" / "crashing_consumer.py"
+    conn = await connect(s)
+    try:
+        await declare_service(await conn.channel(), s, "crashtest", ("backup.due",))
+        pub = await Publisher.open(conn, s)
+        event = BackupDue()
+        await pub.publish(event)
+        said = ""
+        for _ in range(10):
+            proc = await asyncio.to_thread(
+                subprocess.run, [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60,
+            )
+            said = proc.stdout
+            if "gave up" in said:
+                break
+            assert proc.returncode == 137, proc.stderr[-2000:]
+        assert f"gave up {event.event_id}" in said and "died" in said, said
+        ch = await conn.channel()
+        dead = await ch.declare_queue(dead_letter_queue_name(s, "crashtest"), durable=True, passive=True)
+        [msg] = await _drain(dead)
+        reason = msg.headers[REASON_HEADER]
+        reason = reason.decode() if isinstance(reason, bytes) else reason
+        assert "died" in reason and BackupDue.model_validate_json(msg.body).event_id == event.event_id
+    finally:
+        await conn.close()
 
 
 async def _gt(collection: Any, n: int) -> bool:

@@ -94,6 +94,26 @@ async def test_unknown_run_fails_with_a_reason(settings: Any, pitwall_service: A
         assert "no file in storage" in body["reason"]
 
 
+async def test_a_job_that_keeps_failing_ends_failed_not_waiting(settings: Any, pitwall_service: Any) -> None:
+    # A damaged object in storage fails every try; after the retries the requester gets
+    # conversion.failed with the cause, and the request waits in the dead queue.
+    pitwall_service("converter", env={"PITWALL_RETRY_BACKOFF_S": "[0.2, 0.2]", "PITWALL_MAX_RETRIES": "2"}).wait_for_log(
+        "ready", timeout=60
+    )
+    async with Harness(settings) as h:
+        run_id = uuid.uuid4().hex * 2
+        h.store.put_bytes(settings.bucket_signals, f"{run_id}/manifest.json", b"{not json")
+        req = ConversionRequested(job_id=uuid.uuid4().hex, runs=[run_id])
+        await h.publisher.publish(req)
+
+        async def failed() -> Any:
+            return next((json.loads(m.body) for m in h.events_named("conversion.failed") if json.loads(m.body)["job_id"] == req.job_id), None)
+
+        body = await wait_for(failed, 30)
+        assert body["reason"].startswith("the export could not be made: failed 3 times:"), body["reason"]
+        assert body["event_id"] == f"conversion.failed.{req.job_id}"
+
+
 async def test_two_converters_and_a_kill_complete_every_job_once(
     settings: Any, pitwall_service: Any, recordings: list[Path]
 ) -> None:

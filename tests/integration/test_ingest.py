@@ -29,6 +29,7 @@ def synth_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "truncated": (d / "truncated.mcap", {"minutes": 0.3, "seed": 103, "truncate": True}),
         "untruncated": (d / "untruncated.mcap", {"minutes": 0.3, "seed": 103}),
         "big": (d / "big.mcap", {"minutes": 2.0, "seed": 104}),
+        "passes": (d / "passes.mcap", {"minutes": 1.5, "seed": 105}),
     }
     for path, opts in files.values():
         write_synth(path, **opts)  # type: ignore[arg-type]
@@ -181,7 +182,7 @@ async def test_a_file_past_the_memory_budget_is_read_in_passes_into_the_same_run
 
     ingest = pitwall_service("ingest", env={"PITWALL_INGEST_MEMORY_MB": "16"})
     ingest.wait_for_log("ready", timeout=60)
-    path = synth_files["big"]
+    path = synth_files["passes"]  # its own file: a run of "big" would make the kill test a duplicate
     rec = read_recording(path)
     async with Harness(settings) as h:
         event = await h.upload(path, "passes.mcap")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aio_pika.abc import AbstractRobustConnection
 
 from pitwall.common.broker import Consumer, Publisher, connect
-from pitwall.common.broker.consumer import Handler, IdempotencyStore, KeyFn
+from pitwall.common.broker.consumer import DeadHook, Handler, IdempotencyStore, KeyFn
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import retry_forever
 from pitwall.common.settings import Settings
@@ -48,11 +48,12 @@ async def consume_until_stopped(
     idempotency_key: KeyFn | None = None,
     store: IdempotencyStore | None = None,
     prefetch: int | None = None,
+    on_dead: DeadHook | None = None,
 ) -> None:
     channel = await w.connection.channel(publisher_confirms=True)
     consumer = Consumer(
         channel, w.settings, service, handler,
-        idempotency_key=idempotency_key, store=store, prefetch=prefetch,
+        idempotency_key=idempotency_key, store=store, prefetch=prefetch, on_dead=on_dead,
     )
     await consumer.start()
     log.info("ready", service=service)

@@ -112,8 +112,18 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             )
             await handle_request(event, store, w.publisher)
 
+        async def gave_up(event: Event, reason: str) -> None:
+            # The job must end, not wait forever: the same id as a handled failure.
+            assert isinstance(event, ConversionRequested)
+            await w.publisher.publish(
+                ConversionFailed(
+                    event_id=f"conversion.failed.{event.job_id}", job_id=event.job_id,
+                    reason=f"the export could not be made: {reason}",
+                )
+            )
+
         await consume_until_stopped(
-            w, "converter", handle, stop, prefetch=settings.converter_prefetch
+            w, "converter", handle, stop, prefetch=settings.converter_prefetch, on_dead=gave_up
         )
 
 

@@ -4,7 +4,10 @@ For each message: validate it as the event its routing key names, bind its
 correlation id, skip it when its idempotency key was already processed, run the
 handler, and only then ack. A transient error sends the message down the retry ladder
 (back-off); a permanent one, or one that keeps failing, goes to the service's
-dead-letter queue with the reason in its headers.
+dead-letter queue with the reason in its headers, after an optional hook told whoever
+waits on the event. A message that keeps killing the process (redelivered without an
+ack, the broker counts) is given up on the same way, one delivery before the broker's
+own limit, so the requester hears why instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from pitwall.common.logging import correlation, get_logger
 from pitwall.common.settings import Settings
 
 from .connection import CORRELATION_HEADER
-from .topology import Declared, dead_letter_exchange_name, declare_service, retry_queue_name
+from .topology import (
+    DELIVERY_LIMIT,
+    Declared,
+    dead_letter_exchange_name,
+    declare_service,
+    retry_queue_name,
+)
 
 log = get_logger(__name__)
 
@@ -44,6 +53,9 @@ class IdempotencyStore(Protocol):
 
 Handler = Callable[[Event, AbstractIncomingMessage], Awaitable[None]]
 KeyFn = Callable[[Event], str | None]
+# Called with an event and the reason just before it is dead-lettered, so a service can
+# answer whoever waits on it (a converter publishes conversion.failed).
+DeadHook = Callable[[Event, str], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -66,7 +78,9 @@ class Consumer:
         store: IdempotencyStore | None = None,
         bindings: tuple[str, ...] | None = None,
         prefetch: int | None = None,
+        on_dead: DeadHook | None = None,
     ) -> None:
+        self.on_dead = on_dead
         self.channel = channel
         self.settings = settings
         self.service = service
@@ -141,12 +155,21 @@ class Consumer:
             log.info("duplicate skipped", key=idem, **log_ctx)
             await message.ack()
             return Outcome("duplicate")
+        crashes = _int_header(headers.get("x-delivery-count"))
+        if crashes >= DELIVERY_LIMIT - 1:
+            # Delivered again and again without an ack: it kills the process (memory,
+            # a native crash). The broker would dead-letter it after one more try; give
+            # up now, while this process can still tell the requester why.
+            reason = f"the {self.service} process died {crashes} times on this message (out of memory?)"
+            log.error("giving up on a crash loop", reason=reason, **log_ctx)
+            await self._give_up(event, message, headers, reason)
+            return Outcome("dead", reason)
         try:
             await self.handler(event, message)
         except PermanentError as exc:
             reason = _one_line(exc)
             log.warning("permanent failure", reason=reason, **log_ctx)
-            await self._dead_letter(message, headers, reason)
+            await self._give_up(event, message, headers, reason)
             return Outcome("dead", reason)
         except asyncio.CancelledError:
             raise
@@ -155,7 +178,7 @@ class Consumer:
             reason = _one_line(exc)
             if retries >= min(self.settings.max_retries, len(self.settings.retry_backoff_s)):
                 log.error("giving up", reason=reason, retries=retries, tb=traceback.format_exc(), **log_ctx)
-                await self._dead_letter(message, headers, f"failed {retries + 1} times: {reason}")
+                await self._give_up(event, message, headers, f"failed {retries + 1} times: {reason}")
                 return Outcome("dead", reason)
             delay = self.settings.retry_backoff_s[retries]
             log.warning("will retry", reason=reason, retries=retries, delay_s=delay, **log_ctx)
@@ -169,6 +192,17 @@ class Consumer:
             await self.store.mark(idem)
         await message.ack()
         return Outcome("ok")
+
+    async def _give_up(
+        self, event: Event, message: AbstractIncomingMessage, headers: dict[str, Any], reason: str
+    ) -> None:
+        """Tell whoever waits on this event (the hook), then park it in the dead queue."""
+        if self.on_dead is not None:
+            try:
+                await self.on_dead(event, reason)
+            except Exception as exc:  # the message is kept in the dead queue either way
+                log.error("dead-letter hook failed", reason=_one_line(exc), event_id=event.event_id)
+        await self._dead_letter(message, headers, reason)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, headers: dict[str, Any], reason: str) -> None:
         await self._republish(
@@ -220,3 +254,10 @@ def _original_routing_key(headers: dict[str, Any]) -> str | None:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:500]
+
+
+def _int_header(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pitwall.common.columns import Recording, Skipped, TopicColumns
+from pitwall.common.columns import Recording, TopicColumns
 from pitwall.common.selection import Selection
 from pitwall.ingest.stats import channel_summaries, recording_stats, signal_key
 from pitwall.ingest.track import TrackView, derive_track, find_gps
@@ -70,13 +70,9 @@ def plan_passes(path: str | Path, budget_bytes: int) -> list[Selection | None]:
 class Digest:
     """The parts of a recording a run document and its statistics are made of."""
 
-    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
-    skipped: list[Skipped] = field(default_factory=list)
-    truncated: bool = False
-    lost_tail_bytes: int = 0
-    source_size: int = 0
-    message_count: int = 0
-    origin_ns: int | None = None
+    # Whole-file facts (origin, message count, damage, metadata), as a Recording
+    # without columns: also what the signal store's manifest is written from.
+    file: Recording = field(default_factory=lambda: Recording(topics={}, origin_ns=None))
     start_ns: int | None = None
     end_ns: int | None = None
     channels: list[dict[str, Any]] = field(default_factory=list)
@@ -94,18 +90,17 @@ class Digest:
 
     def add(self, rec: Recording) -> None:
         """Take one pass's recording (a group of topics, or all of them)."""
+        f = self.file
         if self.passes == 0:
-            # Whole-file facts: every pass reads the same file and reports them alike.
-            self.metadata = rec.metadata
-            self.truncated = rec.truncated
-            self.lost_tail_bytes = rec.lost_tail_bytes
-            self.source_size = rec.source_size
-        seen = {(s.what, s.reason, s.count) for s in self.skipped}
-        self.skipped += [s for s in rec.skipped if (s.what, s.reason, s.count) not in seen]
+            # Every pass reads the same file and reports these alike.
+            f.metadata, f.truncated = rec.metadata, rec.truncated
+            f.lost_tail_bytes, f.source_size = rec.lost_tail_bytes, rec.source_size
+        seen = {(s.what, s.reason, s.count) for s in f.skipped}
+        f.skipped += [s for s in rec.skipped if (s.what, s.reason, s.count) not in seen]
         self.passes += 1
-        self.message_count += rec.message_count
+        f.message_count += rec.message_count
         if rec.origin_ns is not None:
-            self.origin_ns = rec.origin_ns if self.origin_ns is None else min(self.origin_ns, rec.origin_ns)
+            f.origin_ns = rec.origin_ns if f.origin_ns is None else min(f.origin_ns, rec.origin_ns)
         for t in rec.topics.values():
             if t.count:
                 first, last = int(t.log_time_ns.min()), int(t.log_time_ns.max())
@@ -123,14 +118,6 @@ class Digest:
                     topic, cols.schema_name, cols.encoding, cols.log_time_ns, {lat.path: lat, lon.path: lon}
                 )
 
-    def facts(self) -> Recording:
-        """The whole-file facts as a Recording without columns (for the store's manifest)."""
-        return Recording(
-            topics={}, origin_ns=self.origin_ns, metadata=self.metadata, skipped=self.skipped,
-            truncated=self.truncated, lost_tail_bytes=self.lost_tail_bytes,
-            message_count=self.message_count, source_size=self.source_size,
-        )  # fmt: skip
-
     @property
     def topics(self) -> list[str]:
         return sorted({c["topic"] for c in self.channels})
@@ -138,4 +125,4 @@ class Digest:
     def track(self) -> TrackView | None:
         if self._gps is None:
             return None
-        return derive_track(Recording(topics={self._gps.topic: self._gps}, origin_ns=self.origin_ns))
+        return derive_track(Recording(topics={self._gps.topic: self._gps}, origin_ns=self.file.origin_ns))

@@ -37,14 +37,14 @@ def _dt(ns: int | None) -> datetime | None:
 
 def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
     start_ns, end_ns = digest.start_ns, digest.end_ns
-    setup, raw = normalise_setup(digest.metadata)
+    setup, raw = normalise_setup(digest.file.metadata)
     track = digest.track()
     now = datetime.now(UTC)
-    lost_messages = sum(s.count for s in digest.skipped if s.what == "tail")
+    lost_messages = sum(s.count for s in digest.file.skipped if s.what == "tail")
     doc: dict[str, Any] = {
         "_id": event.sha256,
         "sha256": event.sha256,
-        "status": "recovered" if digest.truncated else "ready",
+        "status": "recovered" if digest.file.truncated else "ready",
         "object_key": event.object_key,
         "size": event.size,
         "filename": event.filename,
@@ -54,12 +54,12 @@ def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
         "start_time": _dt(start_ns),
         "end_time": _dt(end_ns),
         "duration_s": (end_ns - start_ns) / 1e9 if start_ns is not None and end_ns is not None else 0.0,
-        "message_count": digest.message_count,
-        "recovery": {"truncated": digest.truncated, "lost_tail_bytes": digest.lost_tail_bytes, "lost_messages": lost_messages},
-        "skipped": [{"what": s.what, "reason": s.reason, "count": s.count} for s in digest.skipped],
+        "message_count": digest.file.message_count,
+        "recovery": {"truncated": digest.file.truncated, "lost_tail_bytes": digest.file.lost_tail_bytes, "lost_messages": lost_messages},
+        "skipped": [{"what": s.what, "reason": s.reason, "count": s.count} for s in digest.file.skipped],
         "setup": setup,
         "setup_raw": raw,
-        "metadata": digest.metadata,
+        "metadata": digest.file.metadata,
         "channels": sorted(digest.channels, key=lambda c: (c["topic"], c["schema_name"])),
         "topics": digest.topics,
         "signal_keys": sorted(digest.signal_keys),

@@ -77,10 +77,10 @@ def digest_file(path: str, put: Callable[[str, bytes], None], prefix: str, budge
         digest.add(rec)
         del rec  # the next pass's columns take its place
         release_free_memory()
-    if digest.message_count == 0:
-        why = "; ".join(f"{s.what}: {s.reason}" for s in digest.skipped[:3])
+    if digest.file.message_count == 0:
+        why = "; ".join(f"{s.what}: {s.reason}" for s in digest.file.skipped[:3])
         raise Rejected("the file starts like MCAP but holds no readable message" + (f" ({why})" if why else ""))
-    signalstore.write_manifest(put, prefix, signalstore.manifest(digest.facts(), entries))
+    signalstore.write_manifest(put, prefix, signalstore.manifest(digest.file, entries))
     if len(passes) > 1:
         log.info("read in passes", passes=len(passes), budget_mb=budget_bytes >> 20, run_id=prefix)
     return digest
@@ -138,7 +138,7 @@ class Ingestor:
                 event_id=f"run.ingested.{event.sha256}",
                 run_id=event.sha256,
                 status=doc["status"],
-                message_count=digest.message_count,
+                message_count=digest.file.message_count,
                 start_ns=doc["start_ns"],
                 end_ns=doc["end_ns"],
                 upload_event_id=event.event_id,
@@ -146,7 +146,7 @@ class Ingestor:
             )
         )
         log.info(
-            "run ingested", run_id=event.sha256, status=doc["status"], messages=digest.message_count,
+            "run ingested", run_id=event.sha256, status=doc["status"], messages=digest.file.message_count,
             seconds=round(time.perf_counter() - started, 3), mb=round(event.size / 1e6, 2),
         )
 

@@ -94,6 +94,9 @@ class Ingestor:
         self.store = store
         self.outbox = outbox
         self.settings = store.settings
+        # The memory budget is the process's: one file is decoded at a time (the decode
+        # already keeps both cores busy; concurrent files would only add their columns).
+        self._decoding = asyncio.Semaphore(1)
 
     async def handle(self, event: Event, _message: object = None) -> None:
         if isinstance(event, FileUploaded):
@@ -117,7 +120,8 @@ class Ingestor:
         try:
             # The signal store is written before the run exists, so a ready run always
             # has its columns; rewriting it on a retry writes the same objects.
-            digest = await asyncio.to_thread(self._fetch_and_digest, event)
+            async with self._decoding:
+                digest = await asyncio.to_thread(self._fetch_and_digest, event)
         except Rejected as exc:
             await self._reject(event, str(exc))
             return

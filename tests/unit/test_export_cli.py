@@ -126,6 +126,17 @@ def test_converts_a_small_file_and_prints_a_summary(tmp_path: Path) -> None:
 
 
 @needs_reader
+def test_a_selection_that_matches_nothing_is_an_error_not_an_empty_file(tmp_path: Path) -> None:
+    src = tiny_mcap(tmp_path / "run.mcap")
+    out = tmp_path / "run.mat"
+    proc = run(src, "-o", out, "--signals", "speed:gps.latt")  # a typo
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "matches no signal" in line and "pitwall info" in line
+    assert not out.exists()
+
+
+@needs_reader
 def test_resampled_csv_from_the_command_line(tmp_path: Path) -> None:
     src = tiny_mcap(tmp_path / "run.mcap")
     out = tmp_path / "run.csv"

@@ -175,7 +175,10 @@ def _read_and_export(
     except McapReadError as exc:
         _fail(f"{input.name}: {exc}")
     if not any(tc.signals for tc in rec.topics.values()):
-        typer.echo("pitwall convert: warning: the selection matches no signal", err=True)
+        if selection.topics is not None or selection.signals:
+            # An empty MAT file would only surface the typo later, in MATLAB.
+            _fail(f"the selection matches no signal (`pitwall info {input} --signals` lists them)", 2)
+        typer.echo("pitwall convert: warning: the file holds no readable signal", err=True)
     try:
         return export_recording(
             rec,

@@ -121,6 +121,44 @@ class BackupFailed(Event):
     reason: str
 
 
+STATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class StationSource(BaseModel):
+    """One place a base station takes logs from (a car over SFTP, a watched folder)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str = Field(pattern=STATION_ID)
+    kind: Literal["sftp", "directory"]
+    reachable: bool
+    pending: int = Field(default=0, ge=0, description="finished files on the source not yet copied")
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class StationStatus(Event):
+    """A base station's heartbeat: what it holds and what is stuck (for the web page)."""
+
+    name: ClassVar[str] = "station.status"
+    station_id: str = Field(pattern=STATION_ID)
+    hostname: str = Field(default="", max_length=255)
+    version: str = Field(default="", max_length=64)
+    interval_s: float = Field(gt=0, le=86400)
+    cloud_reachable: bool = True
+    sources: list[StationSource] = Field(default_factory=list, max_length=64)
+    # File versions by journal state (seen, copied, uploaded, confirmed, rejected, ...).
+    states: dict[str, int] = Field(default_factory=dict)
+    pending_on_car: int = Field(default=0, ge=0)
+    on_station: int = Field(default=0, ge=0, description="copied to the station, not uploaded yet")
+    uploading: int = Field(default=0, ge=0)
+    awaiting_confirmation: int = Field(default=0, ge=0)
+    bytes_to_upload: int = Field(default=0, ge=0)
+    failing: int = Field(default=0, ge=0, description="files whose last attempt failed")
+    last_error: str | None = Field(default=None, max_length=500)
+    last_error_at: datetime | None = None
+    reported_by: str | None = None  # the token the status came with
+
+
 class RunCommand(Event):
     """A change to a run asked for by query_api and carried out by ingest (the DB owner)."""
 
@@ -145,6 +183,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BackupCompleted,
         BackupFailed,
         RunCommand,
+        StationStatus,
     )
 }
 

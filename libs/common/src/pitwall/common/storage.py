@@ -26,6 +26,18 @@ def mcap_key(sha256: str) -> str:
     return f"mcap/{sha256}.mcap"
 
 
+def staging_key(sha256: str) -> str:
+    """Where a resumable upload is assembled before its hash is checked (never read by ingest)."""
+    return f"incoming/{sha256}.mcap"
+
+
+# S3 needs every part but the last to be at least 5 MiB; 8 MiB is what a track-side
+# link can resend in a few seconds when a part is cut off.
+RESUMABLE_PART_SIZE = 8 * 1024 * 1024
+# A single S3 copy takes up to 5 GiB; larger staged files are copied part by part.
+_MAX_SINGLE_COPY = 5 * 1024**3
+
+
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     key: str
@@ -168,6 +180,112 @@ class ObjectStore:
             if obj.object_name:
                 self.client.remove_object(bucket, obj.object_name)
         self.client.remove_bucket(bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class StagedPart:
+    number: int
+    size: int
+    etag: str
+
+
+class NoSuchUpload(LookupError):
+    pass
+
+
+class ResumableStaging:
+    """Resumable uploads as S3 multipart uploads under `incoming/<sha256>.mcap`.
+
+    The state of an upload is S3's own (its parts): the gateway keeps nothing, and any
+    gateway replica can take the next part. Only `promote` makes a content-addressed
+    object, after reading the assembled bytes back and checking their SHA-256.
+    Uses the minio SDK's low-level multipart calls (public ones take a whole stream).
+    """
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self.client = store.client
+        self.bucket = store.settings.bucket_mcap
+
+    def open(self, sha256: str, upload_id: str | None) -> str:
+        """The upload id to send parts to: `upload_id` while S3 still knows it, else a new one."""
+        key = staging_key(sha256)
+        if upload_id:
+            try:
+                self.parts(sha256, upload_id)
+                return upload_id
+            except NoSuchUpload:
+                pass
+        return self.client._create_multipart_upload(self.bucket, key, {"Content-Type": "application/x-mcap"})
+
+    def parts(self, sha256: str, upload_id: str) -> list[StagedPart]:
+        key = staging_key(sha256)
+        found: list[StagedPart] = []
+        marker: str | None = None
+        while True:
+            try:
+                result = self.client._list_parts(self.bucket, key, upload_id, max_parts=1000, part_number_marker=marker)
+            except S3Error as exc:
+                if exc.code in ("NoSuchUpload", "NoSuchKey", "NotFound"):
+                    raise NoSuchUpload(upload_id) from exc
+                raise
+            found.extend(StagedPart(p.part_number, int(p.size or 0), p.etag) for p in result.parts)
+            if not result.is_truncated:
+                return found
+            marker = result.next_part_number_marker
+
+    def put_part(self, sha256: str, upload_id: str, number: int, data: bytes) -> StagedPart:
+        try:
+            etag = self.client._upload_part(self.bucket, staging_key(sha256), data, None, upload_id, number)
+        except S3Error as exc:
+            if exc.code in ("NoSuchUpload", "NoSuchKey", "NotFound"):
+                raise NoSuchUpload(upload_id) from exc
+            raise
+        return StagedPart(number, len(data), etag)
+
+    def assemble(self, sha256: str, upload_id: str, parts: list[StagedPart]) -> None:
+        from minio.datatypes import Part
+
+        self.client._complete_multipart_upload(
+            self.bucket, staging_key(sha256), upload_id, [Part(p.number, p.etag) for p in parts]
+        )
+
+    def staged_sha256(self, sha256: str) -> tuple[int, str]:
+        digest = hashlib.sha256()
+        size = 0
+        for block in self.store.iter_object(self.bucket, staging_key(sha256)):
+            digest.update(block)
+            size += len(block)
+        return size, digest.hexdigest()
+
+    def promote(self, sha256: str, size: int) -> str:
+        """Copy the checked staging object to its content-addressed key; drop the staging one."""
+        from minio.commonconfig import ComposeSource, CopySource
+
+        key = mcap_key(sha256)
+        src = staging_key(sha256)
+        meta: dict[str, str | list[str] | tuple[str]] = {"sha256": sha256}
+        if size <= _MAX_SINGLE_COPY:
+            self.client.copy_object(self.bucket, key, CopySource(self.bucket, src), metadata=meta, metadata_directive="REPLACE")
+        else:
+            self.client.compose_object(self.bucket, key, [ComposeSource(self.bucket, src)], metadata=meta)
+        self.discard(sha256)
+        return key
+
+    def discard(self, sha256: str, upload_id: str | None = None) -> None:
+        if upload_id:
+            with _suppress_s3():
+                self.client._abort_multipart_upload(self.bucket, staging_key(sha256), upload_id)
+        with _suppress_s3():
+            self.client.remove_object(self.bucket, staging_key(sha256))
+
+
+class _suppress_s3:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> bool:
+        return isinstance(exc, S3Error)
 
 
 class S3RangeSource:

@@ -35,13 +35,14 @@ CONSUMERS: dict[str, ServiceQueue] = {
                 "conversion.progress",
                 "conversion.completed",
                 "conversion.failed",
+                "station.status",
             ),
         ),
         ServiceQueue("converter", ("conversion.requested",)),
         ServiceQueue("backup", ("backup.due",)),
-        # The base station learns that a file is safe in the cloud before it may
-        # delete it from the car.
-        ServiceQueue("basestation", ("run.ingested", "run.rejected")),
+        # The base station consumes nothing: it sits outside the cloud network with an
+        # uploader token only, and learns a file's fate from the API (POST /runs/lookup).
+        # A queue of its own would fill with every run.ingested and never drain.
     )
 }
 

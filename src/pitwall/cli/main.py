@@ -25,6 +25,7 @@ _VERBS: list[tuple[str, str, str, bool]] = [
     ("service", "pitwall.cli.service", "service", False),
     ("dev", "pitwall.cli.dev", "app", True),
     ("token", "pitwall.cli.token", "app", True),
+    ("basestation", "pitwall.cli.basestation", "app", True),
 ]
 
 

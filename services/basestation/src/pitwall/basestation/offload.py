@@ -1,0 +1,133 @@
+"""Copy one file version off its source into the spool, verified, exactly once per content.
+
+Bytes go to `spool/tmp/<row id>.part` (appended to after a crash, so a half copy is
+resumed, not restarted), are fsynced, read back and hashed, compared with the car's
+own hash when it can give one, and only then renamed to `spool/<sha256>.mcap`. A
+content already in the spool is not stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pitwall.basestation.journal import Entry
+from pitwall.basestation.sources.base import Source, SourceError
+
+
+class OffloadError(Exception):
+    def __init__(self, message: str, *, unreachable: bool = False, changed: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+        self.changed = changed
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    sha256: str
+    path: Path
+    already_had: bool
+
+
+class Spool:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / f"{sha256}.mcap"
+
+    def part(self, entry_id: int) -> Path:
+        return self.tmp / f"{entry_id}.part"
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def bytes_used(self) -> int:
+        return sum(p.stat().st_size for p in self.root.glob("*.mcap"))
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+async def offload(
+    source: Source,
+    entry: Entry,
+    spool: Spool,
+    chunk: int,
+    progress: Callable[[int], None] | None = None,
+) -> Copied:
+    part = spool.part(entry.id)
+    have = part.stat().st_size if part.exists() else 0
+    if have > entry.size:  # not a prefix of this version: start over
+        part.unlink()
+        have = 0
+    try:
+        out = await asyncio.to_thread(open, part, "ab")
+        try:
+            async for block in source.read(entry.path, have, chunk):
+                if have + len(block) > entry.size:
+                    raise OffloadError(f"{entry.path} grew while it was copied", changed=True)
+                await asyncio.to_thread(out.write, block)
+                have += len(block)
+                if progress is not None:
+                    progress(have)
+            out.flush()
+            await asyncio.to_thread(os.fsync, out.fileno())
+        finally:
+            out.close()
+    except SourceError as exc:
+        raise OffloadError(str(exc), unreachable=exc.unreachable) from None
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise OffloadError(f"the station's disk is full ({spool.root}); {entry.path} waits") from None
+        raise OffloadError(f"writing {part}: {exc.strerror}") from None
+    if have < entry.size:
+        raise OffloadError(f"{entry.path} shrank while it was copied ({have} of {entry.size} bytes)", changed=True)
+
+    # The source must still be the version that was decided on: else it is new content
+    # (a new journal row on the next scan), and this copy is not trusted.
+    try:
+        now = await source.stat(entry.path)
+    except SourceError as exc:
+        raise OffloadError(str(exc), unreachable=exc.unreachable) from None
+    if (now.size, now.mtime_ns) != (entry.size, entry.mtime_ns):
+        part.unlink(missing_ok=True)
+        raise OffloadError(f"{entry.path} changed while it was copied", changed=True)
+
+    # Read back what is on the station's disk, not what passed through memory.
+    sha = await asyncio.to_thread(_hash_file, part)
+    try:
+        on_car = await source.sha256(entry.path)
+    except SourceError as exc:
+        raise OffloadError(str(exc), unreachable=exc.unreachable) from None
+    if on_car is not None and on_car != sha:
+        part.unlink(missing_ok=True)
+        raise OffloadError(f"{entry.path}: the copy's SHA-256 differs from the car's ({sha[:12]} vs {on_car[:12]})")
+
+    final = spool.path(sha)
+    if final.exists():
+        part.unlink()
+        return Copied(sha, final, already_had=True)
+    os.replace(part, final)
+    await asyncio.to_thread(_fsync_dir, spool.root)
+    return Copied(sha, final, already_had=False)

@@ -95,13 +95,18 @@ async def offload(
             await asyncio.to_thread(os.fsync, out.fileno())
         finally:
             out.close()
+    except OffloadError:
+        part.unlink(missing_ok=True)  # other content than decided on: nothing to resume
+        raise
     except SourceError as exc:
         raise OffloadError(str(exc), unreachable=exc.unreachable) from None
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
+            part.unlink(missing_ok=True)  # give the space back to the rest of the station
             raise OffloadError(f"the station's disk is full ({spool.root}); {entry.path} waits") from None
         raise OffloadError(f"writing {part}: {exc.strerror}") from None
     if have < entry.size:
+        part.unlink(missing_ok=True)
         raise OffloadError(f"{entry.path} shrank while it was copied ({have} of {entry.size} bytes)", changed=True)
 
     # The source must still be the version that was decided on: else it is new content

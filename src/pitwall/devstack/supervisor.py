@@ -59,6 +59,7 @@ class DevStackConfig:
     samples: bool = True
     services: tuple[str, ...] = SERVICES
     rabbit: RabbitChoice = "auto"
+    car: bool = True  # a simulated car writing recordings for the base station
 
 
 @dataclass
@@ -155,12 +156,15 @@ class Supervisor:
         self.settings = settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
         env |= settings_env(settings) | {"PYTHONUNBUFFERED": "1"}
-        for index, name in enumerate(self.config.services):
+        commands = {name: [*pitwall_argv(), "service", name] for name in self.config.services}
+        if "basestation" in self.config.services:
+            env |= self._station_env(settings)
+            if self.config.car:
+                car_dir = env["PITWALL_BASESTATION_WATCH_DIR"]
+                commands["car"] = [*pitwall_argv(), "dev", "car", car_dir]
+        for index, (name, argv) in enumerate(commands.items()):
             color = _COLORS[index % len(_COLORS)]
-            proc = ManagedProcess(
-                name, [*pitwall_argv(), "service", name], env=env, cwd=Path.cwd(),
-                on_line=self._printer(name, color),
-            )
+            proc = ManagedProcess(name, argv, env=env, cwd=Path.cwd(), on_line=self._printer(name, color))
             service = _Service(name, proc)
             (self.data_dir / "logs").mkdir(exist_ok=True)
             service.log = open(self.data_dir / "logs" / f"{name}.log", "a", buffering=1)
@@ -168,6 +172,33 @@ class Supervisor:
             proc.start()
         self._record_children()
         self.say(f"{len(self._services)} services started in {time.monotonic() - t0:.1f} s; waiting for /readyz")
+
+    def _station_env(self, settings: Settings) -> dict[str, str]:
+        """The base station of the dev stack: an uploader token, watching the simulated car."""
+        import asyncio
+
+        from pitwall.common import db
+        from pitwall.ingest.repository import TOKENS
+        from pitwall.ingest.tokens import ensure_token
+
+        async def ensure() -> str:
+            client = db.make_client(settings)
+            try:
+                secret, _ = await ensure_token(db.database(client, settings)[TOKENS], self.data_dir / "station-token",
+                                               "uploader", "base station (make up)")
+                return secret
+            finally:
+                await client.close()
+
+        return {
+            "PITWALL_BASESTATION_STATION_ID": "trackside-dev",
+            "PITWALL_BASESTATION_API_URL": f"http://127.0.0.1:{settings.http_port}",
+            "PITWALL_BASESTATION_TOKEN": asyncio.run(ensure()),
+            "PITWALL_BASESTATION_SPOOL_DIR": str(self.data_dir / "basestation"),
+            "PITWALL_BASESTATION_WATCH_DIR": str(self.data_dir / "car" / "logs"),
+            "PITWALL_BASESTATION_SETTLE_S": "5",
+            "PITWALL_BASESTATION_HEARTBEAT_S": "5",
+        }
 
     def _printer(self, name: str, color: str) -> Any:
         def on_line(text: str) -> None:

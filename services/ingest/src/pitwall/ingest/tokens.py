@@ -103,10 +103,15 @@ async def ensure_admin_token(tokens: AsyncCollection[dict[str, Any]], path: Path
     Returns (secret, created). `make up` calls this on every start: the first start
     prints a new token, later starts reuse it as long as nobody revoked it.
     """
+    return await ensure_token(tokens, path, "admin", "admin (make up)")
+
+
+async def ensure_token(tokens: AsyncCollection[dict[str, Any]], path: Path, role: str, name: str) -> tuple[str, bool]:
+    """A token of `role` kept in `path` (made when missing or revoked): (secret, created)."""
     secret = _read_secret(path)
     found = await lookup(tokens, secret) if secret else None
-    if found is not None and found.role == "admin":
+    if found is not None and found.role == role:
         return secret, False
-    _info, secret = await create(tokens, "admin", "admin (make up)")
+    _info, secret = await create(tokens, role, name)
     _write_secret(path, secret)
     return secret, True

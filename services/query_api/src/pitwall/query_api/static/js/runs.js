@@ -2,6 +2,7 @@
 import { api, can, whoami } from "./api.js";
 import { clear, debounce, h } from "./dom.js";
 import { DASH, fmtDateTime, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
+import { stationsPanel } from "./stations.js";
 import { chipInput, statusBadge } from "./widgets.js";
 
 const PAGE = 50;
@@ -224,7 +225,11 @@ export async function mount(root) {
   }
 
   buildForm();
+  // A run a station just delivered shows up without a reload (first page only: a
+  // reader deep in "Load more" keeps their place).
+  const stations = stationsPanel({ onConfirmed: () => { if (shown <= pageSize(filters)) load(true); } });
   root.append(
+    stations.el,
     h("section.page-head",
       h("div", h("h1", "Runs"), count),
       h("div.head-actions",
@@ -248,6 +253,7 @@ export async function mount(root) {
       load(true);
     },
     cleanup() {
+      stations.stop();
       typed.cancel();
       if (controller) controller.abort();
     },

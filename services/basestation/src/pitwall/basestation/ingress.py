@@ -15,6 +15,9 @@ from pathlib import Path
 
 from pitwall.basestation.cloud import Cloud, CloudRefused, read_part
 from pitwall.basestation.journal import Entry, Journal
+from pitwall.common.logging import get_logger
+
+log = get_logger(__name__)
 
 CONFIRMED_STATUSES = frozenset({"ready", "recovered"})
 
@@ -49,6 +52,8 @@ async def upload(
         upload_id = opened.upload_id
         n_parts = max(1, -(-entry.size // opened.part_size))
         done = sum(size for size in opened.parts.values())
+        if opened.parts:
+            log.info("upload resumed", file=entry.path, parts_in_cloud=len(opened.parts), parts=n_parts)
         for number in range(1, n_parts + 1):
             want = min(opened.part_size, entry.size - (number - 1) * opened.part_size)
             if opened.parts.get(number) == want:
@@ -65,6 +70,7 @@ async def upload(
                 progress(done)
     else:
         upload_id = None
+    log.info("parts uploaded, announcing", file=entry.path, sha256=sha, stored_before=opened.stored)
     if pause_before_announce_s:
         await asyncio.sleep(pause_before_announce_s)
     eid = event_id(station_id, entry)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pitwall.basestation.cloud import RateLimit
 from pitwall.basestation.journal import Entry
 from pitwall.basestation.sources.base import Source, SourceError
 
@@ -75,6 +76,7 @@ async def offload(
     spool: Spool,
     chunk: int,
     progress: Callable[[int], None] | None = None,
+    limit: RateLimit | None = None,
 ) -> Copied:
     part = spool.part(entry.id)
     have = part.stat().st_size if part.exists() else 0
@@ -85,6 +87,8 @@ async def offload(
         out = await asyncio.to_thread(open, part, "ab")
         try:
             async for block in source.read(entry.path, have, chunk):
+                if limit is not None:
+                    await limit.take(len(block))
                 if have + len(block) > entry.size:
                     raise OffloadError(f"{entry.path} grew while it was copied", changed=True)
                 await asyncio.to_thread(out.write, block)

@@ -94,6 +94,8 @@ class StationSettings(BaseSettings):
     delete_from_car_after: Literal["never", "confirmed"] = "never"
     # Shared track-side uplink: bytes/s for uploads (0: no cap).
     bandwidth_bps: int = Field(default=0, ge=0)
+    # The car's Wi-Fi may also carry live telemetry: bytes/s for copies off it (0: no cap).
+    copy_bps: int = Field(default=0, ge=0)
     backoff_base_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     http_timeout_s: float = Field(default=60.0, gt=0)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pitwall.basestation import ingress
 from pitwall.basestation.backoff import Backoff, backoff_s
-from pitwall.basestation.cloud import Cloud, CloudRefused, CloudUnavailable
+from pitwall.basestation.cloud import Cloud, CloudRefused, CloudUnavailable, RateLimit
 from pitwall.basestation.journal import Entry, Journal
 from pitwall.basestation.offload import OffloadError, Spool, offload
 from pitwall.basestation.settings import StationSettings
@@ -80,6 +80,7 @@ class Station:
         self.cloud_error: str | None = None
         self.cloud_error_at: float | None = None
         self.uploading = 0
+        self.copy_limit = RateLimit(settings.copy_bps) if settings.copy_bps else None
         self.wake_ingress = asyncio.Event()
         self._reannounced: dict[int, int] = {}
 
@@ -146,7 +147,8 @@ class Station:
     async def copy(self, state: SourceState, entry: Entry) -> bool:
         progress = _Progress(self.journal, entry, "copying")
         try:
-            copied = await offload(state.source, entry, self.spool, self.settings.copy_chunk_bytes, progress)
+            copied = await offload(state.source, entry, self.spool, self.settings.copy_chunk_bytes, progress,
+                                   self.copy_limit)
         except OffloadError as exc:
             if exc.changed:
                 self.journal.advance(entry.id, "superseded", last_error=str(exc), error_at=time.time())
@@ -249,6 +251,12 @@ class Station:
             self._cloud_failed(str(exc))
             return False
         except CloudRefused as exc:
+            if exc.status == 422 and "not an MCAP" in exc.message:
+                # The bytes themselves are refused: sending them again cannot help. Kept here
+                # and on the car, with the reason, like a run ingest rejected.
+                self.journal.advance(entry.id, "rejected", run_status="refused", reason=exc.message)
+                log.warning("file refused by the cloud", file=entry.path, reason=exc.message)
+                return True
             delay = backoff_s(entry.attempts, self.settings.backoff_base_s, self.settings.backoff_max_s)
             self.journal.fail(entry.id, f"the cloud refused the upload: {exc.message}", delay)
             log.warning("upload refused", file=entry.path, status=exc.status, error=exc.message)

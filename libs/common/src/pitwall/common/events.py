@@ -122,6 +122,8 @@ class BackupFailed(Event):
 
 
 STATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# Counts are stored in MongoDB (ingest keeps the latest status per station): int64.
+INT64_MAX = 2**63 - 1
 
 
 class StationSource(BaseModel):
@@ -132,7 +134,7 @@ class StationSource(BaseModel):
     source_id: str = Field(pattern=STATION_ID)
     kind: Literal["sftp", "directory"]
     reachable: bool
-    pending: int = Field(default=0, ge=0, description="finished files on the source not yet copied")
+    pending: int = Field(default=0, ge=0, le=INT64_MAX, description="finished files on the source not yet copied")
     last_error: str | None = Field(default=None, max_length=500)
 
 
@@ -148,12 +150,12 @@ class StationStatus(Event):
     sources: list[StationSource] = Field(default_factory=list, max_length=64)
     # File versions by journal state (seen, copied, uploaded, confirmed, rejected, ...).
     states: dict[str, int] = Field(default_factory=dict)
-    pending_on_car: int = Field(default=0, ge=0)
-    on_station: int = Field(default=0, ge=0, description="copied to the station, not uploaded yet")
-    uploading: int = Field(default=0, ge=0)
-    awaiting_confirmation: int = Field(default=0, ge=0)
-    bytes_to_upload: int = Field(default=0, ge=0)
-    failing: int = Field(default=0, ge=0, description="files whose last attempt failed")
+    pending_on_car: int = Field(default=0, ge=0, le=INT64_MAX)
+    on_station: int = Field(default=0, ge=0, le=INT64_MAX, description="copied to the station, not uploaded yet")
+    uploading: int = Field(default=0, ge=0, le=INT64_MAX)
+    awaiting_confirmation: int = Field(default=0, ge=0, le=INT64_MAX)
+    bytes_to_upload: int = Field(default=0, ge=0, le=INT64_MAX)
+    failing: int = Field(default=0, ge=0, le=INT64_MAX, description="files whose last attempt failed")
     last_error: str | None = Field(default=None, max_length=500)
     last_error_at: datetime | None = None
     reported_by: str | None = None  # the token the status came with

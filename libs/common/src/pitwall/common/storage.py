@@ -193,6 +193,17 @@ class NoSuchUpload(LookupError):
     pass
 
 
+class ConflictingParts(ValueError):
+    """A part number was uploaded twice with different bytes (see `ResumableStaging.parts`)."""
+
+    def __init__(self, numbers: list[int]) -> None:
+        super().__init__(f"part(s) {', '.join(map(str, numbers[:10]))} sent twice with different content")
+        self.numbers = numbers
+
+
+_NO_UPLOAD = ("NoSuchUpload", "NoSuchKey", "NotFound")
+
+
 class ResumableStaging:
     """Resumable uploads as S3 multipart uploads under `incoming/<sha256>.mcap`.
 
@@ -216,39 +227,68 @@ class ResumableStaging:
                 return upload_id
             except NoSuchUpload:
                 pass
+            except ConflictingParts:
+                self.discard(sha256, upload_id)
         return self.client._create_multipart_upload(self.bucket, key, {"Content-Type": "application/x-mcap"})
 
     def parts(self, sha256: str, upload_id: str) -> list[StagedPart]:
+        """The parts S3 holds, one per number, in order.
+
+        SeaweedFS keeps every upload of a part number as its own file and lists each
+        (S3 and MinIO keep only the last): a part sent again with the same bytes is
+        listed twice with the same ETag, and is one part here. Sent again with other
+        bytes, SeaweedFS still assembles the first copy, so the upload can't be trusted
+        any more: `ConflictingParts`.
+        """
         key = staging_key(sha256)
-        found: list[StagedPart] = []
+        by_number: dict[int, StagedPart] = {}
+        conflicts: set[int] = set()
         marker: str | None = None
         while True:
             try:
                 result = self.client._list_parts(self.bucket, key, upload_id, max_parts=1000, part_number_marker=marker)
             except S3Error as exc:
-                if exc.code in ("NoSuchUpload", "NoSuchKey", "NotFound"):
+                if exc.code in _NO_UPLOAD:
                     raise NoSuchUpload(upload_id) from exc
                 raise
-            found.extend(StagedPart(p.part_number, int(p.size or 0), p.etag) for p in result.parts)
-            if not result.is_truncated:
-                return found
+            for p in result.parts:
+                part = StagedPart(p.part_number, int(p.size or 0), p.etag.strip('"'))
+                seen = by_number.get(part.number)
+                if seen is not None and seen.etag != part.etag:
+                    conflicts.add(part.number)
+                by_number[part.number] = part
+            if not result.is_truncated or not result.parts:
+                break
             marker = result.next_part_number_marker
+        if conflicts:
+            raise ConflictingParts(sorted(conflicts))
+        return [by_number[n] for n in sorted(by_number)]
 
     def put_part(self, sha256: str, upload_id: str, number: int, data: bytes) -> StagedPart:
         try:
             etag = self.client._upload_part(self.bucket, staging_key(sha256), data, None, upload_id, number)
         except S3Error as exc:
-            if exc.code in ("NoSuchUpload", "NoSuchKey", "NotFound"):
+            if exc.code in _NO_UPLOAD:
                 raise NoSuchUpload(upload_id) from exc
             raise
-        return StagedPart(number, len(data), etag)
+        return StagedPart(number, len(data), etag.strip('"'))
 
     def assemble(self, sha256: str, upload_id: str, parts: list[StagedPart]) -> None:
+        """Complete the upload with `parts` (from `parts()`: one per number, in order;
+        a number listed twice makes SeaweedFS write an object whose copy fails)."""
         from minio.datatypes import Part
 
-        self.client._complete_multipart_upload(
-            self.bucket, staging_key(sha256), upload_id, [Part(p.number, p.etag) for p in parts]
-        )
+        try:
+            self.client._complete_multipart_upload(
+                self.bucket, staging_key(sha256), upload_id, [Part(p.number, p.etag) for p in parts]
+            )
+        except S3Error as exc:
+            if exc.code in _NO_UPLOAD:
+                raise NoSuchUpload(upload_id) from exc
+            raise
+
+    def staged_exists(self, sha256: str) -> bool:
+        return self.store.exists(self.bucket, staging_key(sha256))
 
     def staged_sha256(self, sha256: str) -> tuple[int, str]:
         digest = hashlib.sha256()
@@ -264,7 +304,7 @@ class ResumableStaging:
 
         key = mcap_key(sha256)
         src = staging_key(sha256)
-        meta: dict[str, str | list[str] | tuple[str]] = {"sha256": sha256}
+        meta: dict[str, str | list[str] | tuple[str]] = {"Content-Type": "application/x-mcap", "sha256": sha256}
         if size <= _MAX_SINGLE_COPY:
             self.client.copy_object(self.bucket, key, CopySource(self.bucket, src), metadata=meta, metadata_directive="REPLACE")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from pitwall.common import db
+from pitwall.common.events import Event, StationStatus
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import retry_forever, run_service
@@ -16,6 +17,13 @@ from pitwall.ingest.ingestor import Ingestor
 from pitwall.ingest.outbox import Outbox
 
 log = get_logger(__name__)
+
+
+def idempotency_key(event: Event) -> str | None:
+    """The event id, except for heartbeats: they come every few seconds from every
+    station, and a repeated or late one is harmless (`stations.record` keeps the newest
+    by time), so they are not remembered for 30 days in `processed`."""
+    return None if isinstance(event, StationStatus) else event.event_id
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
@@ -31,7 +39,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
         relay = asyncio.create_task(outbox.relay(w.publisher, stop))
         await consume_until_stopped(
             w, "ingest", ingestor.handle, stop,
-            idempotency_key=lambda e: e.event_id,
+            idempotency_key=idempotency_key,
             store=MongoIdempotencyStore(database[repository.PROCESSED]),
             prefetch=2,
         )

@@ -26,11 +26,12 @@ from pitwall.common.events import (
     RunCommand,
     RunIngested,
     RunRejected,
+    StationStatus,
 )
 from pitwall.common.logging import get_logger
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import jobs, repository
+from pitwall.ingest import jobs, repository, stations
 from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
 from pitwall.ingest.outbox import Outbox
@@ -105,6 +106,8 @@ class Ingestor:
             await jobs.record(self.db[repository.JOBS], event)
         elif isinstance(event, RunCommand):
             await apply_command(self.runs, event)
+        elif isinstance(event, StationStatus):
+            await stations.record(self.db[repository.STATIONS], event)
 
     # -- file.uploaded ---------------------------------------------------------------
     async def _existing(self, sha256: str) -> dict[str, Any] | None:

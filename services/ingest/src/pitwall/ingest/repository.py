@@ -13,6 +13,8 @@ JOBS = "jobs"
 OUTBOX = "outbox"
 PROCESSED = "processed"
 TOKENS = "tokens"
+# The latest station.status per base station (`_id` = station_id).
+STATIONS = "stations"
 
 _BY_START = [("start_ns", DESCENDING), ("_id", DESCENDING)]
 

@@ -17,7 +17,17 @@ from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
 from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
-from pitwall.query_api.routers import exports, health, runs, session, signals, uploads, web
+from pitwall.query_api.routers import (
+    exports,
+    health,
+    resumable,
+    runs,
+    session,
+    signals,
+    stations,
+    uploads,
+    web,
+)
 
 log = get_logger(__name__)
 
@@ -80,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_middleware(app)
     app.include_router(health.router)
-    for module in (session, runs, signals, uploads, exports):
+    # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
+    for module in (session, resumable, runs, signals, uploads, exports, stations):
         app.include_router(module.router)
     app.include_router(web.router)
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from pitwall.common.events import INT64_MAX, STATION_ID, StationSource
+
 RunStatus = Literal["ready", "recovered", "rejected"]
 Scalar = str | float | int | bool | None
 ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
@@ -213,6 +215,119 @@ class UploadAccepted(BaseModel):
     size: int
     filename: str
     event_id: str
+
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# What S3 servers hand out (SeaweedFS `<hex>_<uuid>`, MinIO base64url, AWS base64-ish):
+# never a `/`, so it stays one path segment.
+UploadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._~=+-]{1,1024}$")]
+UploadFilename = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: Annotated[list[Sha256], Field(min_length=1, max_length=1000)] = Field(description="SHA-256 of files (lowercase hex)")
+
+
+class RunState(BaseModel):
+    status: RunStatus
+    reason: str | None = Field(None, description="why the file was rejected")
+    filenames: list[str] = Field(description="every name the file was uploaded under, first one first")
+    deleted: bool = Field(False, description="the run was (soft) deleted: the content is known all the same")
+
+
+class LookupResponse(BaseModel):
+    runs: dict[str, RunState] = Field(description="by SHA-256: the hashes that are runs")
+    missing: list[str] = Field(description="the hashes that are not runs (in the order asked)")
+
+
+class ResumableOpen(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: Sha256
+    size: int = Field(gt=0, description="bytes of the whole file")
+    filename: UploadFilename
+    upload_id: UploadId | None = Field(None, description="the id a previous open returned (to resume)")
+
+
+class PartInfo(BaseModel):
+    number: int
+    size: int
+
+
+class ResumableState(BaseModel):
+    upload_id: str | None = Field(description="send parts here; null when the file is stored already")
+    part_size: int = Field(description="bytes of every part but the last")
+    parts: list[PartInfo] = Field(description="parts S3 holds already for this upload id (don't send them again)")
+    stored: bool = Field(description="the file is stored already: call complete without sending parts")
+
+
+class ResumableComplete(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upload_id: UploadId | None = Field(None, description="null when the open answered `stored: true`")
+    size: int = Field(gt=0)
+    filename: UploadFilename
+    source_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")] = Field(
+        description="where the file comes from, e.g. `<station>/<car>`"
+    )
+    event_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")] | None = Field(
+        None, description="id of the `file.uploaded` announcement; the same id again is dropped by ingest (one run)"
+    )
+
+
+# Counts go into MongoDB (int64) and state names become field names there.
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+StateName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class StationFields(BaseModel):
+    """What a base station reports: the fields of `pitwall.common.events.StationStatus`
+    but those the gateway sets (a test holds the two lists equal)."""
+
+    station_id: str = Field(pattern=STATION_ID)
+    hostname: str = Field(default="", max_length=255)
+    version: str = Field(default="", max_length=64)
+    interval_s: float = Field(gt=0, le=86400, description="seconds between two reports")
+    cloud_reachable: bool = True
+    sources: list[StationSource] = Field(default_factory=list, max_length=64)
+    states: dict[str, int] = Field(default_factory=dict, description="file versions by journal state")
+    pending_on_car: Count = 0
+    on_station: Count = Field(default=0, description="copied to the station, not uploaded yet")
+    uploading: Count = 0
+    awaiting_confirmation: Count = 0
+    bytes_to_upload: Count = 0
+    failing: Count = Field(default=0, description="files whose last attempt failed")
+    last_error: str | None = Field(default=None, max_length=500)
+    last_error_at: datetime | None = None
+
+
+class StationReport(StationFields):
+    """A `station.status` without what the gateway sets (event id, time, reported_by)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # State names become field names in MongoDB: plain words only.
+    states: Annotated[dict[StateName, Count], Field(max_length=64)] = Field(
+        default_factory=dict, description="file versions by journal state (seen, copied, uploaded, confirmed, ...)"
+    )
+
+
+class StationAccepted(BaseModel):
+    event_id: str
+
+
+class StationView(StationFields):
+    model_config = ConfigDict(extra="ignore")
+
+    reported_by: str | None = None
+    last_seen: datetime = Field(description="when the gateway received the latest report")
+    online: bool = Field(description="the latest report is less than 3 intervals old")
+
+
+class StationList(BaseModel):
+    stations: list[StationView]
 
 
 ExportFormat = Literal["mat", "mat73", "csv", "parquet"]

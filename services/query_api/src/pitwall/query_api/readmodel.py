@@ -17,6 +17,7 @@ RUNS = "runs"
 SIGNALS = "signals"
 JOBS = "jobs"
 TOKENS = "tokens"
+STATIONS = "stations"
 
 Collection = AsyncCollection[dict[str, Any]]
 
@@ -39,3 +40,7 @@ def jobs(res: Resources) -> Collection:
 
 def tokens(res: Resources) -> Collection:
     return database(res)[TOKENS]
+
+
+def stations(res: Resources) -> Collection:
+    return database(res)[STATIONS]

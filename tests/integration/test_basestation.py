@@ -1,0 +1,120 @@
+"""The base station on real servers: a folder of logs becomes runs, each exactly once.
+
+The cloud is the real query_api and ingest on MongoDB, S3 and RabbitMQ; the station is
+`pitwall service basestation` as its own process with an uploader token only.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from station_support import (
+    StationCloud,
+    sha256_of,
+    start_cloud,
+    start_station,
+    station_env,
+    synth_cached,
+)
+
+from pitwall.common.settings import Settings
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def cloud(settings: Settings, service_env: dict[str, str], endpoints: Any,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[StationCloud]:
+    yield from start_cloud(settings, service_env, endpoints, tmp_path_factory.mktemp("station"), "station")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("station-synth")
+
+
+def _grow(src: Path, dest: Path, seconds: float, done: threading.Event) -> None:
+    data = src.read_bytes()
+    steps = 10
+    with open(dest, "wb") as f:
+        for i in range(steps):
+            if i == steps - 1:
+                done.set()  # the last write ends in the footer: from now on it may be taken
+            f.write(data[i * len(data) // steps : (i + 1) * len(data) // steps])
+            f.flush()
+            time.sleep(seconds / steps)
+
+
+def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: Path, tmp_path: Path) -> None:
+    car = tmp_path / "usb"
+    a = synth_cached(cache, car / "lap-a.mcap", 3, 1)
+    (car / "same-as-a.mcap").write_bytes(a.read_bytes())  # one content, two names
+    synth_cached(cache, car / "switched-off.mcap", 3, 2, "--truncate")
+    (car / "readme.txt").write_text("not a log")
+    growing_src = synth_cached(cache, tmp_path / "src" / "rec.mcap", 3, 3)
+    done = threading.Event()
+    grower = threading.Thread(target=_grow, args=(growing_src, car / "recording.mcap", 6.0, done))
+    grower.start()
+
+    station = start_station(cloud, "pit-folder", [{"id": "usb", "kind": "directory", "path": str(car)}])
+    # The file the logger is still writing is left alone while it grows.
+    while not done.is_set():
+        assert "recording.mcap" not in station.states(), "taken while the logger was still writing it"
+        time.sleep(0.2)
+    grower.join()
+    station.wait_all("confirmed", 4)
+    states = station.states()
+    assert states == {p: "confirmed" for p in ("lap-a.mcap", "same-as-a.mcap", "switched-off.mcap", "recording.mcap")}
+
+    shas = {p.name: sha256_of(p) for p in car.glob("*.mcap")}
+    found = cloud.lookup(sorted(set(shas.values())))
+    assert found["missing"] == []
+    runs = found["runs"]
+    assert len(runs) == 3  # four files, three contents: three runs
+    assert runs[shas["lap-a.mcap"]]["status"] == "ready"
+    assert runs[shas["switched-off.mcap"]]["status"] == "recovered"  # footer-less: recovered, not lost
+    assert runs[shas["recording.mcap"]]["status"] == "ready"
+    # Both names of one content are recorded on its run.
+    station.wait(lambda _rows: {"lap-a.mcap", "same-as-a.mcap"} <= set(
+        cloud.lookup([shas["lap-a.mcap"]])["runs"][shas["lap-a.mcap"]]["filenames"]), "both names on the run", 30)
+    # Nothing is deleted from the car by default, and each content is in the spool once.
+    assert sorted(p.name for p in car.iterdir()) == sorted([*shas, "readme.txt"])
+    assert sorted(p.stem for p in station.spool.glob("*.mcap")) == sorted(set(shas.values()))
+    runs_docs = {r["_id"]: r for r in cloud.runs()}
+    station_uploads = [u for r in runs_docs.values() for u in r.get("uploads", []) if u["source"] == "basestation"]
+    assert {u["source_id"] for u in station_uploads} == {"pit-folder/usb"}
+    assert len(station_uploads) == 4  # one announcement per file name, none twice
+
+    # The logger's clock was reset: the same name now holds other content. Two runs.
+    synth_cached(cache, car / "lap-a.mcap", 3, 4)
+    # A file grows after it was copied: taken again as new content, the old copy kept.
+    with open(car / "recording.mcap", "ab") as f:
+        f.write(b"\x00" * 100)
+    station.wait(lambda rows: sum(r.state in ("confirmed", "rejected") for r in rows) >= 6, "the two new versions", 90)
+    new_a = sha256_of(car / "lap-a.mcap")
+    assert cloud.lookup([new_a])["runs"][new_a]["status"] == "ready"
+    assert len({r["_id"] for r in cloud.runs()}) >= 5
+    assert (station.spool / f"{shas['recording.mcap']}.mcap").exists()  # the old copy is kept
+
+    # The status command and the heartbeat tell the same story.
+    env = station_env(cloud, "pit-folder", station.spool, [{"id": "usb", "kind": "directory", "path": str(car)}])
+    out = subprocess.run([sys.executable, "-m", "pitwall.cli.main", "basestation", "status", "--json"],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    doc = json.loads(out.stdout)
+    assert doc["totals"].get("confirmed", 0) >= 5
+    table = subprocess.run([sys.executable, "-m", "pitwall.cli.main", "basestation", "status"],
+                           env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "switched-off.mcap" in table and "confirmed" in table and "totals:" in table
+    with cloud.api.client("viewer") as c:
+        stations = c.get("/api/v1/stations").json()["stations"]
+    mine = next(s for s in stations if s["station_id"] == "pit-folder")
+    assert mine["online"] is True and mine["pending_on_car"] == 0
+    assert mine["states"].get("confirmed", 0) >= 5

@@ -30,13 +30,14 @@ up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitw
 	$(VENV)/bin/pitwall dev up
 
 test: install ## run every test; the fixtures start the servers they need
-	./scripts/ensure-chromium.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install ## ruff on everything, mypy on libs/common
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy libs/common/src
 
-bench: install ## measure throughput (synth, decode, convert)
+bench: install ## measure throughput (synth, decode, convert, ingest, api, station)
+	./scripts/ensure-sshd.sh
 	$(VENV)/bin/python bench/run.py
 
 clean: ## remove caches and build output (keeps .venv and the dev stack's data)

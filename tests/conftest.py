@@ -156,3 +156,21 @@ def hytech_dir() -> Path:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in _server_report:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def car_sshd(tmp_path: Path) -> Iterator[Any]:
+    """A real OpenSSH sshd on a loopback port as "the car", with an empty log folder."""
+    import subprocess
+
+    from pitwall.devstack.sshd import SSHD, start_car_sshd
+
+    if not Path(SSHD).exists():
+        done = subprocess.run([str(REPO_ROOT / "scripts" / "ensure-sshd.sh")], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"sshd is needed for the base-station tests: {done.stderr.strip()}")
+    car = start_car_sshd(tmp_path / "car")
+    try:
+        yield car
+    finally:
+        car.stop()

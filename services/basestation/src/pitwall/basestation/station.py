@@ -145,6 +145,9 @@ class Station:
         state.retry_at = time.monotonic() + state.backoff.failed()
 
     async def copy(self, state: SourceState, entry: Entry) -> bool:
+        part = self.spool.part(entry.id)
+        if part.exists() and 0 < part.stat().st_size <= entry.size:
+            log.info("copy resumed", file=entry.path, from_byte=part.stat().st_size, size=entry.size)
         progress = _Progress(self.journal, entry, "copying")
         try:
             copied = await offload(state.source, entry, self.spool, self.settings.copy_chunk_bytes, progress,

@@ -118,3 +118,25 @@ def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: 
     mine = next(s for s in stations if s["station_id"] == "pit-folder")
     assert mine["online"] is True and mine["pending_on_car"] == 0
     assert mine["states"].get("confirmed", 0) >= 5
+
+
+def test_sync_once_exit_code_says_whether_everything_is_confirmed(cloud: StationCloud, cache: Path, tmp_path: Path) -> None:
+    stick = tmp_path / "stick"
+    synth_cached(cache, stick / "practice.mcap", 3, 21)
+    sources = [{"id": "stick", "kind": "directory", "path": str(stick)}]
+    env = station_env(cloud, "pit-once", tmp_path / "spool", sources, settle_s=0.5)
+    argv = [sys.executable, "-m", "pitwall.cli.main", "basestation", "sync", "--once", "--wait", "60"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 confirmed" in done.stdout
+    # A file the cloud rejects: the pass ends, says why, and exits non-zero.
+    (stick / "broken.mcap").write_bytes(b"\x89MCAP0\r\n" + b"\x01" * 3000)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "REJECTED" in done.stdout and "no readable message" in done.stdout
+    assert (stick / "broken.mcap").exists()
+    # No cloud at all: the file is kept on the station, the exit code says so.
+    (stick / "later.mcap").write_bytes((cache / "s3-21.mcap").read_bytes()[:-8] + b"\x00" * 8)
+    env_off = env | {"PITWALL_BASESTATION_API_URL": "http://127.0.0.1:9"}
+    done = subprocess.run([*argv[:-1], "3"], env=env_off, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "1 copied" in done.stdout

@@ -7,6 +7,7 @@ Sections (each prints its tables as it finishes):
   convert  MCAP -> MAT v5: plain one-pass, the team's per-topic route, `pitwall convert`
   ingest   the ingest service end to end, the signal store against decoding the MCAP
   api      query_api p50/p99: listing many runs, plot series of a 10-minute run
+  station  base station: car (sshd, SFTP) to confirmed run beside scp + API upload; its RSS
 Results: bench/out/results.json and bench/out/results.md (tables to paste in the README);
 a quick or partial run writes results-quick*.* / results-<sections>.* instead.
 Inputs are cached in bench/out/inputs. `--quick` uses smaller inputs (a smoke test of the
@@ -30,7 +31,7 @@ if __package__ in (None, ""):
 from bench.context import Config, Context
 from bench.report import Section, write
 
-SECTIONS = ("synth", "convert", "ingest", "api")
+SECTIONS = ("synth", "convert", "ingest", "api", "station")
 
 
 def _section(name: str) -> Callable[[Context, Section], None]:

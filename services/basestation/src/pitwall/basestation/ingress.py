@@ -40,6 +40,7 @@ async def upload(
     station_id: str,
     progress: Callable[[int], None] | None = None,
     pause_before_announce_s: float = 0.0,
+    parallel: int = 3,
 ) -> str:
     """Parts the cloud lacks, then the announcement. Returns the event id sent."""
     assert entry.sha256 is not None
@@ -54,20 +55,34 @@ async def upload(
         done = sum(size for size in opened.parts.values())
         if opened.parts:
             log.info("upload resumed", file=entry.path, parts_in_cloud=len(opened.parts), parts=n_parts)
-        for number in range(1, n_parts + 1):
-            want = min(opened.part_size, entry.size - (number - 1) * opened.part_size)
-            if opened.parts.get(number) == want:
-                continue  # S3 already holds it from an earlier, interrupted attempt
-            data = await asyncio.to_thread(read_part, spool_file, number, opened.part_size)
-            try:
-                await cloud.put_part(sha, upload_id, number, data)
-            except CloudRefused as exc:
-                if exc.status == 404:  # the upload expired in S3: start a fresh one next pass
-                    journal.update(entry.id, upload_id=None)
-                raise
-            done += len(data)
-            if progress is not None:
-                progress(done)
+        todo = [n for n in range(1, n_parts + 1)
+                if opened.parts.get(n) != min(opened.part_size, entry.size - (n - 1) * opened.part_size)]
+        # A few parts in flight keep the uplink busy while the gateway stores the last one;
+        # each read from the spool only when its turn comes (memory: parallel x part size).
+        gate = asyncio.Semaphore(parallel)
+
+        async def send(number: int) -> None:
+            nonlocal done
+            async with gate:
+                data = await asyncio.to_thread(read_part, spool_file, number, opened.part_size)
+                try:
+                    await cloud.put_part(sha, upload_id, number, data)
+                except CloudRefused as exc:
+                    if exc.status == 404:  # the upload expired in S3: start a fresh one next pass
+                        journal.update(entry.id, upload_id=None)
+                    raise
+                done += len(data)
+                if progress is not None:
+                    progress(done)
+
+        tasks = [asyncio.ensure_future(send(n)) for n in todo]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
     else:
         upload_id = None
     log.info("parts uploaded, announcing", file=entry.path, sha256=sha, stored_before=opened.stored)

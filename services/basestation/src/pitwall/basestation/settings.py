@@ -99,6 +99,8 @@ class StationSettings(BaseSettings):
     backoff_base_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     http_timeout_s: float = Field(default=60.0, gt=0)
+    # Parts of one file in flight at once (memory: this many x 8 MiB).
+    upload_parallel: int = Field(default=3, ge=1, le=16)
     copy_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
 
     # Fault injection for the crash tests: hold after the last part is uploaded and

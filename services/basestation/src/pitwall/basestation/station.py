@@ -248,7 +248,8 @@ class Station:
         self.uploading += 1
         try:
             eid = await ingress.upload(self.cloud, self.journal, entry, spool_file, self.settings.station_id,
-                                       progress, self.settings.fault_pause_before_announce_s)
+                                       progress, self.settings.fault_pause_before_announce_s,
+                                       self.settings.upload_parallel)
         except CloudUnavailable as exc:
             self.journal.update(entry.id, phase=None)
             self._cloud_failed(str(exc))

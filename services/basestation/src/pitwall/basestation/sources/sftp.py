@@ -22,6 +22,11 @@ with warnings.catch_warnings():
 from pitwall.basestation.settings import SourceConfig
 from pitwall.basestation.sources.base import RemoteFile, SourceError, wanted
 
+# AES-GCM first: with AES instructions (any x86 laptop, most ARM boards) it is about 1.6x
+# the throughput of asyncssh's default ChaCha20 on loopback; the rest stay as fallbacks.
+CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+           "aes128-ctr", "aes256-ctr")
+
 _LINK_ERRORS = (asyncssh.DisconnectError, asyncssh.ConnectionLost, ConnectionError, OSError, asyncio.TimeoutError)
 
 
@@ -49,6 +54,7 @@ class SFTPSource:
                 "connect_timeout": c.connect_timeout_s,
                 "keepalive_interval": 5,
                 "keepalive_count_max": 3,
+                "encryption_algs": list(CIPHERS),
             }
             if c.key is not None:
                 options["client_keys"] = [str(c.key)]
@@ -135,7 +141,7 @@ class SFTPSource:
         try:
             # asyncssh splits a large read into parallel requests: one call per chunk
             # keeps the link full without a hand-written pipeline.
-            async with sftp.open(self._full(path), "rb", block_size=256 * 1024, max_requests=32) as f:
+            async with sftp.open(self._full(path), "rb", block_size=256 * 1024, max_requests=64) as f:
                 await f.seek(offset)
                 while True:
                     block = await f.read(chunk)

@@ -88,15 +88,19 @@ class SFTPSource:
         sftp = await self._client()
         try:
             return await op(sftp)
-        except asyncssh.SFTPNoSuchFile:
-            raise SourceError(f"{what}: no such file (it vanished from the car)") from None
-        except asyncssh.SFTPPermissionDenied:
-            raise SourceError(f"{what}: permission denied on the car") from None
-        except asyncssh.SFTPError as exc:
-            raise SourceError(f"{what}: {exc.reason}") from None
-        except _LINK_ERRORS as exc:
-            await self._drop()
-            raise SourceError(f"{what}: link to the car lost ({_text(exc)})", unreachable=True) from None
+        except (asyncssh.SFTPError, *_LINK_ERRORS) as exc:
+            raise await self._failure(what, exc) from None
+
+    async def _failure(self, what: str, exc: BaseException) -> SourceError:
+        """One error for people: a file problem, or the link (then reconnect next time)."""
+        if isinstance(exc, asyncssh.SFTPNoSuchFile):
+            return SourceError(f"{what}: no such file (it vanished from the car)")
+        if isinstance(exc, asyncssh.SFTPPermissionDenied):
+            return SourceError(f"{what}: permission denied on the car")
+        if isinstance(exc, asyncssh.SFTPError):
+            return SourceError(f"{what}: {exc.reason}")
+        await self._drop()
+        return SourceError(f"{what}: link to the car lost ({_text(exc)})", unreachable=True)
 
     async def list(self) -> list[RemoteFile]:
         async def walk(sftp: asyncssh.SFTPClient) -> list[RemoteFile]:
@@ -148,15 +152,8 @@ class SFTPSource:
                     if not block:
                         return
                     yield bytes(block)
-        except asyncssh.SFTPNoSuchFile:
-            raise SourceError(f"{path}: no such file (it vanished from the car)") from None
-        except asyncssh.SFTPPermissionDenied:
-            raise SourceError(f"{path}: permission denied on the car") from None
-        except asyncssh.SFTPError as exc:
-            raise SourceError(f"{path}: {exc.reason}") from None
-        except _LINK_ERRORS as exc:
-            await self._drop()
-            raise SourceError(f"{path}: link to the car lost mid-copy ({_text(exc)})", unreachable=True) from None
+        except (asyncssh.SFTPError, *_LINK_ERRORS) as exc:
+            raise await self._failure(f"{path} (mid-copy)", exc) from None
 
     async def sha256(self, path: str) -> str | None:
         if not self.config.verify_on_car or self._can_hash is False:

@@ -26,6 +26,7 @@ _VERBS: list[tuple[str, str, str, bool]] = [
     ("dev", "pitwall.cli.dev", "app", True),
     ("token", "pitwall.cli.token", "app", True),
     ("basestation", "pitwall.cli.basestation", "app", True),
+    ("backup", "pitwall.cli.backup", "app", True),
 ]
 
 

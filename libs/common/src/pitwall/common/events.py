@@ -105,6 +105,10 @@ class ConversionFailed(Event):
 class BackupDue(Event):
     name: ClassVar[str] = "backup.due"
     kind: Literal["full", "incremental"] = "incremental"
+    # The schedule slot this is for ("2026-12-06T03:00Z"), or "now-<id>" on demand: the
+    # backup id, so two schedulers publishing one slot still make one backup.
+    slot: str | None = None
+    with_signals: bool = False
 
 
 class BackupCompleted(Event):
@@ -113,12 +117,21 @@ class BackupCompleted(Event):
     manifest_key: str
     objects: int
     bytes: int
+    runs: int = 0
+    documents: int = 0
+    objects_copied: int = 0
+    bytes_copied: int = 0
+    seconds: float = 0.0
+    # The restore drill after the backup: "passed", "failed: <why>", or None (not run).
+    drill: str | None = None
+    drill_seconds: float | None = None
 
 
 class BackupFailed(Event):
     name: ClassVar[str] = "backup.failed"
     backup_id: str
     reason: str
+    seconds: float = 0.0
 
 
 STATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -53,6 +53,19 @@ class Settings(BaseSettings):
     # Soft delete retention before objects may be purged
     delete_retention_days: int = 30
     backup_interval_s: int = 24 * 3600
+    # Backups: when (cron, local time), where, how long kept. The target is a URI:
+    # "s3://BUCKET/PREFIX" (this S3), "s3+http://HOST:PORT/BUCKET/PREFIX" (another S3:
+    # keys in backup_s3_access_key/secret_key), or "file:///PATH" (a folder).
+    backup_schedule: str = "0 3 * * *"
+    backup_target: str = ""  # "": s3://<bucket_backups>/pitwall
+    backup_s3_access_key: str = ""
+    backup_s3_secret_key: str = ""
+    # The restic repository's key: from the environment only, never stored with the backup.
+    backup_password: str = ""
+    backup_keep_daily: int = Field(default=7, ge=0)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+    backup_keep_monthly: int = Field(default=12, ge=0)
+    backup_drill: bool = True
 
     @property
     def bucket_mcap(self) -> str:

@@ -1,26 +1,138 @@
-"""backup service."""
+"""backup service: publishes `backup.due` on its schedule and makes one backup per slot.
+
+Two processes may both publish a slot and both receive it: the slot is the backup id
+and a claim in the `backups` collection (a unique _id) lets exactly one of them work.
+The collection is the backup service's own (status for the web page and /readyz); the
+backups themselves, and their manifests, live at the target.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
+from pymongo.errors import DuplicateKeyError
 
-from pitwall.common.events import Event
+from pitwall.backup import schedule
+from pitwall.backup.core import prune, run_backup
+from pitwall.backup.drill import drill
+from pitwall.backup.target import open_target
+from pitwall.common import db
+from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed, Event
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import run_service
 from pitwall.common.settings import Settings
-from pitwall.common.shell import consume_until_stopped, wiring
+from pitwall.common.shell import Wiring, consume_until_stopped, wiring
 
 log = get_logger(__name__)
+BACKUPS = "backups"
+# A claim older than this whose owner never finished (SIGKILL, power cut) may be retaken.
+STALE_CLAIM = timedelta(hours=6)
+
+
+def backup_id(event: BackupDue) -> str:
+    return event.slot or f"now-{event.event_id[:16]}"
+
+
+async def _claim(coll: Any, bid: str) -> bool:
+    now = datetime.now(UTC)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        await coll.insert_one({"_id": bid, "status": "running", "started_at": now, "owner": owner})
+        return True
+    except DuplicateKeyError:
+        pass
+    taken = await coll.update_one(
+        {"_id": bid, "$or": [{"status": "failed"}, {"status": "running", "started_at": {"$lt": now - STALE_CLAIM}}]},
+        {"$set": {"status": "running", "started_at": now, "owner": owner}},
+    )
+    return taken.modified_count == 1
+
+
+async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue) -> None:
+    bid = backup_id(event)
+    if not await _claim(coll, bid):
+        log.info("backup already made or being made", backup_id=bid)
+        return
+    target = open_target(settings)
+    started = asyncio.get_running_loop().time()
+    log.info("backup started", backup_id=bid, target=target.describe())
+    try:
+        manifest = await asyncio.to_thread(run_backup, settings, target, bid, with_signals=event.with_signals)
+    except Exception as exc:
+        seconds = asyncio.get_running_loop().time() - started
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        await coll.update_one({"_id": bid}, {"$set": {"status": "failed", "reason": reason,
+                                                      "finished_at": datetime.now(UTC)}})
+        await w.publisher.publish(BackupFailed(event_id=f"backup.failed.{bid}.{int(started)}", backup_id=bid,
+                                               reason=reason, seconds=round(seconds, 3)))
+        log.error("backup failed", backup_id=bid, reason=reason)
+        return
+    verdict, drill_s = (None, None)
+    if settings.backup_drill:
+        verdict, drill_s = await asyncio.to_thread(drill, settings, target, manifest)
+        log.info("restore drill", backup_id=bid, verdict=verdict, seconds=round(drill_s, 2))
+    try:
+        pruned = await asyncio.to_thread(prune, settings, target)
+        if pruned.removed:
+            log.info("old backups pruned", removed=pruned.removed, objects_removed=pruned.objects_removed)
+    except Exception as exc:  # a failed prune leaves more kept than asked: never less
+        log.warning("prune failed", error=str(exc)[:300])
+    done = {
+        "status": "completed", "finished_at": datetime.now(UTC), "bytes": manifest.bytes, "runs": manifest.runs,
+        "objects": len(manifest.objects), "documents": manifest.documents, "objects_copied": manifest.objects_copied,
+        "bytes_copied": manifest.bytes_copied, "seconds": manifest.seconds, "drill": verdict, "drill_seconds": drill_s,
+        "target": target.describe(), "manifest_key": manifest.key,
+    }
+    await coll.update_one({"_id": bid}, {"$set": done})
+    await w.publisher.publish(BackupCompleted(
+        event_id=f"backup.completed.{bid}", backup_id=bid, manifest_key=manifest.key, objects=len(manifest.objects),
+        bytes=manifest.bytes, runs=manifest.runs, documents=manifest.documents, objects_copied=manifest.objects_copied,
+        bytes_copied=manifest.bytes_copied, seconds=manifest.seconds, drill=verdict,
+        drill_seconds=round(drill_s, 3) if drill_s is not None else None,
+    ))
+    log.info("backup completed", backup_id=bid, runs=manifest.runs, objects=len(manifest.objects),
+             objects_copied=manifest.objects_copied, seconds=manifest.seconds, drill=verdict)
+
+
+async def scheduler(settings: Settings, w: Wiring, stop: asyncio.Event) -> None:
+    cron = schedule.validate(settings.backup_schedule)
+    slot = schedule.last_slot(cron)  # a slot missed while nobody ran is made up at start
+    while not stop.is_set():
+        await w.publisher.publish(BackupDue(event_id=schedule.slot_event_id(slot), slot=schedule.slot_id(slot)))
+        log.info("backup due", slot=schedule.slot_id(slot))
+        slot = schedule.next_slot(cron)
+        wait = (slot - datetime.now(UTC).astimezone()).total_seconds()
+        try:
+            await asyncio.wait_for(stop.wait(), max(0.0, wait))
+        except TimeoutError:
+            pass
 
 
 async def main(settings: Settings, stop: asyncio.Event) -> None:
-    async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-        log.info("received", event_name=event.name, event_id=event.event_id)
+    schedule.validate(settings.backup_schedule)
+    client = db.make_client(settings)
+    coll = db.database(client, settings)[BACKUPS]
+    lock = asyncio.Lock()  # one backup at a time in this process
 
-    async with wiring(settings, stop, "backup") as w:
-        await consume_until_stopped(w, "backup", handle, stop)
+    async def handle(event: Event, message: AbstractIncomingMessage) -> None:
+        if isinstance(event, BackupDue):
+            async with lock:
+                await make_backup(settings, w, coll, event)
+
+    try:
+        async with wiring(settings, stop, "backup") as w:
+            tick = asyncio.create_task(scheduler(settings, w, stop))
+            try:
+                await consume_until_stopped(w, "backup", handle, stop, prefetch=1)
+            finally:
+                tick.cancel()
+    finally:
+        await client.close()
 
 
 def run(settings: Settings) -> None:

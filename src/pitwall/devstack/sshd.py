@@ -8,8 +8,11 @@ on the same port with the same keys.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import getpass
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,10 +20,14 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pitwall.devstack.ports import free_port
 from pitwall.devstack.process import ManagedProcess
 from pitwall.devstack.waiting import wait_until
+
+if TYPE_CHECKING:
+    import psutil
 
 SSHD = "/usr/sbin/sshd"
 
@@ -36,6 +43,39 @@ def _banner(port: int) -> bool:
             return s.recv(64).startswith(b"SSH-2.0")
     except OSError:
         return False
+
+
+@functools.cache
+def _openssh_version() -> tuple[int, int]:
+    done = subprocess.run([SSHD, "-V"], capture_output=True, text=True, timeout=10, check=False)
+    found = re.search(r"OpenSSH_(\d+)\.(\d+)", done.stderr + done.stdout)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
+
+
+def _signal(procs: list[psutil.Process], sig: int) -> None:
+    import psutil
+
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.send_signal(sig)  # psutil checks the pid was not reused
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until each has exited (a zombie counts: its parent died, nobody may reap it)."""
+    import psutil
+
+    def running(p: psutil.Process) -> bool:
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + timeout
+    left = [p for p in procs if running(p)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.02)
+        left = [p for p in left if running(p)]
+    return left
 
 
 def _keygen(path: Path, comment: str) -> None:
@@ -87,6 +127,9 @@ class CarSSH:
             "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nLogLevel VERBOSE\n"
             f"AllowUsers {self.user}\nSubsystem sftp internal-sftp\nMaxStartups 50\nMaxSessions 50\n"
             "ClientAliveInterval 5\nClientAliveCountMax 3\n"
+            # OpenSSH 9.8+ refuses a source after failed or aborted logins (the wrong-key
+            # tests, the readiness probe, killed sessions): every client here is 127.0.0.1.
+            + ("PerSourcePenalties no\n" if _openssh_version() >= (9, 8) else "")
         )
         return path
 
@@ -115,36 +158,60 @@ class CarSSH:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.alive
 
-    def _connections(self) -> list[int]:
+    def _freeze(self) -> list[psutil.Process]:
+        """SIGSTOP the daemon, then every process under it until no new one appears.
+
+        Each connection runs in its own session (sshd calls setsid), out of reach of a
+        signal to the daemon's process group; frozen first, a connection accepted or a
+        session forked while we look cannot slip through. Returns the sessions.
+        """
         import psutil
 
-        if self.proc is None or self.proc.pid is None:
+        if not self.alive() or self.proc is None or self.proc.pid is None:
             return []
         try:
-            return [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
+            daemon = psutil.Process(self.proc.pid)
+            daemon.send_signal(signal.SIGSTOP)
         except psutil.NoSuchProcess:
             return []
+        frozen: dict[int, psutil.Process] = {}
+        while True:
+            try:
+                new = [p for p in daemon.children(recursive=True) if p.pid not in frozen]
+            except psutil.NoSuchProcess:
+                break
+            if not new:
+                break
+            _signal(new, signal.SIGSTOP)
+            frozen |= {p.pid: p for p in new}
+        return list(frozen.values())
 
     def kill(self) -> None:
-        """SIGKILL the daemon and every session it serves: transfers stop mid-byte."""
-        children = self._connections()
-        if self.proc is not None:
-            self.proc.kill()
-        for pid in children:  # sessions run in their own process groups (setsid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """SIGKILL the daemon and every session it serves: transfers stop mid-byte.
 
-    def stop(self) -> None:
-        children = self._connections()
+        When this returns, no process of the daemon runs any more (the car is off).
+        """
+        sessions = self._freeze()
+        _signal(sessions, signal.SIGKILL)
         if self.proc is not None:
-            self.proc.stop(5.0)
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self.proc.kill()  # SIGKILL works on stopped processes
+        _wait_gone(sessions, 5.0)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM the daemon and its sessions, SIGKILL what is left after `timeout`."""
+        sessions = self._freeze()
+        if self.proc is not None and self.alive() and self.proc.pid is not None:
+            # Pending until SIGCONT: the daemon exits before it accepts anything else.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGTERM)
+                os.kill(self.proc.pid, signal.SIGCONT)
+        _signal(sessions, signal.SIGTERM)
+        _signal(sessions, signal.SIGCONT)
+        if self.proc is not None:
+            self.proc.stop(timeout)
+        left = _wait_gone(sessions, timeout)
+        _signal(left, signal.SIGKILL)
+        _wait_gone(left, 5.0)
 
     def restart(self) -> CarSSH:
         self.kill()

@@ -26,6 +26,7 @@ from station_support import (
 )
 
 from pitwall.common.settings import Settings
+from pitwall.devstack.waiting import wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -113,9 +114,14 @@ def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: 
     table = subprocess.run([sys.executable, "-m", "pitwall.cli.main", "basestation", "status"],
                            env=env, capture_output=True, text=True, timeout=60, check=True).stdout
     assert "switched-off.mcap" in table and "confirmed" in table and "totals:" in table
-    with cloud.api.client("viewer") as c:
-        stations = c.get("/api/v1/stations").json()["stations"]
-    mine = next(s for s in stations if s["station_id"] == "pit-folder")
+    # A heartbeat is a snapshot taken every few seconds: the one after the last confirmation says 0 pending.
+    def heartbeat() -> dict:
+        with cloud.api.client("viewer") as c:
+            stations = c.get("/api/v1/stations").json()["stations"]
+        return next(s for s in stations if s["station_id"] == "pit-folder")
+
+    wait_until(lambda: heartbeat()["pending_on_car"] == 0, timeout=30, interval=0.5, what="a heartbeat with nothing pending")
+    mine = heartbeat()
     assert mine["online"] is True and mine["pending_on_car"] == 0
     assert mine["states"].get("confirmed", 0) >= 5
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.api import Api, start_api
+from helpers.api import Api
+from helpers.with_ingest import start_api_with_ingest
 
 from pitwall.basestation.journal import Entry, Journal
 from pitwall.common.settings import Settings
@@ -41,23 +42,13 @@ class StationCloud:
 def start_cloud(settings: Settings, service_env: dict[str, str], endpoints: Any, workdir: Path, tag: str) -> Iterator[StationCloud]:
     from pitwall.devstack.endpoints import settings_env
 
-    # Its own vhost: queues other tests' services left must not feed this ingest.
-    vhost = settings.amqp_url.rsplit("/", 1)[-1] + f"-{tag}"
-    endpoints.rabbit_admin.add_vhost(vhost, endpoints.amqp_user)
-    try:
-        for api in start_api(settings, dict(service_env), workdir, tag, amqp_url=endpoints.amqp_url_for(vhost)):
-            env = dict(service_env) | settings_env(api.settings)
-            ingest = ServiceProcess("ingest", env, workdir / f"ingest-{tag}.log").start()
-            ingest.wait_for_log("consuming", timeout=60)
-            cloud = StationCloud(api, ingest, env, workdir)
-            try:
-                yield cloud
-            finally:
-                for s in cloud.stations:
-                    s.kill()
-                ingest.stop()
-    finally:
-        endpoints.rabbit_admin.delete_vhost(vhost)
+    for api, ingest in start_api_with_ingest(settings, service_env, endpoints, workdir, tag):
+        cloud = StationCloud(api, ingest, dict(service_env) | settings_env(api.settings), workdir)
+        try:
+            yield cloud
+        finally:
+            for s in cloud.stations:
+                s.kill()
 
 
 @dataclass

@@ -160,8 +160,8 @@ def restore(backup_id: str = typer.Argument(...),
         u = urlparse(into)
         if u.scheme not in ("mongodb", "mongodb+srv") or not u.path.strip("/"):
             _fail("--into takes mongodb://HOST:PORT/DATABASE", 2)
-        settings = settings.model_copy(update={"mongo_url": into.rsplit("/", 1)[0] + "/" + (
-            "?" + u.query if u.query else ""), "mongo_db": u.path.strip("/")})
+        server = f"{u.scheme}://{u.netloc}/" + (f"?{u.query}" if u.query else "")
+        settings = settings.model_copy(update={"mongo_url": server, "mongo_db": u.path.strip("/")})
     if not force:
         busy = _guard(lambda: occupied(settings))
         if busy:

@@ -141,3 +141,30 @@ def s3_answers(client: Minio) -> bool:
 def wait_s3(endpoint: str, access_key: str, secret_key: str, proc: ManagedProcess, timeout: float = 60.0) -> float:
     client = make_client(endpoint, access_key, secret_key)
     return wait_until(lambda: s3_answers(client), what=f"S3 (SeaweedFS) at {endpoint}", timeout=timeout, watch=[proc])
+
+
+class SecondS3:
+    """Another S3 server on free ports (an offsite backup target in tests and the bench)."""
+
+    def __init__(self, data_dir: Path, access_key: str = "offsite", secret_key: str = "offsite-secret") -> None:
+        self.access_key, self.secret_key = access_key, secret_key
+        self.ports = WeedPorts.choose()
+        self.endpoint = f"127.0.0.1:{self.ports.s3}"
+        self._proc = start_weed(data_dir / "data", self.ports, access_key, secret_key, data_dir / "weed.log")
+        try:
+            wait_s3(self.endpoint, access_key, secret_key, self._proc)
+        except BaseException:
+            self.stop()
+            raise
+
+    def client(self) -> Minio:
+        return make_client(self.endpoint, self.access_key, self.secret_key)
+
+    def stop(self) -> None:
+        stop_weed(self._proc, self.ports)
+
+    def __enter__(self) -> SecondS3:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

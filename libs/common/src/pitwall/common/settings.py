@@ -52,7 +52,6 @@ class Settings(BaseSettings):
 
     # Soft delete retention before objects may be purged
     delete_retention_days: int = 30
-    backup_interval_s: int = 24 * 3600
     # Backups: when (cron, local time), where, how long kept. The target is a URI:
     # "s3://BUCKET/PREFIX" (this S3), "s3+http://HOST:PORT/BUCKET/PREFIX" (another S3:
     # keys in backup_s3_access_key/secret_key), or "file:///PATH" (a folder).
@@ -66,6 +65,8 @@ class Settings(BaseSettings):
     backup_keep_weekly: int = Field(default=4, ge=0)
     backup_keep_monthly: int = Field(default=12, ge=0)
     backup_drill: bool = True
+    # Fraction of MCAP objects the drill restores (1: all; the catalogue is always whole).
+    backup_drill_sample: float = Field(default=1.0, gt=0, le=1)
 
     @property
     def bucket_mcap(self) -> str:

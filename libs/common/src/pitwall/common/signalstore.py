@@ -214,7 +214,9 @@ def read_recording(
         skipped=[Skipped(**s) for s in doc.get("skipped", [])],
         truncated=doc.get("truncated", False),
         lost_tail_bytes=doc.get("lost_tail_bytes", 0),
-        message_count=doc.get("message_count", 0),
+        # As the MCAP reader counts: the messages returned, after selection and window.
+        message_count=doc.get("message_count", 0) if sel.is_everything
+        else sum(len(tc.log_time_ns) for tc in topics.values()),
         source_size=doc.get("source_size", 0),
     )
 

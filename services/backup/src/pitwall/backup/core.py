@@ -15,8 +15,15 @@ from pymongo import MongoClient
 
 from pitwall.backup.dump import RAW, dump_database, file_sha, read_dump
 from pitwall.backup.manifest import MANIFESTS, Manifest
-from pitwall.backup.restic import Restic
-from pitwall.backup.target import ChunkReader, Target, TargetError, copy_object, object_sha
+from pitwall.backup.restic import Restic, WrongKey
+from pitwall.backup.target import (
+    ChunkReader,
+    Target,
+    TargetError,
+    copy_object,
+    object_sha,
+    sha256_of,
+)
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore, mcap_key
 
@@ -121,15 +128,40 @@ class Problems:
     items: list[str] = field(default_factory=list)
     checked_objects: int = 0
     checked_documents: int = 0
+    checked_keys: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.items
 
 
-def _restore_dump(restic: Restic, manifest: Manifest, into: Path, problems: Problems) -> Path | None:
+RESTIC_CONTENT = ("data/", "index/", "snapshots/")
+
+
+def _damaged_restic_files(target: Target) -> list[str]:
+    """restic names each pack, index and snapshot file by the SHA-256 of its bytes, so a
+    damaged one is found by hashing it: in seconds, where restic itself retries a bad
+    read for most of a minute before it gives up."""
+    area, base = target.area, "restic/"
+    bad = []
+    for sub in RESTIC_CONTENT:
+        for key in sorted(area.keys(base + sub)):
+            sha, _n = sha256_of(area.read(key))
+            if sha != key.rsplit("/", 1)[-1]:
+                bad.append(key)
+    return bad
+
+
+def _restore_dump(target: Target, restic: Restic, manifest: Manifest, into: Path, problems: Problems) -> Path | None:
+    restic.run("cat", "config")  # the key opens the repository, or WrongKey: before any other verdict
+    if bad := _damaged_restic_files(target):
+        problems.items.append(f"catalogue dump (restic snapshot {manifest.snapshot[:8]}): {len(bad)} damaged "
+                              f"restic file(s): {', '.join(bad[:5])}")
+        return None
     try:
         restic.restore(manifest.snapshot, into)
+    except WrongKey:
+        raise  # not damage: the one-line answer is the key
     except Exception as exc:
         problems.items.append(f"catalogue dump (restic snapshot {manifest.snapshot[:8]}) unreadable: {exc}")
         return None
@@ -165,6 +197,7 @@ def _check_objects(target: Target, manifest: Manifest, sample: float, problems: 
         elif present[key] != size:
             problems.items.append(f"object {key}: {present[key]} bytes, manifest says {size}")
         problems.checked_objects += 1
+        problems.checked_keys.append(key)
         progress("verify objects", i + 1, len(keys))
 
 
@@ -173,7 +206,7 @@ def verify(settings: Settings, target: Target, backup_id: str, sample: float = 1
     manifest = load_manifest(target, backup_id)
     problems = Problems()
     with tempfile.TemporaryDirectory(prefix="pitwall-verify-") as tmp:
-        _restore_dump(restic_for(settings, target), manifest, Path(tmp), problems)
+        _restore_dump(target, restic_for(settings, target), manifest, Path(tmp), problems)
     _check_objects(target, manifest, sample, problems, progress)
     return problems
 
@@ -209,24 +242,27 @@ def occupied(settings: Settings) -> list[str]:
 
 
 def restore(settings: Settings, target: Target, backup_id: str, *, force: bool = False, partial: bool = False,
-            progress: Progress = _quiet) -> RestoreReport:
+            sample: float = 1.0, progress: Progress = _quiet) -> RestoreReport:
+    """Into an empty database and buckets (`force`: overwrite). Every part is checked
+    before anything is written; `partial` restores what is intact and lists the rest;
+    `sample` < 1 restores that fraction of the objects (the drill's budget)."""
     started = time.monotonic()
     manifest = load_manifest(target, backup_id)
     if not force and (busy := occupied(settings)):
         raise BackupError("the restore target is not empty (--force overwrites): " + "; ".join(busy))
     problems = Problems()
     with tempfile.TemporaryDirectory(prefix="pitwall-restore-") as tmp:
-        folder = _restore_dump(restic_for(settings, target), manifest, Path(tmp), problems)
+        folder = _restore_dump(target, restic_for(settings, target), manifest, Path(tmp), problems)
         if folder is None or problems.items:
             raise BackupError("nothing restored, the catalogue dump is damaged: " + "; ".join(problems.items))
-        _check_objects(target, manifest, 1.0, problems, progress)
+        _check_objects(target, manifest, sample, problems, progress)
         bad = [p.split(":", 1)[0].removeprefix("object ") for p in problems.items]
         if bad and not partial:
             raise BackupError(f"nothing restored, {len(bad)} object(s) damaged or missing (--partial restores the "
                               "rest and lists these): " + "; ".join(problems.items[:10]))
         store = ObjectStore(settings)
         store.ensure_buckets()
-        keys = [k for k in sorted(manifest.objects) if k not in bad]
+        keys = [k for k in problems.checked_keys if k not in bad]  # all of them unless sampled
         for i, key in enumerate(keys):
             bucket, dest = ((settings.bucket_mcap, key) if key.startswith("mcap/")
                             else (settings.bucket_signals, key.removeprefix("signals/")))

@@ -70,6 +70,16 @@ def _index_spec(ix: Any) -> dict[str, Any]:
     return spec
 
 
+def collection_sha(client: MongoClient[Any], database: str, name: str) -> tuple[str, int]:
+    """The canonical dump's SHA-256 and document count of one collection as it is now."""
+    digest = hashlib.sha256()
+    n = 0
+    for doc in client[database].get_collection(name, codec_options=RAW).find({}, sort=[("_id", 1)]):
+        digest.update(doc.raw)
+        n += 1
+    return digest.hexdigest(), n
+
+
 def read_dump(folder: Path, name: str) -> list[RawBSONDocument]:
     with open(folder / f"{name}.bson", "rb") as f:
         return list(decode_file_iter(f, RAW))

@@ -8,6 +8,7 @@ repository with the catalogue dumps).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
+import urllib3
 from minio import Minio
 from minio.commonconfig import CopySource
 from minio.error import S3Error
@@ -64,23 +66,30 @@ class S3Area:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def ensure(self) -> None:
-        try:
+        with self._errors("opening the bucket"):
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket)
-        except S3Error as exc:
-            raise TargetError(f"backup bucket {self.bucket} on {self.endpoint}: {exc.code}") from None
 
     def keys(self, prefix: str) -> dict[str, int]:
         strip = len(self._k(""))
-        return {o.object_name[strip:]: int(o.size or 0)
-                for o in self.client.list_objects(self.bucket, prefix=self._k(prefix), recursive=True)
-                if o.object_name}
+        with self._errors(f"listing {prefix}"):
+            return {o.object_name[strip:]: int(o.size or 0)
+                    for o in self.client.list_objects(self.bucket, prefix=self._k(prefix), recursive=True)
+                    if o.object_name}
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        """S3 and network failures as one-line TargetErrors (credentials, reachability, space)."""
+        try:
+            yield
+        except S3Error as exc:
+            raise TargetError(f"backup target {self.endpoint}/{self.bucket}: {what}: {exc.code} ({exc.message})") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TargetError(f"backup target {self.endpoint} unreachable while {what}: {exc}") from None
 
     def read(self, key: str) -> Iterator[bytes]:
-        try:
+        with self._errors(f"reading {key}"):
             resp = self.client.get_object(self.bucket, self._k(key))
-        except S3Error as exc:
-            raise TargetError(f"{key}: {exc.code}") from None
         try:
             yield from resp.stream(CHUNK)
         finally:
@@ -88,18 +97,22 @@ class S3Area:
             resp.release_conn()
 
     def write(self, key: str, chunks: Iterator[bytes], size: int) -> None:
-        self.client.put_object(self.bucket, self._k(key), ChunkReader(chunks), size, part_size=16 * 1024 * 1024)
+        with self._errors(f"writing {key}"):
+            self.client.put_object(self.bucket, self._k(key), ChunkReader(chunks), size, part_size=16 * 1024 * 1024)
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(self.bucket, self._k(key), io.BytesIO(data), len(data))
+        with self._errors(f"writing {key}"):
+            self.client.put_object(self.bucket, self._k(key), io.BytesIO(data), len(data))
 
     def remove(self, key: str) -> None:
-        self.client.remove_object(self.bucket, self._k(key))
+        with self._errors(f"removing {key}"):
+            self.client.remove_object(self.bucket, self._k(key))
 
     def copy_in(self, key: str, store: ObjectStore, bucket: str, source_key: str) -> bool:
         if not self.same_endpoint:
             return False
-        self.client.copy_object(self.bucket, self._k(key), CopySource(bucket, source_key))
+        with self._errors(f"copying {key}"):
+            self.client.copy_object(self.bucket, self._k(key), CopySource(bucket, source_key))
         return True
 
     def describe(self) -> str:

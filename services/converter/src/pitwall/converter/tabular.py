@@ -97,6 +97,18 @@ def _csv_buffer(table: pa.Table) -> pa.Buffer:
     return sink.getvalue()
 
 
+# Zip entries carry a time stamp; a fixed one (the zip epoch, as reproducible builds use)
+# makes the same selection give the same bytes, whenever and wherever it is converted.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def zip_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def write_wide(
     rec: Recording,
     out: Path,
@@ -112,8 +124,8 @@ def write_wide(
         _write_table(_with_meta(table, meta), out, fmt)
     elif zip_member is not None:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            zf.writestr(zip_member, memoryview(_csv_buffer(table)))
-            zf.writestr("meta.json", json.dumps(meta, indent=1))
+            zf.writestr(zip_entry(zip_member), memoryview(_csv_buffer(table)), compresslevel=1)
+            zf.writestr(zip_entry("meta.json"), json.dumps(meta, indent=1), compresslevel=1)
     else:
         _write_table(table, out, fmt)
     return [out]
@@ -173,7 +185,7 @@ def write_per_topic(
                 assert pending is not None
                 text = pending.result()
                 pending = pool.submit(render, jobs[k + 1][0]) if k + 1 < len(jobs) else None
-                zf.writestr(f"{name}.csv", memoryview(text))
+                zf.writestr(zip_entry(f"{name}.csv"), memoryview(text), compresslevel=1)
                 advance(w)
-            zf.writestr("meta.json", json.dumps(meta, indent=1))
+            zf.writestr(zip_entry("meta.json"), json.dumps(meta, indent=1), compresslevel=1)
     return [out]

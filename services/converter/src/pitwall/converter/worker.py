@@ -25,6 +25,7 @@ from pitwall.common.events import ConversionRequested
 from pitwall.common.logging import get_logger
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore, S3RangeSource, mcap_key
+from pitwall.converter.tabular import zip_entry
 
 log = get_logger(__name__)
 
@@ -154,12 +155,13 @@ def convert(
         else:
             with zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as zf:
                 for p in outputs:
-                    if p.is_dir():
-                        for f in sorted(p.rglob("*")):
-                            if f.is_file():
-                                zf.write(f, f"{p.name}/{f.relative_to(p)}")
-                    else:
-                        zf.write(p, p.name)
+                    files = [(f, f"{p.name}/{f.relative_to(p)}") for f in sorted(p.rglob("*")) if f.is_file()] \
+                        if p.is_dir() else [(p, p.name)]
+                    for f, name in files:
+                        entry = zip_entry(name)
+                        entry.file_size = f.stat().st_size  # lets zipfile pick zip64 for big members
+                        with open(f, "rb") as src, zf.open(entry, "w") as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
         progress(0.95, "uploading")
         size = store.put_file(settings.bucket_exports, key, final)
         return Result(key, size, False, {"runs": runs_done})

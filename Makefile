@@ -27,17 +27,18 @@ install: ## create .venv with every package and dev tool (uv; uv.lock pins versi
 		{ echo "the compiled MCAP kernels are missing: is a C compiler (gcc) installed?" >&2; exit 1; }
 
 up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitwall/)
+	./scripts/ensure-restic.sh
 	$(VENV)/bin/pitwall dev up
 
 test: install ## run every test; the fixtures start the servers they need
-	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install ## ruff on everything, mypy on libs/common
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy libs/common/src
 
-bench: install ## measure throughput (synth, decode, convert, ingest, api, station)
-	./scripts/ensure-sshd.sh
+bench: install ## measure throughput (synth, decode, convert, ingest, api, station, backup)
+	./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh
 	$(VENV)/bin/python bench/run.py
 
 clean: ## remove caches and build output (keeps .venv and the dev stack's data)

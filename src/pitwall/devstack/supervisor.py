@@ -157,6 +157,8 @@ class Supervisor:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
         env |= settings_env(settings) | {"PYTHONUNBUFFERED": "1"}
         commands = {name: [*pitwall_argv(), "service", name] for name in self.config.services}
+        if "backup" in self.config.services:
+            env |= self._backup_env()
         if "basestation" in self.config.services:
             env |= self._station_env(settings)
             if self.config.car:
@@ -172,6 +174,20 @@ class Supervisor:
             proc.start()
         self._record_children()
         self.say(f"{len(self._services)} services started in {time.monotonic() - t0:.1f} s; waiting for /readyz")
+
+    def _backup_env(self) -> dict[str, str]:
+        """The dev stack's backup key: made once, kept in the data dir (a real deployment
+        sets PITWALL_BACKUP_PASSWORD from the team's password manager, never beside the backup)."""
+        if os.environ.get("PITWALL_BACKUP_PASSWORD"):
+            return {"PITWALL_BACKUP_PASSWORD": os.environ["PITWALL_BACKUP_PASSWORD"]}
+        path = self.data_dir / "backup-key"
+        if not path.exists():
+            import secrets
+
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        return {"PITWALL_BACKUP_PASSWORD": path.read_text().strip()}
 
     def _station_env(self, settings: Settings) -> dict[str, str]:
         """The base station of the dev stack: an uploader token, watching the simulated car."""

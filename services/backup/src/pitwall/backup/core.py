@@ -326,7 +326,9 @@ def prune(settings: Settings, target: Target) -> PruneReport:
         kept.add(max(created, key=lambda b: created[b]))  # whatever the settings, the newest stays
     gone = [m for m in backups if m.id not in kept]
     referenced = {k for m in backups if m.id in kept for k in m.objects}
-    restic_for(settings, target).forget([m.snapshot for m in gone])
+    restic = restic_for(settings, target)
+    snapshots = {x for snap in restic.snapshots() for x in (snap.get("id"), snap.get("short_id")) if x}
+    restic.forget([m.snapshot for m in gone if m.snapshot in snapshots])  # one already gone is no error
     for m in gone:
         target.area.remove(m.key)
     removed = 0

@@ -347,6 +347,10 @@ def test_a_backup_taken_during_20_uploads_restores_to_a_consistent_catalogue(sta
 def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack, tmp_path: Path) -> None:
     folder = tmp_path / "service-target"
     env = stack.env | {"PITWALL_BACKUP_SCHEDULE": "0 0 1 1 *", "PITWALL_BACKUP_TARGET": f"file://{folder}"}
+    with stack.api.client("admin") as c:
+        ready = c.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["backup"] == "stale"  # never backed up: said, and not a 503
+    assert ready["checks"]["backup"]["reason"] == "no completed backup yet"
     tap = EventTap(stack.settings, "backup.completed", "backup.failed")
     procs = [ServiceProcess("backup", env, tmp_path / f"backup-{i}.log").start() for i in (1, 2)]
     try:
@@ -364,6 +368,17 @@ def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack,
         assert [b["id"] for b in listed] == [done.backup_id]
         record = stack.api.db["backups"].find_one({"_id": done.backup_id})
         assert record["status"] == "completed" and record["drill"] == "passed"
+        # The admin page's list and /readyz say the same.
+        with stack.api.client("admin") as c:
+            listed_api = c.get("/api/v1/backups").json()
+            ready = c.get("/readyz").json()
+        with stack.api.client("viewer") as c:
+            assert c.get("/api/v1/backups").status_code == 403
+        assert [b["id"] for b in listed_api["backups"]] == [done.backup_id]
+        assert listed_api["backups"][0]["drill"] == "passed" and listed_api["backups"][0]["objects_copied"] >= 0
+        assert listed_api["verdict"]["status"] == "ok" and listed_api["verdict"]["latest_good"] == done.backup_id
+        assert listed_api["verdict"]["interval_s"] == 365 * 86400  # the schedule's: once a year
+        assert ready["backup"] == "ok"
         # The drill cleaned up after itself.
         client: MongoClient[Any] = MongoClient(stack.settings.mongo_url)
         try:

@@ -22,6 +22,7 @@ from pitwall.backup.core import prune, run_backup
 from pitwall.backup.drill import drill
 from pitwall.backup.target import open_target
 from pitwall.common import db
+from pitwall.common.db import BACKUPS
 from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed, Event
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import run_service
@@ -29,7 +30,6 @@ from pitwall.common.settings import Settings
 from pitwall.common.shell import Wiring, consume_until_stopped, wiring
 
 log = get_logger(__name__)
-BACKUPS = "backups"
 # A claim older than this whose owner never finished (SIGKILL, power cut) may be retaken.
 STALE_CLAIM = timedelta(hours=6)
 
@@ -38,11 +38,12 @@ def backup_id(event: BackupDue) -> str:
     return event.slot or f"now-{event.event_id[:16]}"
 
 
-async def _claim(coll: Any, bid: str) -> bool:
+async def _claim(coll: Any, bid: str, interval_s: float) -> bool:
     now = datetime.now(UTC)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        await coll.insert_one({"_id": bid, "status": "running", "started_at": now, "owner": owner})
+        await coll.insert_one({"_id": bid, "status": "running", "started_at": now, "owner": owner,
+                               "interval_s": interval_s})
         return True
     except DuplicateKeyError:
         pass
@@ -55,7 +56,7 @@ async def _claim(coll: Any, bid: str) -> bool:
 
 async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue) -> None:
     bid = backup_id(event)
-    if not await _claim(coll, bid):
+    if not await _claim(coll, bid, schedule.interval_s(settings.backup_schedule)):
         log.info("backup already made or being made", backup_id=bid)
         return
     target = open_target(settings)

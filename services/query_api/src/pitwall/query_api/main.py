@@ -18,6 +18,7 @@ from pitwall.query_api.deps import Resources
 from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
 from pitwall.query_api.routers import (
+    backups,
     exports,
     health,
     resumable,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app)
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
-    for module in (session, resumable, runs, signals, uploads, exports, stations):
+    for module in (session, resumable, runs, signals, uploads, exports, stations, backups):
         app.include_router(module.router)
     app.include_router(web.router)
 

@@ -407,3 +407,35 @@ def finite(value: Any) -> Any:
     if isinstance(value, list):
         return [finite(v) for v in value]
     return value
+
+
+class BackupView(BaseModel):
+    id: str
+    status: Literal["running", "completed", "failed"]
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    reason: str | None = None
+    target: str | None = None
+    bytes: int | None = None
+    runs: int | None = None
+    objects: int | None = None
+    documents: int | None = None
+    objects_copied: int | None = None
+    bytes_copied: int | None = None
+    seconds: float | None = None
+    drill: str | None = Field(None, description='"passed", or "failed: why"; null when no drill ran')
+    drill_seconds: float | None = None
+
+
+class BackupVerdict(BaseModel):
+    status: Literal["ok", "stale"]
+    interval_s: float
+    latest_good: str | None = None
+    age_s: float | None = None
+    drill: str | None = None
+    reason: str | None = None
+
+
+class BackupList(BaseModel):
+    backups: list[BackupView]
+    verdict: BackupVerdict

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from pitwall.common import db
 from pitwall.query_api.deps import Resources, resources
+from pitwall.query_api.routers import backups
 
 router = APIRouter(tags=["health"])
 
@@ -42,6 +43,15 @@ async def readyz(res: Resources = Depends(resources)) -> JSONResponse:
         _check(_broker(res)),
         _check(asyncio.to_thread(res.store.ping)),
     )
-    checks = {"mongodb": mongo, "broker": broker, "s3": s3}
+    checks: dict[str, dict[str, Any]] = {"mongodb": mongo, "broker": broker, "s3": s3}
     ready = all(c["status"] == "up" for c in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+    body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
+    if mongo["status"] == "up":
+        # Reported, never a 503: serving runs does not depend on last night's backup.
+        try:
+            backup = await asyncio.wait_for(backups.verdict(res), timeout=3.0)
+            body["backup"] = backup.status
+            checks["backup"] = backup.model_dump(exclude_none=True)
+        except Exception as exc:
+            checks["backup"] = {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -67,6 +67,11 @@ async def upload_page(request: Request, token: Token = None) -> Response:
     return _shell(request, token)
 
 
+@router.get("/admin/backups")
+async def backups_page(request: Request, token: Token = None) -> Response:
+    return _shell(request, token)
+
+
 @router.get("/login")
 async def login_page() -> Response:
     return _page("login.html")

@@ -1,11 +1,12 @@
 // The page's router: one HTML shell, a view per path, links handled without reloads.
-import { api, whoami } from "./api.js";
+import { api, can, whoami } from "./api.js";
 import { clear, h } from "./dom.js";
 
 const routes = [
   { pattern: /^\/$/, nav: "runs", load: () => import("./runs.js") },
   { pattern: /^\/runs\/([0-9a-f]{64})$/, nav: "runs", load: () => import("./run.js") },
   { pattern: /^\/upload$/, nav: "upload", load: () => import("./upload.js") },
+  { pattern: /^\/admin\/backups$/, nav: "backups", load: () => import("./backups.js") },
 ];
 
 const root = document.getElementById("app");
@@ -68,6 +69,8 @@ async function showWho() {
   const box = document.getElementById("who");
   try {
     const me = await whoami();
+    // Admin pages are listed for admins only (the API refuses the others anyway).
+    document.querySelector("[data-nav=backups]").hidden = !can(me, "admin");
     clear(box).append(
       h("span.who-name", me.name),
       h(`span.role.role-${me.role}`, me.role),

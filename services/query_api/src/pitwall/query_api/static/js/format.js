@@ -83,3 +83,14 @@ export function matlabName(name) {
   // Over 63 characters the converter appends a hash; the signal_map in the file has the exact name.
   return out.length > 63 ? `${out.slice(0, 54)}_…` : out;
 }
+
+/** How long ago a time was: "40 s ago", "12 min ago", "3.5 h ago", "9 d ago". */
+export function fmtAgo(value) {
+  const d = asDate(value);
+  if (!d) return DASH;
+  const s = Math.max(0, (Date.now() - d.getTime()) / 1000);
+  if (s < 90) return `${Math.round(s)} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}

@@ -1,17 +1,9 @@
 // Base stations at the track: are they online, what is still on the car, what is stuck.
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
-import { fmtBytes } from "./format.js";
+import { fmtAgo as ago, fmtBytes } from "./format.js";
 
 const POLL_MS = 5000;
-
-function ago(iso) {
-  const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (s < 90) return `${Math.round(s)} s ago`;
-  if (s < 5400) return `${Math.round(s / 60)} min ago`;
-  if (s < 172800) return `${(s / 3600).toFixed(1)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
-}
 
 function figure(label, value, key, warn = false) {
   return h(`div.st-fig${warn ? ".warn" : ""}`, { dataset: { key } },

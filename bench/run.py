@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 from bench.context import Config, Context
 from bench.report import Section, write
 
-SECTIONS = ("synth", "convert", "ingest", "api", "station")
+SECTIONS = ("synth", "convert", "ingest", "api", "station", "backup")
 
 
 def _section(name: str) -> Callable[[Context, Section], None]:

@@ -28,7 +28,7 @@ from helpers.with_ingest import start_api_with_ingest
 from pymongo import MongoClient
 
 from pitwall.client import Client
-from pitwall.common.events import BackupCompleted
+from pitwall.common.events import BackupCompleted, BackupFailed
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
 from pitwall.devstack.endpoints import settings_env
@@ -366,6 +366,9 @@ def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack,
             tap.get(timeout=3)  # and no second backup
         listed = backups(stack, "--target", f"file://{folder}")
         assert [b["id"] for b in listed] == [done.backup_id]
+        assert listed[0]["drill"] == "passed"
+        shown = stack.pitwall("backup", "list", "--target", f"file://{folder}").stdout
+        assert "complete, drill passed" in shown
         record = stack.api.db["backups"].find_one({"_id": done.backup_id})
         assert record["status"] == "completed" and record["drill"] == "passed"
         # The admin page's list and /readyz say the same.
@@ -420,3 +423,38 @@ def test_backup_to_a_second_s3_server_offsite(stack: Stack, tmp_path: Path) -> N
         # Wrong offsite credentials: a clear error, not a traceback.
         bad = stack.pitwall("backup", "list", *target, env={**keys, "PITWALL_BACKUP_S3_SECRET_KEY": "nope"})
         assert bad.returncode != 0 and "Traceback" not in bad.stderr and "pitwall backup: error" in bad.stderr
+
+
+def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retried(stack: Stack, tmp_path: Path) -> None:
+    keys = {"PITWALL_BACKUP_S3_ACCESS_KEY": "offsite", "PITWALL_BACKUP_S3_SECRET_KEY": "offsite-secret"}
+    down = "s3+http://127.0.0.1:9/team-offsite/pitwall"
+    # By hand: one line, exit 1.
+    made = stack.pitwall("backup", "now", "--here", "--target", down, env=keys)
+    assert made.returncode == 1 and "Traceback" not in made.stderr and "unreachable" in made.stderr, made.stderr
+    # The service: backup.failed with the reason, the record says failed, nothing listed as good.
+    slot = "0 0 1 7 *"  # a slot no other test uses (1 July, yearly)
+    env = stack.env | keys | {"PITWALL_BACKUP_SCHEDULE": slot, "PITWALL_BACKUP_TARGET": down, "PITWALL_BACKUP_DRILL": "false"}
+    tap = EventTap(stack.settings, "backup.completed", "backup.failed")
+    try:
+        proc = ServiceProcess("backup", env, tmp_path / "backup-down.log").start()
+        try:
+            failed = tap.get(timeout=120)
+        finally:
+            proc.stop()
+        assert isinstance(failed, BackupFailed), failed
+        assert "unreachable" in failed.reason
+        record = stack.api.db["backups"].find_one({"_id": failed.backup_id})
+        assert record["status"] == "failed" and "unreachable" in record["reason"]
+        # The target is back (here: another one): the same slot is made on the next delivery.
+        folder = tmp_path / "back"
+        proc = ServiceProcess("backup", env | {"PITWALL_BACKUP_TARGET": f"file://{folder}"},
+                              tmp_path / "backup-back.log").start()
+        try:
+            done = tap.get(timeout=120)
+        finally:
+            proc.stop()
+        assert isinstance(done, BackupCompleted) and done.backup_id == failed.backup_id
+        assert [b["id"] for b in backups(stack, "--target", f"file://{folder}")] == [failed.backup_id]
+        assert stack.api.db["backups"].find_one({"_id": failed.backup_id})["status"] == "completed"
+    finally:
+        tap.close()

@@ -111,20 +111,23 @@ def list_(target: str | None = _TARGET, as_json: bool = typer.Option(False, "--j
     import json
     from dataclasses import asdict
 
-    from pitwall.backup.core import list_backups
+    from pitwall.backup.core import drill_verdicts, list_backups
 
     _settings, tgt = _open(target)
     backups = _guard(lambda: list_backups(tgt))
+    drills = _guard(lambda: drill_verdicts(tgt))
     if as_json:
-        typer.echo(json.dumps([asdict(m) for m in backups], indent=1, default=str))
+        typer.echo(json.dumps([asdict(m) | {"drill": drills.get(m.id)} for m in backups], indent=1, default=str))
         return
     if not backups:
         typer.echo(f"no backups at {tgt.describe()}")
         return
     typer.echo(f"{'ID':<28} {'CREATED':<26} {'SIZE':>10} {'RUNS':>6} {'OBJECTS':>8} {'COPIED':>7}  STATUS")
     for m in backups:
+        drill = drills.get(m.id)
+        status = "complete" + (f", drill {drill}" if drill else ", no drill")
         typer.echo(f"{m.id:<28} {m.created_at:<26} {m.bytes / 1e6:>8.1f}MB {m.runs:>6} {len(m.objects):>8} "
-                   f"{m.objects_copied:>7}  complete")
+                   f"{m.objects_copied:>7}  {status}")
 
 
 @app.command("verify")

@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from pymongo.errors import DuplicateKeyError
 
 from pitwall.backup import schedule
-from pitwall.backup.core import prune, run_backup
+from pitwall.backup.core import prune, record_drill, run_backup
 from pitwall.backup.drill import drill
 from pitwall.backup.target import open_target
 from pitwall.common import db
@@ -76,6 +76,10 @@ async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue
     verdict, drill_s = (None, None)
     if settings.backup_drill:
         verdict, drill_s = await asyncio.to_thread(drill, settings, target, manifest)
+        try:
+            await asyncio.to_thread(record_drill, target, bid, verdict, drill_s)
+        except Exception as exc:  # the verdict is still in the event and the record
+            log.warning("drill verdict not written to the target", error=str(exc)[:300])
         log.info("restore drill", backup_id=bid, verdict=verdict, seconds=round(drill_s, 2))
     try:
         pruned = await asyncio.to_thread(prune, settings, target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -137,6 +138,27 @@ def list_backups(target: Target) -> list[Manifest]:
         except (TargetError, ValueError, KeyError, TypeError):
             continue  # not a manifest this version can read: not listed as good
     return sorted(out, key=lambda m: m.created_at)
+
+
+DRILLS = "drills/"
+
+
+def record_drill(target: Target, backup_id: str, verdict: str, seconds: float) -> None:
+    """Beside the manifest (which is never rewritten): what the restore drill found."""
+    doc = {"backup_id": backup_id, "verdict": verdict, "seconds": round(seconds, 3),
+           "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    target.area.write_bytes(f"{DRILLS}{backup_id}.json", json.dumps(doc).encode())
+
+
+def drill_verdicts(target: Target) -> dict[str, str]:
+    out = {}
+    for key in target.area.keys(DRILLS):
+        try:
+            doc = json.loads(b"".join(target.area.read(key)))
+            out[str(doc["backup_id"])] = str(doc["verdict"])
+        except (TargetError, ValueError, KeyError, TypeError):
+            continue
+    return out
 
 
 def load_manifest(target: Target, backup_id: str) -> Manifest:
@@ -362,6 +384,7 @@ def prune(settings: Settings, target: Target) -> PruneReport:
     restic.forget([m.snapshot for m in gone if m.snapshot in snapshots])  # one already gone is no error
     for m in gone:
         target.area.remove(m.key)
+        target.area.remove(f"{DRILLS}{m.id}.json")
     removed = 0
     for key in list(target.area.keys("mcap/")) + list(target.area.keys("signals/")):
         if key not in referenced:  # no kept backup names it

@@ -22,7 +22,6 @@ from urllib.parse import urlparse
 import pytest
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
-from conftest import HYTECH_DIR
 from helpers.api import Api, EventTap
 from helpers.with_ingest import start_api_with_ingest
 from pymongo import MongoClient
@@ -37,6 +36,7 @@ from pitwall.devstack.waiting import wait_until
 
 pytestmark = pytest.mark.stack
 
+HYTECH_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "hytech"
 KEY = "correct horse battery staple"
 RAW = CodecOptions(document_class=RawBSONDocument)
 SIGNALS = ["VNData:vn_vel.x", "ACU_data:pack_voltage"]

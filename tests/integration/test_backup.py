@@ -350,7 +350,7 @@ def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack,
     with stack.api.client("admin") as c:
         ready = c.get("/readyz").json()
     assert ready["status"] == "ready" and ready["backup"] == "stale"  # never backed up: said, and not a 503
-    assert ready["checks"]["backup"]["reason"] == "no completed backup yet"
+    assert ready["backup_detail"]["reason"] == "no completed backup yet"
     tap = EventTap(stack.settings, "backup.completed", "backup.failed")
     procs = [ServiceProcess("backup", env, tmp_path / f"backup-{i}.log").start() for i in (1, 2)]
     try:

@@ -127,6 +127,10 @@ class CarSSH:
             "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\nLogLevel VERBOSE\n"
             f"AllowUsers {self.user}\nSubsystem sftp internal-sftp\nMaxStartups 50\nMaxSessions 50\n"
             "ClientAliveInterval 5\nClientAliveCountMax 3\n"
+            # A session's shell must not run this machine's ~/.bashrc (bash reads it under
+            # sshd): a kill mid-`pyenv rehash` there leaves a lock every later command waits
+            # 60 s on. The car's own home is its work folder.
+            + (f"SetEnv HOME={self.workdir}\n" if _openssh_version() >= (8, 7) else "")
             # OpenSSH 9.8+ refuses a source after failed or aborted logins (the wrong-key
             # tests, the readiness probe, killed sessions): every client here is 127.0.0.1.
             + ("PerSourcePenalties no\n" if _openssh_version() >= (9, 8) else "")

@@ -25,6 +25,7 @@ from bson.raw_bson import RawBSONDocument
 from helpers.api import Api, EventTap
 from helpers.with_ingest import start_api_with_ingest
 from pymongo import MongoClient
+from station_support import synth
 
 from pitwall.client import Client
 from pitwall.common.events import BackupCompleted, BackupFailed
@@ -60,13 +61,6 @@ class Stack:
 
     def client(self) -> Client:
         return Client(self.api.base_url, self.api.tokens["admin"])
-
-
-def synth(path: Path, seconds: float, seed: int, *extra: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(seconds / 60),
-                    "--seed", str(seed), *extra], check=True, capture_output=True, timeout=300)
-    return path
 
 
 def upload_and_wait(pw: Client, paths: list[Path], timeout: float = 180) -> list[str]:

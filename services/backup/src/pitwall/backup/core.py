@@ -17,7 +17,7 @@ from pymongo import MongoClient
 
 from pitwall.backup.dump import RAW, dump_database, file_sha, read_dump
 from pitwall.backup.manifest import MANIFESTS, Manifest
-from pitwall.backup.restic import Restic, WrongKey
+from pitwall.backup.restic import Restic
 from pitwall.backup.target import (
     ChunkReader,
     Target,
@@ -207,8 +207,6 @@ def _restore_dump(target: Target, restic: Restic, manifest: Manifest, into: Path
         return None
     try:
         restic.restore(manifest.snapshot, into)
-    except WrongKey:
-        raise  # not damage: the one-line answer is the key
     except Exception as exc:
         problems.items.append(f"catalogue dump (restic snapshot {manifest.snapshot[:8]}) unreadable: {exc}")
         return None

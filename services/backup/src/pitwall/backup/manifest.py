@@ -31,7 +31,6 @@ class Manifest:
     seconds: float = 0.0
     objects_copied: int = 0
     bytes_copied: int = 0
-    drill: str | None = None
 
     @property
     def key(self) -> str:
@@ -52,4 +51,5 @@ class Manifest:
     def from_json(cls, data: bytes) -> Manifest:
         doc = json.loads(data)
         doc["collections"] = {k: CollectionDump(**v) for k, v in doc["collections"].items()}
+        doc.pop("drill", None)  # written by the first version; the verdict lives in drills/ now
         return cls(**doc)

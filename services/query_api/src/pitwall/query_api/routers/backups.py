@@ -13,6 +13,7 @@ from pitwall.query_api.auth import Admin
 from pitwall.query_api.deps import Resources, resources
 from pitwall.query_api.errors import AUTH
 from pitwall.query_api.models import BackupList, BackupVerdict, BackupView
+from pitwall.query_api.queries import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["backups"], responses=AUTH)
 
@@ -21,7 +22,7 @@ DEFAULT_INTERVAL_S = 24 * 3600.0  # before the backup service ever ran: the defa
 
 
 def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+    return as_utc(t) if t is not None else None
 
 
 def _view(doc: dict[str, Any]) -> BackupView:

@@ -72,23 +72,25 @@ class Stack:
         return cls(servers, iso, settings, env, root, logs, servers.endpoints.backend, notes)
 
     # -- services -------------------------------------------------------------------------
-    def service(self, name: str) -> Any:
-        """`pitwall service NAME`, started once and kept until `stop()`."""
+    def service(self, name: str, replica: int = 1) -> Any:
+        """`pitwall service NAME`, started once and kept until `stop()`; `replica` 2, 3...
+        start further processes of the same service (kept as `NAME-2`, ...)."""
         from pitwall.devstack.ports import free_port
         from pitwall.devstack.services import ServiceProcess
 
-        if name in self.services:
-            return self.services[name]
+        key = name if replica == 1 else f"{name}-{replica}"
+        if key in self.services:
+            return self.services[key]
         env = dict(self.env)
         port = None
         if name == "query_api":
             port = free_port()
             self.ports.append(port)
             env["PITWALL_HTTP_PORT"] = str(port)
-        log = self.logs / f"{name}.log"
+        log = self.logs / f"{key}.log"
         log.unlink(missing_ok=True)
         proc = ServiceProcess(name, env, log, http_port=port).start()
-        self.services[name] = proc
+        self.services[key] = proc
         if port is not None:
             proc.wait_ready(timeout=120)
         else:

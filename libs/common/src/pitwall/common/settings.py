@@ -32,12 +32,19 @@ class Settings(BaseSettings):
     s3_secure: bool = False
     s3_region: str = "us-east-1"
     bucket_prefix: str = ""
-    presign_expiry_s: int = 900
+    # Lifetime of presigned download links: long enough to start a big download (S3
+    # checks the signature when the GET starts, not while it streams), short enough
+    # that a link copied into a chat or a log is dead soon after.
+    presign_expiry_s: int = Field(default=600, ge=1, le=7 * 86400)
 
     # HTTP gateway
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     upload_max_bytes: int = 8 * 1024**3
+    # Wrong tokens (log-in or bearer): this many different ones from one client within
+    # the window lock that client out for the window (429 with Retry-After).
+    auth_max_failures: int = Field(default=10, ge=1)
+    auth_failure_window_s: float = Field(default=60.0, gt=0)
 
     # Decoded columns ingest holds at once: a file whose columns would pass this is
     # read in several passes over groups of topics (slower, but it fits a small box).

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # read in several passes over groups of topics (slower, but it fits a small box).
     ingest_memory_mb: int = Field(default=512, ge=16)
 
+    # Prometheus metrics (pitwall.common.metrics): each process serves /metrics on this
+    # port when it is not 0. One port per process: replicas on one host need their own.
+    # Loopback by default: metrics are for the internal network, not the internet.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # How often query_api reads queue depths from the broker for /metrics.
+    metrics_refresh_s: float = Field(default=5.0, gt=0)
+
     # Local state (dev stack data, journals)
     data_dir: Path = Path(".pitwall")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,13 +23,46 @@ from pitwall.common.settings import Settings
 CHUNK = 8 * 1024 * 1024
 
 
+# Every object key is made by one of the functions below, from parts they validate:
+# a key can never be steered by input (no "../", no "/" in a part, no other prefix).
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_REQUEST_HASH = re.compile(r"[0-9a-f]{32}")
+_EXPORT_NAME = re.compile(r"[\w.-]{1,255}")  # \w: letters and digits of any script, and _
+
+
+class InvalidKey(ValueError):
+    """A key part that is not what it must be (query_api answers 422 with this message)."""
+
+
+def checked_sha256(value: object) -> str:
+    """`value` when it is a SHA-256 as pitwall writes it (64 lowercase hex digits)."""
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise InvalidKey(f"not a SHA-256 (64 lowercase hex digits): {str(value)[:80]!r}")
+    return value
+
+
 def mcap_key(sha256: str) -> str:
-    return f"mcap/{sha256}.mcap"
+    """The original file of run `sha256` (content-addressed: the key is its hash)."""
+    return f"mcap/{checked_sha256(sha256)}.mcap"
 
 
 def staging_key(sha256: str) -> str:
     """Where a resumable upload is assembled before its hash is checked (never read by ingest)."""
-    return f"incoming/{sha256}.mcap"
+    return f"incoming/{checked_sha256(sha256)}.mcap"
+
+
+def signals_prefix(sha256: str) -> str:
+    """The folder of run `sha256` in the signals bucket (`pitwall.common.signalstore` layout)."""
+    return checked_sha256(sha256)
+
+
+def export_key(request_hash: str, name: str) -> str:
+    """An export's file: the request's hash (32 hex digits) and a plain file name."""
+    if not isinstance(request_hash, str) or not _REQUEST_HASH.fullmatch(request_hash):
+        raise InvalidKey(f"not an export request hash (32 lowercase hex digits): {str(request_hash)[:80]!r}")
+    if not isinstance(name, str) or not _EXPORT_NAME.fullmatch(name) or not name.strip("."):
+        raise InvalidKey(f"not a plain file name (letters, digits, '_', '-', '.'; not only dots): {str(name)[:80]!r}")
+    return f"exports/{request_hash}/{name}"
 
 
 # S3 needs every part but the last to be at least 5 MiB; 8 MiB is what a track-side

@@ -24,7 +24,14 @@ from pitwall.common.columns import Recording
 from pitwall.common.events import ConversionRequested
 from pitwall.common.logging import get_logger
 from pitwall.common.selection import Selection
-from pitwall.common.storage import ObjectStore, S3RangeSource, mcap_key
+from pitwall.common.storage import (
+    InvalidKey,
+    ObjectStore,
+    S3RangeSource,
+    export_key,
+    mcap_key,
+    signals_prefix,
+)
 from pitwall.converter.tabular import zip_entry
 
 log = get_logger(__name__)
@@ -66,7 +73,8 @@ def _stem(req: ConversionRequested, run_id: str) -> str:
 def result_object_key(req: ConversionRequested) -> str:
     name = _stem(req, req.runs[0]) if len(req.runs) == 1 else f"pitwall-{len(req.runs)}-runs"
     suffix = SUFFIX[req.format] if len(req.runs) == 1 else ".zip"
-    return f"exports/{request_key(req)}/{name}{suffix}"
+    # 200 characters keep the key inside S3's 1024 bytes whatever the script.
+    return export_key(request_key(req), f"{name[:200]}{suffix}")
 
 
 @dataclass(slots=True)
@@ -87,7 +95,11 @@ def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording
     settings = store.settings
     bucket = settings.bucket_signals
     try:
-        return signalstore.read_recording(lambda k: store.get_bytes(bucket, k), run_id, selection)
+        prefix = signals_prefix(run_id)
+    except InvalidKey as exc:  # a hand-made request: fail the job, never retry it
+        raise ConversionError(str(exc)) from None
+    try:
+        return signalstore.read_recording(lambda k: store.get_bytes(bucket, k), prefix, selection)
     except S3Error as exc:  # no signal store for this run (yet): decode the MCAP
         if exc.code != "NoSuchKey":
             raise

@@ -21,7 +21,7 @@ from minio.error import S3Error
 
 from pitwall.common import signalstore
 from pitwall.common.selection import Selection
-from pitwall.common.storage import ObjectStore, S3RangeSource
+from pitwall.common.storage import InvalidKey, ObjectStore, S3RangeSource, signals_prefix
 from pitwall.query_api.decimate import minmax
 from pitwall.query_api.queries import FilterError
 
@@ -150,7 +150,11 @@ def read_series(
         return store.get_bytes(bucket, key)
 
     try:
-        manifest = json.loads(get(f"{run_id}/{signalstore.MANIFEST}"))
+        prefix = signals_prefix(run_id)
+    except InvalidKey:
+        raise NoSignalStore(run_id) from None
+    try:
+        manifest = json.loads(get(f"{prefix}/{signalstore.MANIFEST}"))
     except S3Error as exc:
         if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
             raise NoSignalStore(run_id) from exc
@@ -164,7 +168,7 @@ def read_series(
         end_s=end,
     )
     rec = signalstore.read_recording(
-        get, run_id, selection, open_file=lambda key: RangeFile(S3RangeSource(store, bucket, key))
+        get, prefix, selection, open_file=lambda key: RangeFile(S3RangeSource(store, bucket, key))
     )
     origin = rec.origin_ns
     out = []

@@ -21,7 +21,7 @@ from pitwall.backup import schedule
 from pitwall.backup.core import prune, record_drill, run_backup
 from pitwall.backup.drill import drill
 from pitwall.backup.target import open_target
-from pitwall.common import db
+from pitwall.common import db, metrics
 from pitwall.common.db import BACKUPS
 from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed, Event
 from pitwall.common.logging import get_logger
@@ -72,6 +72,8 @@ async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue
         await w.publisher.publish(BackupFailed(event_id=f"backup.failed.{bid}.{int(started)}", backup_id=bid,
                                                reason=reason, seconds=round(seconds, 3)))
         log.error("backup failed", backup_id=bid, reason=reason)
+        metrics.BACKUPS.labels(service="backup", outcome="failed").inc()
+        metrics.BACKUP_LAST_SECONDS.labels(service="backup", outcome="failed").set(seconds)
         return
     verdict, drill_s = (None, None)
     if settings.backup_drill:
@@ -102,6 +104,10 @@ async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue
     ))
     log.info("backup completed", backup_id=bid, runs=manifest.runs, objects=len(manifest.objects),
              objects_copied=manifest.objects_copied, seconds=manifest.seconds, drill=verdict)
+    metrics.BACKUPS.labels(service="backup", outcome="completed").inc()
+    metrics.BACKUP_LAST_SUCCESS.labels(service="backup").set(done["finished_at"].timestamp())
+    metrics.BACKUP_LAST_SECONDS.labels(service="backup", outcome="completed").set(
+        asyncio.get_running_loop().time() - started)
 
 
 async def scheduler(settings: Settings, w: Wiring, stop: asyncio.Event) -> None:
@@ -118,11 +124,27 @@ async def scheduler(settings: Settings, w: Wiring, stop: asyncio.Event) -> None:
             pass
 
 
+async def _last_success_from_records(coll: Any) -> None:
+    """After a restart the gauge starts from the records, not empty (an alert on its age
+    must not fire, nor stay quiet, because the process is new)."""
+    try:
+        good = await asyncio.wait_for(
+            coll.find_one({"status": "completed"}, {"finished_at": 1}, sort=[("finished_at", -1)]), 5)
+    except Exception as exc:  # MongoDB not up yet: the first backup sets it
+        log.debug("last backup not read", error=str(exc)[:200])
+        return
+    finished = (good or {}).get("finished_at")
+    if isinstance(finished, datetime):
+        aware = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+        metrics.BACKUP_LAST_SUCCESS.labels(service="backup").set(aware.timestamp())
+
+
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     schedule.validate(settings.backup_schedule)
     client = db.make_client(settings)
     coll = db.database(client, settings)[BACKUPS]
     lock = asyncio.Lock()  # one backup at a time in this process
+    await _last_success_from_records(coll)
 
     async def handle(event: Event, message: AbstractIncomingMessage) -> None:
         if isinstance(event, BackupDue):
@@ -141,4 +163,5 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def run(settings: Settings) -> None:
+    metrics.serve(settings, "backup")
     run_service(main, settings)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from aio_pika.abc import AbstractIncomingMessage
 
+from pitwall.common import metrics
 from pitwall.common.broker import Publisher
 from pitwall.common.events import (
     ConversionCompleted,
@@ -43,6 +45,11 @@ class ProgressBox:
             return self.value, self.stage
 
 
+def _count(fmt: str, outcome: str, seconds: float) -> None:
+    metrics.CONVERSIONS.labels(service="converter", format=fmt, outcome=outcome).inc()
+    metrics.CONVERSION_SECONDS.labels(service="converter", format=fmt, outcome=outcome).observe(seconds)
+
+
 async def handle_request(
     req: ConversionRequested, store: ObjectStore, publisher: Publisher
 ) -> None:
@@ -61,11 +68,13 @@ async def handle_request(
                 pass
 
     reporter = asyncio.create_task(report())
+    started = time.perf_counter()
     try:
         result = await asyncio.to_thread(convert, req, store, box.set)
     except ConversionError as exc:
         done.set()
         await reporter
+        _count(req.format, "failed", time.perf_counter() - started)
         log.warning("conversion failed", job_id=req.job_id, reason=str(exc))
         # Deterministic event ids: a redelivered job announces its end under the same
         # id, so consumers that check ids see it once.
@@ -78,6 +87,12 @@ async def handle_request(
     finally:
         done.set()
     await reporter
+    if result.cached:
+        metrics.EXPORT_CACHE_HITS.labels(service="converter", format=req.format).inc()
+        metrics.CONVERSIONS.labels(service="converter", format=req.format, outcome="cached").inc()
+    else:
+        _count(req.format, "completed", time.perf_counter() - started)
+        metrics.CONVERSION_BYTES.labels(service="converter", format=req.format).inc(result.size)
     await publisher.publish(
         ConversionCompleted(
             event_id=f"conversion.completed.{req.job_id}",
@@ -128,4 +143,5 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def run(settings: Settings) -> None:
+    metrics.serve(settings, "converter")
     run_service(main, settings)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import Any
 
-from pitwall.common import db
+from pymongo.asynchronous.collection import AsyncCollection
+
+from pitwall.common import db, metrics
 from pitwall.common.events import Event, StationStatus
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.logging import get_logger
@@ -26,6 +30,27 @@ def idempotency_key(event: Event) -> str | None:
     return None if isinstance(event, StationStatus) else event.event_id
 
 
+async def watch_outbox(outbox: AsyncCollection[dict[str, Any]], every_s: float, stop: asyncio.Event) -> None:
+    """pitwall_outbox_backlog/_oldest_seconds: events the relay has not published yet."""
+    pending = {"published_at": None}
+    while not stop.is_set():
+        try:
+            backlog = await outbox.count_documents(pending)
+            oldest = await outbox.find_one(pending, {"created_at": 1}, sort=[("created_at", 1)]) if backlog else None
+            created = (oldest or {}).get("created_at")
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            age = (datetime.now(UTC) - created).total_seconds() if created else 0.0
+            metrics.OUTBOX_BACKLOG.labels(service="ingest").set(backlog)
+            metrics.OUTBOX_OLDEST_SECONDS.labels(service="ingest").set(max(0.0, age))
+        except Exception as exc:  # MongoDB away: the gauges keep their last value
+            log.debug("outbox backlog not read", error=str(exc)[:200])
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except TimeoutError:
+            pass
+
+
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     client = db.make_client(settings)
     await retry_forever("mongodb", lambda: db.ping(client), stop)
@@ -37,6 +62,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     ingestor = Ingestor(database, store, outbox)
     async with wiring(settings, stop, "ingest") as w:
         relay = asyncio.create_task(outbox.relay(w.publisher, stop))
+        backlog = asyncio.create_task(watch_outbox(database[repository.OUTBOX], settings.metrics_refresh_s, stop))
         await consume_until_stopped(
             w, "ingest", ingestor.handle, stop,
             idempotency_key=idempotency_key,
@@ -44,8 +70,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             prefetch=2,
         )
         await relay
+        await backlog
     await client.close()
 
 
 def run(settings: Settings) -> None:
+    metrics.serve(settings, "ingest")
     run_service(main, settings)

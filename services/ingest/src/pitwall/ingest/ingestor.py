@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from pitwall.common import signalstore
+from pitwall.common import metrics, signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.events import (
     ConversionCompleted,
@@ -87,6 +87,12 @@ def digest_file(path: str, put: Callable[[str, bytes], None], prefix: str, budge
     return digest
 
 
+def _count(outcome: str, size: int, seconds: float) -> None:
+    metrics.INGEST_FILES.labels(service="ingest", outcome=outcome).inc()
+    metrics.INGEST_BYTES.labels(service="ingest", outcome=outcome).inc(size)
+    metrics.INGEST_SECONDS.labels(service="ingest", outcome=outcome).observe(seconds)
+
+
 class Ingestor:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], store: ObjectStore, outbox: Outbox) -> None:
         self.db = db
@@ -127,6 +133,7 @@ class Ingestor:
                 digest = await asyncio.to_thread(self._fetch_and_digest, event)
         except Rejected as exc:
             await self._reject(event, str(exc))
+            _count("rejected", event.size, time.perf_counter() - started)
             return
         doc = run_document(digest, event)
         await self.signals.delete_many({"run_id": event.sha256})
@@ -156,6 +163,7 @@ class Ingestor:
             "run ingested", run_id=event.sha256, status=doc["status"], messages=digest.file.message_count,
             seconds=round(time.perf_counter() - started, 3), mb=round(event.size / 1e6, 2),
         )
+        _count("ingested", event.size, time.perf_counter() - started)
 
     def _fetch_and_digest(self, event: FileUploaded) -> Digest:
         tmp_dir = self.settings.data_dir / "tmp"
@@ -216,3 +224,4 @@ class Ingestor:
             )
         await self.outbox.add(answer)
         log.info("duplicate upload", run_id=event.sha256, filename=event.filename)
+        metrics.INGEST_FILES.labels(service="ingest", outcome="duplicate").inc()

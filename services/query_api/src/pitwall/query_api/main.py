@@ -15,12 +15,14 @@ from pitwall.common.settings import Settings, get_settings
 from pitwall.common.storage import ObjectStore
 from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
+from pitwall.query_api.httpmetrics import LatencyMiddleware
 from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
 from pitwall.query_api.routers import (
     backups,
     exports,
     health,
+    ops,
     resumable,
     runs,
     session,
@@ -70,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         res = Resources(settings=settings, mongo=db.make_client(settings), store=ObjectStore(settings))
         app.state.resources = res
         app.state.token_cache = TokenCache()
-        tasks = [asyncio.create_task(_connect_broker(res)), asyncio.create_task(_ensure_buckets(res))]
+        tasks = [asyncio.create_task(_connect_broker(res)), asyncio.create_task(_ensure_buckets(res)),
+                 asyncio.create_task(ops.refresh_queue_metrics(res))]
         try:
             yield
         finally:
@@ -90,10 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "(`Authorization: Bearer <token>`, or the cookie the web page gets at log-in).",
     )
     install_middleware(app)
+    app.add_middleware(LatencyMiddleware)  # outermost: it times the others too
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
-    for module in (session, resumable, runs, signals, uploads, exports, stations, backups):
+    for module in (session, resumable, runs, signals, uploads, exports, stations, backups, ops):
         app.include_router(module.router)
+    app.include_router(ops.metrics_router)
     app.include_router(web.router)
 
     return app

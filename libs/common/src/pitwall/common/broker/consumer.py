@@ -13,16 +13,19 @@ own limit, so the requester hears why instead of waiting forever.
 from __future__ import annotations
 
 import asyncio
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
-from pitwall.common.events import Event, UnknownEvent, parse_event
+from pitwall.common import metrics
+from pitwall.common.events import EVENT_TYPES, Event, UnknownEvent, parse_event
 from pitwall.common.logging import correlation, get_logger
 from pitwall.common.settings import Settings
 
@@ -39,6 +42,8 @@ log = get_logger(__name__)
 
 RETRY_HEADER = "x-retries"
 REASON_HEADER = "x-dead-letter-reason"
+# When the consumer parked it (ISO 8601, UTC), for the ops page's "last failures".
+DEAD_AT_HEADER = "x-dead-lettered-at"
 
 
 class PermanentError(Exception):
@@ -64,6 +69,8 @@ class Outcome:
 
     status: str  # "ok" | "duplicate" | "retry" | "dead"
     reason: str | None = None
+    # The handler ran and raised (an invalid message or a crash loop is dead, not failed).
+    failed: bool = False
 
 
 class Consumer:
@@ -114,9 +121,26 @@ class Consumer:
         headers = dict(message.headers or {})
         cid = _header_str(headers.get(CORRELATION_HEADER)) or message.correlation_id
         with correlation(cid):
+            started = time.perf_counter()
             outcome = await self._process(message, headers)
+            self._count(message, headers, outcome, time.perf_counter() - started)
             self.outcomes.append(outcome)
             del self.outcomes[:-1000]
+
+    def _count(self, message: AbstractIncomingMessage, headers: dict[str, Any], outcome: Outcome, seconds: float) -> None:
+        queue = self.declared.queue.name if self.declared and self.declared.queue else self.service
+        key = _original_routing_key(headers) or message.routing_key or ""
+        # Only known event names become label values: anyone who can publish could
+        # otherwise mint a new time series per made-up routing key.
+        labels = {"service": self.service, "queue": queue, "event": key if key in EVENT_TYPES else "invalid"}
+        metrics.MESSAGE_SECONDS.labels(service=self.service, queue=queue).observe(seconds)
+        if outcome.status in ("ok", "duplicate"):
+            metrics.MESSAGES_CONSUMED.labels(**labels, outcome=outcome.status).inc()
+            return
+        if outcome.failed:
+            metrics.MESSAGES_FAILED.labels(**labels).inc()
+        if outcome.status == "dead":
+            metrics.MESSAGES_DEAD_LETTERED.labels(**labels).inc()
 
     async def _process(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> Outcome:
         key = message.routing_key or ""
@@ -170,7 +194,7 @@ class Consumer:
             reason = _one_line(exc)
             log.warning("permanent failure", reason=reason, **log_ctx)
             await self._give_up(event, message, headers, reason)
-            return Outcome("dead", reason)
+            return Outcome("dead", reason, failed=True)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -179,7 +203,7 @@ class Consumer:
             if retries >= min(self.settings.max_retries, len(self.settings.retry_backoff_s)):
                 log.error("giving up", reason=reason, retries=retries, tb=traceback.format_exc(), **log_ctx)
                 await self._give_up(event, message, headers, f"failed {retries + 1} times: {reason}")
-                return Outcome("dead", reason)
+                return Outcome("dead", reason, failed=True)
             delay = self.settings.retry_backoff_s[retries]
             log.warning("will retry", reason=reason, retries=retries, delay_s=delay, **log_ctx)
             await self._republish(
@@ -187,7 +211,7 @@ class Consumer:
                 exchange_name="", routing_key=retry_queue_name(self.settings, self.service, delay),
                 original_key=original_key,
             )
-            return Outcome("retry", reason)
+            return Outcome("retry", reason, failed=True)
         if idem and self.store:
             await self.store.mark(idem)
         await message.ack()
@@ -206,7 +230,7 @@ class Consumer:
 
     async def _dead_letter(self, message: AbstractIncomingMessage, headers: dict[str, Any], reason: str) -> None:
         await self._republish(
-            message, headers | {REASON_HEADER: reason[:1000]},
+            message, headers | {REASON_HEADER: reason[:1000], DEAD_AT_HEADER: datetime.now(UTC).isoformat()},
             exchange_name=dead_letter_exchange_name(self.settings), routing_key=self.service,
             original_key=_original_routing_key(headers) or message.routing_key or "",
         )

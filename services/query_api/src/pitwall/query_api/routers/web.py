@@ -72,6 +72,11 @@ async def backups_page(request: Request, token: Token = None) -> Response:
     return _shell(request, token)
 
 
+@router.get("/admin/ops")
+async def ops_page(request: Request, token: Token = None) -> Response:
+    return _shell(request, token)
+
+
 @router.get("/login")
 async def login_page() -> Response:
     return _page("login.html")

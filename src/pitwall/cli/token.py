@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,28 +55,40 @@ def _run(work: Callable[[AsyncCollection[dict[str, Any]]], Awaitable[T]]) -> T:
 def create(
     role: RoleName = typer.Option(..., "--role", help="viewer | uploader | editor | admin"),
     name: str | None = typer.Option(None, "--name", help="who or what uses it (shown in logs and uploads)"),
+    expires: str | None = typer.Option(
+        None, "--expires", help="refused after this long: 90m, 12h, 30d, 2w (default: never)", metavar="DURATION",
+    ),
 ) -> None:
     """Create a token and print it (it is shown only this once)."""
     from pitwall.ingest import tokens
 
-    info, secret = _run(lambda coll: tokens.create(coll, role.value, name))
-    typer.echo(f"created token {info.id} ({info.role}, {info.name!r}); keep it secret:", err=True)
+    try:
+        expires_in = tokens.parse_duration(expires) if expires is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expires") from None
+    info, secret = _run(lambda coll: tokens.create(coll, role.value, name, expires_in=expires_in))
+    until = f", expires {_when(info.expires_at)} UTC" if info.expires_at else ""
+    typer.echo(f"created token {info.id} ({info.role}, {info.name!r}{until}); keep it secret:", err=True)
     typer.echo(secret)
+
+
+def _when(t: datetime | None) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
 @app.command("list")
 def list_() -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets), with when each expires (UTC)."""
     from pitwall.ingest import tokens
 
     rows = _run(lambda coll: tokens.list_tokens(coll))
     if not rows:
         typer.echo("no tokens")
         return
-    typer.echo(f"{'id':<10}{'role':<10}{'created':<22}{'revoked':<22}name")
+    typer.echo(f"{'id':<10}{'role':<10}{'created':<22}{'revoked':<22}{'expires':<30}name")
     for t in rows:
-        revoked = t.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if t.revoked_at else "-"
-        typer.echo(f"{t.id:<10}{t.role:<10}{t.created_at.strftime('%Y-%m-%d %H:%M:%S'):<22}{revoked:<22}{t.name}")
+        expires = "never" if t.expires_at is None else _when(t.expires_at) + (" (expired)" if t.expired() else "")
+        typer.echo(f"{t.id:<10}{t.role:<10}{_when(t.created_at):<22}{_when(t.revoked_at):<22}{expires:<30}{t.name}")
 
 
 @app.command()

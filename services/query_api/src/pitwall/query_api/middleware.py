@@ -1,4 +1,5 @@
-"""Request plumbing: a correlation id per request, and no 500 for input we can't store."""
+"""Request plumbing: a correlation id per request, security headers on every answer, and no
+500 for input we can't store."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pitwall.common.logging import correlation, get_logger
+from pitwall.common.storage import InvalidKey
 
 log = get_logger(__name__)
 HEADER = "X-Correlation-Id"
@@ -23,7 +26,59 @@ _FASTAPI_BODY_ERROR = "There was an error parsing the body"
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+# Headers on every answer; the web page's own Content-Security-Policy (routers/web.py)
+# is stricter than the API's and is kept where a route set one.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# FastAPI's /docs (Swagger UI) and /redoc load their scripts and styles from a CDN and
+# start with an inline script: only those two pages get this looser policy.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": PERMISSIONS_POLICY,
+}
+
+
+class SecurityHeaders:
+    """Pure ASGI (no buffering, so streamed downloads and server-sent events pass as they are)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        https = scope.get("scheme") == "https"
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", DOCS_CSP if path in DOCS_PATHS else API_CSP)
+                if path.startswith("/api/"):
+                    # Answers are made for one token: no shared cache, no copy on disk.
+                    headers.setdefault("Cache-Control", "no-store")
+                if https:
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def install(app: FastAPI) -> None:
+    app.add_middleware(SecurityHeaders)
+
     @app.middleware("http")
     async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Carried into every event published while handling the request (AMQP headers),
@@ -43,6 +98,13 @@ def install(app: FastAPI) -> None:
 
     for exc_type in (UnicodeEncodeError, InvalidStringData, InvalidDocument):
         app.add_exception_handler(exc_type, unstorable)
+
+    async def invalid_key(request: Request, exc: Exception) -> JSONResponse:
+        # An object key part that is not a hash (pitwall.common.storage): bad input, not a 500.
+        log.info("invalid object key part", error=str(exc)[:200], path=request.url.path)
+        return JSONResponse({"detail": [{"type": "value_error", "loc": ["request"], "msg": str(exc)}]}, status_code=422)
+
+    app.add_exception_handler(InvalidKey, invalid_key)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

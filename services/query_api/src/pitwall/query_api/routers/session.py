@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from datetime import UTC, datetime
 
-from pitwall.query_api.auth import COOKIE, ROLE_PERMISSIONS, Principal, Reader, principal_for
+from fastapi import APIRouter, Request, Response, status
+
+from pitwall.query_api.auth import COOKIE, ROLE_PERMISSIONS, Principal, Reader, check_token
 from pitwall.query_api.errors import AUTH, Error
 from pitwall.query_api.models import Me, SessionRequest
 
@@ -17,14 +19,23 @@ def me_of(who: Principal) -> Me:
     return Me(token_id=who.token_id, name=who.name, role=who.role, permissions=perms)
 
 
-@router.post("/session", response_model=Me, responses={401: {"model": Error, "description": "invalid or revoked token"}}, summary="Log in")
+@router.post(
+    "/session", response_model=Me, summary="Log in",
+    responses={
+        401: {"model": Error, "description": "invalid, revoked or expired token"},
+        429: {"model": Error, "description": "too many wrong tokens from this client lately: wait `Retry-After` seconds"},
+    },
+)
 async def login(body: SessionRequest, request: Request, response: Response) -> Me:
-    """Checks the token and sets it as the `pitwall_token` cookie (HttpOnly, SameSite=Strict)."""
-    who = await principal_for(request, body.token)
-    if who is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked token")
+    """Checks the token and sets it as the `pitwall_token` cookie (HttpOnly, SameSite=Strict),
+    kept until the token expires (at most 30 days). Wrong tokens count towards the
+    client's limit (see `pitwall.query_api.limiter`)."""
+    who = await check_token(request, body.token, how="login")
+    max_age = COOKIE_MAX_AGE_S
+    if who.expires_at is not None:
+        max_age = max(1, min(max_age, int((who.expires_at - datetime.now(UTC)).total_seconds())))
     response.set_cookie(
-        COOKIE, body.token, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="strict",
+        COOKIE, body.token, max_age=max_age, httponly=True, samesite="strict",
         secure=request.url.scheme == "https", path="/",
     )
     return me_of(who)

@@ -27,6 +27,7 @@ class Plan:
     run_time_s: int = 120
     upload_every_s: float = 4.0
     export_timeout_s: float = 120.0  # how long a person follows one export
+    every_job_once: bool = False  # each user starts with an export (editors: and an edit)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def run_locust(
         "uploads": [{"path": str(f.path), "sha256": f.sha256, "name": f.name, "kind": f.kind} for f in uploads],
         "upload_every_s": plan.upload_every_s, "export_timeout_s": plan.export_timeout_s,
         "run_time_s": plan.run_time_s, "upload_margin_s": min(10.0, plan.run_time_s / 4),
+        "every_job_once": plan.every_job_once,
     }, indent=1))
     log = out / "locust.log"
     log.unlink(missing_ok=True)

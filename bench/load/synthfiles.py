@@ -50,6 +50,7 @@ def seed_files(count: int, minutes: float, folder: Path = inputs.INPUTS) -> list
 
 
 def stream_files(count: int, minutes: float, folder: Path = inputs.INPUTS) -> list[SynthFile]:
-    """Mostly whole files (zstd, some lz4), every fifth cut short."""
-    kinds = ("zstd", "lz4", "zstd", "zstd", "cut")
+    """Mostly whole files (zstd, some lz4), every fifth cut short (the third first, so a
+    short run has one too)."""
+    kinds = ("zstd", "lz4", "cut", "zstd", "zstd")
     return [synth_file(minutes, STREAM_BASE + i, kinds[i % len(kinds)], folder) for i in range(count)]

@@ -37,6 +37,10 @@ lint: install ## ruff on everything, mypy on libs/common
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy libs/common/src
 
+.PHONY: load
+load: install ## 20 API users on the real stack for 2 min (~4 min; LOAD_ARGS="--users 40 --run-time 300"): the table
+	$(VENV)/bin/python bench/load/run.py $(LOAD_ARGS)
+
 bench: install ## measure throughput (synth, decode, convert, ingest, api, station, backup)
 	./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh
 	$(VENV)/bin/python bench/run.py

@@ -7,6 +7,7 @@ const routes = [
   { pattern: /^\/runs\/([0-9a-f]{64})$/, nav: "runs", load: () => import("./run.js") },
   { pattern: /^\/upload$/, nav: "upload", load: () => import("./upload.js") },
   { pattern: /^\/admin\/backups$/, nav: "backups", load: () => import("./backups.js") },
+  { pattern: /^\/admin\/ops$/, nav: "ops", load: () => import("./ops.js") },
 ];
 
 const root = document.getElementById("app");
@@ -70,7 +71,7 @@ async function showWho() {
   try {
     const me = await whoami();
     // Admin pages are listed for admins only (the API refuses the others anyway).
-    document.querySelector("[data-nav=backups]").hidden = !can(me, "admin");
+    for (const name of ["backups", "ops"]) document.querySelector(`[data-nav=${name}]`).hidden = !can(me, "admin");
     clear(box).append(
       h("span.who-name", me.name),
       h(`span.role.role-${me.role}`, me.role),

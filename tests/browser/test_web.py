@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
+import csp_watch
 import httpx
 import numpy as np
 import pytest
@@ -63,9 +64,11 @@ def page(browser: Browser, web_stack: WebStack) -> Iterator[Page]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    violations = csp_watch.watch(context, page)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not violations, f"Content-Security-Policy violations on the page: {violations}"
 
 
 def log_in(page: Page, token: str) -> None:
@@ -372,3 +375,32 @@ def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synt
             assert n_t == n_v > 0, (fmt, layout, hz)
             if hz is None:
                 assert n_t == samples, (fmt, layout, hz)
+
+
+def test_the_csp_watch_sees_a_violation(browser: Browser, web_stack: WebStack) -> None:
+    # The check every page test makes can fail: an inline style and an inline script
+    # added to the login page are blocked by its policy, and both are reported.
+    context = browser.new_context(base_url=web_stack.base_url)
+    page = context.new_page()
+    violations = csp_watch.watch(context, page)
+    try:
+        page.goto("/login")
+        expect(page.locator("#token")).to_be_visible()
+        assert violations == []
+        page.evaluate("""() => {
+            const style = document.createElement("style");
+            style.textContent = "body { background: red; }";
+            document.head.append(style);
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true;";
+            document.head.append(script);
+        }""")
+        page.wait_for_function("() => true")
+        deadline = time.monotonic() + 5
+        while len(violations) < 2 and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert any("style-src" in v for v in violations), violations
+        assert any("script-src" in v for v in violations), violations
+        assert page.evaluate("() => window.injected === undefined")
+    finally:
+        context.close()

@@ -28,7 +28,9 @@ form.addEventListener("submit", async (event) => {
     }
     let body = null;
     try { body = await response.json(); } catch { body = null; }
-    error.textContent = response.status === 401
+    // An expired token says when it expired; any other 401 stays vague on purpose.
+    const expired = response.status === 401 && body && typeof body.detail === "string" && body.detail.startsWith("token expired");
+    error.textContent = response.status === 401 && !expired
       ? "That token is not valid (or was revoked)."
       : describeError(response.status, body).message;
     error.hidden = false;

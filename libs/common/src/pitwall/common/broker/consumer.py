@@ -175,7 +175,16 @@ class Consumer:
         idem: str | None,
         log_ctx: dict[str, Any],
     ) -> Outcome:
-        if idem and self.store and await self.store.seen(idem):
+        try:
+            duplicate = bool(idem and self.store and await self.store.seen(idem))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The store is away (MongoDB down): a transient failure like any other.
+            # Raising here would leave the delivery unacked for the channel's life, and
+            # `prefetch` of them stall the consumer for good.
+            return await self._retry_or_give_up(event, message, headers, original_key, exc, log_ctx)
+        if duplicate:
             log.info("duplicate skipped", key=idem, **log_ctx)
             await message.ack()
             return Outcome("duplicate")
@@ -198,24 +207,41 @@ class Consumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            retries = int(headers.get(RETRY_HEADER, 0) or 0)
-            reason = _one_line(exc)
-            if retries >= min(self.settings.max_retries, len(self.settings.retry_backoff_s)):
-                log.error("giving up", reason=reason, retries=retries, tb=traceback.format_exc(), **log_ctx)
-                await self._give_up(event, message, headers, f"failed {retries + 1} times: {reason}")
-                return Outcome("dead", reason, failed=True)
-            delay = self.settings.retry_backoff_s[retries]
-            log.warning("will retry", reason=reason, retries=retries, delay_s=delay, **log_ctx)
-            await self._republish(
-                message, headers | {RETRY_HEADER: retries + 1, REASON_HEADER: reason},
-                exchange_name="", routing_key=retry_queue_name(self.settings, self.service, delay),
-                original_key=original_key,
-            )
-            return Outcome("retry", reason, failed=True)
+            return await self._retry_or_give_up(event, message, headers, original_key, exc, log_ctx)
         if idem and self.store:
-            await self.store.mark(idem)
+            try:
+                await self.store.mark(idem)
+            except Exception as exc:
+                # The work is done and handlers are idempotent by their own keys: ack
+                # anyway (a redelivery would redo it harmlessly) rather than stall.
+                log.warning("idempotency key not recorded", key=idem, reason=_one_line(exc), **log_ctx)
         await message.ack()
         return Outcome("ok")
+
+    async def _retry_or_give_up(
+        self,
+        event: Event,
+        message: AbstractIncomingMessage,
+        headers: dict[str, Any],
+        original_key: str,
+        exc: Exception,
+        log_ctx: dict[str, Any],
+    ) -> Outcome:
+        """Down the retry ladder (back-off), or to the dead-letter queue once it is climbed."""
+        retries = int(headers.get(RETRY_HEADER, 0) or 0)
+        reason = _one_line(exc)
+        if retries >= min(self.settings.max_retries, len(self.settings.retry_backoff_s)):
+            log.error("giving up", reason=reason, retries=retries, tb=traceback.format_exc(), **log_ctx)
+            await self._give_up(event, message, headers, f"failed {retries + 1} times: {reason}")
+            return Outcome("dead", reason, failed=True)
+        delay = self.settings.retry_backoff_s[retries]
+        log.warning("will retry", reason=reason, retries=retries, delay_s=delay, **log_ctx)
+        await self._republish(
+            message, headers | {RETRY_HEADER: retries + 1, REASON_HEADER: reason},
+            exchange_name="", routing_key=retry_queue_name(self.settings, self.service, delay),
+            original_key=original_key,
+        )
+        return Outcome("retry", reason, failed=True)
 
     async def _give_up(
         self, event: Event, message: AbstractIncomingMessage, headers: dict[str, Any], reason: str

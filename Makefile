@@ -33,9 +33,10 @@ up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitw
 test: install ## run every test; the fixtures start the servers they need
 	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: install ## ruff on everything, mypy on libs/common
+lint: install ## ruff on everything, mypy on libs/common, known vulnerabilities with a fix in uv.lock (pip-audit)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy libs/common/src
+	$(VENV)/bin/python scripts/audit-deps.py
 
 .PHONY: load
 load: install ## 20 API users on the real stack for 2 min (~4 min; LOAD_ARGS="--users 40 --run-time 300"): the table

@@ -58,10 +58,11 @@ MESSAGE_SECONDS = Histogram(
 )
 
 # -- the queues as the broker counts them (query_api, at each refresh) ----------------------
+# `service` is the reporter (query_api), `consumer` the service whose queue it is.
 QUEUE_MESSAGES = Gauge(
-    "pitwall_queue_messages", "Messages in a queue (ready, not yet delivered)", ["service", "queue", "kind"],
+    "pitwall_queue_messages", "Messages in a queue (ready, not yet delivered)", ["service", "consumer", "queue", "kind"],
 )
-QUEUE_CONSUMERS = Gauge("pitwall_queue_consumers", "Consumers on a queue", ["service", "queue", "kind"])
+QUEUE_CONSUMERS = Gauge("pitwall_queue_consumers", "Consumers on a queue", ["service", "consumer", "queue", "kind"])
 
 # -- ingest ---------------------------------------------------------------------------------
 INGEST_SECONDS = Histogram(

@@ -266,7 +266,7 @@ async def refresh_queue_metrics(res: Resources) -> None:
         if conn is not None:
             try:
                 for q in await broker_ops.queue_stats(conn, res.settings):
-                    labels = {"service": q.service, "queue": q.queue, "kind": q.kind}
+                    labels = {"service": "query_api", "consumer": q.service, "queue": q.queue, "kind": q.kind}
                     if q.messages is not None and q.consumers is not None:
                         metrics.QUEUE_MESSAGES.labels(**labels).set(q.messages)
                         metrics.QUEUE_CONSUMERS.labels(**labels).set(q.consumers)

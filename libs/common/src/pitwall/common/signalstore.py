@@ -48,7 +48,12 @@ def _column(sig: Signal) -> pa.Array:
     if sig.repeated:
         n, k = sig.values.shape
         flat = pa.array(np.ascontiguousarray(sig.values, dtype=np.float64).reshape(-1), type=pa.float64())
-        return pa.FixedSizeListArray.from_arrays(flat, k) if k else pa.array([[]] * n, type=pa.list_(pa.float64(), 0))
+        if not k:
+            # Empty in every row: a list type, not a fixed-size list of 0, which pyarrow
+            # writes but cannot read back from Parquet (found by fuzzing); the reader
+            # takes any list that is not fixed-size as width 0.
+            return pa.array([[]] * n, type=pa.list_(pa.float64()))
+        return pa.FixedSizeListArray.from_arrays(flat, k)
     if sig.kind == "string":
         return pa.array(sig.values.tolist(), type=pa.string())
     return pa.array(sig.values, type=_ARROW[sig.kind])

@@ -94,7 +94,11 @@ class Program:
 
 # Channels of one file often carry the same FileDescriptorSet (every message type of
 # the car in one set) under different message names: build each set's pool once.
-_pools: dict[bytes, descriptor_pool.DescriptorPool | SchemaError] = {}
+# A set that does not build is remembered by its reason, never as the exception: its
+# traceback holds the frames (and through them the buffers) of the read that met it,
+# and every re-raise would add the next read's (found by fuzzing: each read of a file
+# with a bad schema kept its decoder alive for good).
+_pools: dict[bytes, descriptor_pool.DescriptorPool | str] = {}
 
 
 def _pool_of(data: bytes) -> descriptor_pool.DescriptorPool:
@@ -103,12 +107,12 @@ def _pool_of(data: bytes) -> descriptor_pool.DescriptorPool:
         try:
             got = _build_pool(data)
         except SchemaError as exc:
-            got = exc
+            got = str(exc)
         if len(_pools) > 64:
             _pools.clear()
         _pools[data] = got
-    if isinstance(got, SchemaError):
-        raise got
+    if isinstance(got, str):
+        raise SchemaError(got)
     return got
 
 

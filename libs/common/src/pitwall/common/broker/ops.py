@@ -230,7 +230,9 @@ async def retry(
     DeadLetterNotFound when it is not (or no longer) there.
     """
     _check_service(service)
-    channel = await connection.channel(publisher_confirms=True)
+    # on_return_raises: an unroutable copy is an error, not a silently confirmed publish
+    # (the broker confirms a returned message too) after which the original would be acked.
+    channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
     try:
         queue = await channel.declare_queue(dead_letter_queue_name(settings, service), passive=True, timeout=5)
         total = int(queue.declaration_result.message_count or 0)

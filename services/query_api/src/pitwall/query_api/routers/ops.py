@@ -14,6 +14,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from aio_pika.exceptions import AMQPError
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -244,6 +245,8 @@ async def retry_dead_letter(
             letter = await broker_ops.retry(conn, res.settings, service, letter_id)
         except broker_ops.DeadLetterNotFound as exc:
             raise not_found(str(exc)) from None
+        except (AMQPError, TimeoutError) as exc:  # not confirmed, or returned: it stays parked
+            raise unavailable(f"not sent back ({type(exc).__name__}: {exc}); it is still in the dead-letter queue") from None
     log.info("dead letter retried", by=who.name, service=service, letter_id=letter_id)
     return _letter(letter)
 

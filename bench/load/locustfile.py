@@ -128,6 +128,8 @@ class Person(FastHttpUser):
             params["sort"] = "start"
         if self.rng.random() < 0.1:
             params["has_topic"] = "VNData"
+        if self.rng.random() < 0.1 and self.facets.get("driver"):
+            params["q"] = self.rng.choice(self.facets["driver"]).lower()
         page = self.get("/api/v1/runs", "/api/v1/runs", **params)
         for _ in range(self.rng.choice((0, 0, 1, 2))):
             if not page or not page.get("next_cursor"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.load.checks import JobCheck
@@ -21,6 +21,16 @@ class Context:
     load_after: tuple[float, float, float]
     started_at: str
     command: str
+    seeded_laps: int = 0
+    log_levels: dict[str, dict[str, int]] = field(default_factory=dict)  # service -> warning/error lines
+
+
+def log_levels(text: str) -> dict[str, int]:
+    """Lines of a service's JSON log at warning and at error (tracebacks counted as errors)."""
+    return {
+        "warning": text.count('"level": "warning"'),
+        "error": text.count('"level": "error"') + text.count('"level": "critical"') + text.count("Traceback (most recent call last)"),
+    }
 
 
 def _ms(value: float) -> str:
@@ -53,7 +63,7 @@ def render(ctx: Context, locust: LocustResult, sampler: Sampler, jobs: JobCheck)
         "",
         f"_{p.users} API users (viewers : editors 3 : 1, think time 0.5-2.5 s) "
         f"for {p.run_time_s} s, 1 uploader (a new synth file every {p.upload_every_s:g} s), "
-        f"{ctx.converters} converter(s), {ctx.seeded_runs} seeded runs; back-end {ctx.backend}; "
+        f"{ctx.converters} converter(s), {ctx.seeded_runs} seeded runs ({ctx.seeded_laps} laps); back-end {ctx.backend}; "
         f"load average {la[0]:.1f} before, {lb[0]:.1f} after, on the same machine as Locust itself_",
         "",
         f"`{ctx.command}`",
@@ -74,11 +84,12 @@ def render(ctx: Context, locust: LocustResult, sampler: Sampler, jobs: JobCheck)
     srows = []
     for name, use in sampler.usage.items():
         cpu_pct = 100 * use.cpu_seconds / sampler.seconds if sampler.seconds else 0.0
+        levels = ctx.log_levels.get(name)
         srows.append([
             f"`{name}`", _mb(use.rss_first), _mb(use.rss_peak), _mb(use.rss_last),
-            f"{use.cpu_seconds:.1f}", f"{cpu_pct:.0f} %",
+            f"{use.cpu_seconds:.1f}", f"{cpu_pct:.0f} %", f"{levels['warning']} / {levels['error']}" if levels else "-",
         ])
-    out += _table(["process", "RSS before", "RSS peak", "RSS end", "CPU s", "CPU (of one core)"], srows)
+    out += _table(["process", "RSS before", "RSS peak", "RSS end", "CPU s", "CPU (of one core)", "log warnings / errors"], srows)
     out += ["", "#### Jobs (checked through the API after the load)", ""]
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(jobs.runs_by_status.items())) or "none"
     out += _table(["what", "count"], [

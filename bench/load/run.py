@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     # Run as a script (`python bench/load/run.py`): make `bench` importable as a package.
@@ -29,11 +30,22 @@ from bench.inputs import OUT
 from bench.load import report, seeding, synthfiles
 from bench.load.checks import check_jobs
 from bench.load.locustrun import Plan, run_locust
-from bench.load.sampler import Sampler
+from bench.load.sampler import Sampler, listening_pid
 
 
 def say(text: str) -> None:
     print(f"[load {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def server_ports(stack: Any) -> dict[str, int]:
+    """The servers this run started itself (the machine's RabbitMQ serves others too)."""
+    ports = getattr(stack.servers, "ports", {}) or {}
+    found = {}
+    if ports.get("mongo"):
+        found["server: MongoDB (SecantusDB)"] = int(ports["mongo"])
+    if ports.get("s3") is not None:
+        found["server: S3 (SeaweedFS)"] = int(ports["s3"].s3)
+    return found if stack.backend == "local" else {}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         tokens = {role: stack.token(role) for role in ("viewer", "editor", "uploader")}
         say(f"seeding {len(seeds)} runs of {args.seed_minutes:g} min through POST /api/v1/uploads")
         runs = seeding.seed(api.base_url, tokens["uploader"], seeds)
+        laps = sum(seeding.lap_counts(api.base_url, tokens["viewer"], list(runs)).values())
         sampler = Sampler({name: p.pid for name, p in procs.items() if p.pid is not None})
+        for label, port in server_ports(stack).items():
+            pid = listening_pid(port)
+            if pid is not None:
+                sampler.add(label, pid)
         load_before = os.getloadavg()
         started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         say(f"Locust: {plan.users} users + 1 uploader for {plan.run_time_s} s against {api.base_url}")
@@ -90,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, proc in procs.items():
             if not proc.alive:
                 jobs.problems.append(f"{name} exited during the load (code {proc.returncode}, log {proc.log_path})")
-        ctx = report.Context(plan, args.converters, len(runs), stack.backend, load_before, load_after, started_at, command)
+        levels = {name: report.log_levels(proc.log()) for name, proc in procs.items()}
+        ctx = report.Context(plan, args.converters, len(runs), stack.backend, load_before, load_after, started_at, command, laps, levels)
         text = report.render(ctx, result, sampler, jobs)
     finally:
         stack.stop()

@@ -29,9 +29,11 @@ class Usage:
 
 
 def _measure(pid: int) -> tuple[int, float]:
+    """Raises NoSuchProcess once the process itself is gone (or a zombie)."""
     root = psutil.Process(pid)
-    rss, cpu = 0, 0.0
-    for proc in (root, *root.children(recursive=True)):
+    times = root.cpu_times()
+    rss, cpu = root.memory_info().rss, times.user + times.system
+    for proc in root.children(recursive=True):
         try:
             rss += proc.memory_info().rss
             times = proc.cpu_times()
@@ -39,6 +41,14 @@ def _measure(pid: int) -> tuple[int, float]:
         except psutil.NoSuchProcess:
             continue  # a child that ended between listing and reading
     return rss, cpu
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on a loopback TCP port (a server the stack started)."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return int(conn.pid)
+    return None
 
 
 class Sampler:

@@ -66,3 +66,9 @@ def seed(base_url: str, uploader_token: str, files: list[SynthFile], timeout: fl
             doc.raise_for_status()
             durations[sha] = float(doc.json().get("duration_s") or 0.0)
         return durations
+
+
+def lap_counts(base_url: str, token: str, run_ids: list[str]) -> dict[str, int]:
+    """Laps ingest found in each run (the seeded runs are long enough to lap the track)."""
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0) as client:
+        return {r: int(client.get(f"/api/v1/runs/{r}/laps").json()["lap_count"]) for r in run_ids}

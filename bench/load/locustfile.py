@@ -199,21 +199,53 @@ class Person(FastHttpUser):
         job_id = accepted["id"]
         journal("export_started", id=job_id, request=body, user=self.role)
         deadline = time.monotonic() + float(_config.get("export_timeout_s", 120))
+        # The web page follows the server-sent events; scripts poll the status.
+        follow = self.follow_events if self.rng.random() < 0.5 else self.poll
+        status = follow(job_id, deadline)
+        if status is None:
+            journal("export_given_up", id=job_id)  # the runner's check follows it further
+            return
+        if status["status"] == "failed":
+            journal("export_failed", id=job_id, reason=status.get("reason"))
+            return
+        with self.client.get(status["file_url"], name="/api/v1/exports/{id}/file", headers=self.auth, catch_response=True) as r:
+            if r.status_code != 200 or not r.content:
+                r.failure(f"HTTP {r.status_code}, {len(r.content or b'')} bytes")
+                return
+            journal("export_downloaded", id=job_id, bytes=len(r.content), expected=status.get("size"))
+
+    def poll(self, job_id: str, deadline: float) -> dict[str, Any] | None:
         while time.monotonic() < deadline:
             time.sleep(1.0)
             status = self.get(f"/api/v1/exports/{job_id}", "/api/v1/exports/{id}")
-            if not status or status["status"] not in ("done", "failed"):
-                continue
-            if status["status"] == "failed":
-                journal("export_failed", id=job_id, reason=status.get("reason"))
-                return
-            with self.client.get(status["file_url"], name="/api/v1/exports/{id}/file", headers=self.auth, catch_response=True) as r:
-                if r.status_code != 200 or not r.content:
-                    r.failure(f"HTTP {r.status_code}, {len(r.content or b'')} bytes")
-                    return
-                journal("export_downloaded", id=job_id, bytes=len(r.content), expected=status.get("size"))
-            return
-        journal("export_given_up", id=job_id)  # the runner's check follows it further
+            if status and status["status"] in ("done", "failed"):
+                return dict(status)
+        return None
+
+    def follow_events(self, job_id: str, deadline: float) -> dict[str, Any] | None:
+        """`/events` until its `done` or `failed` event (Locust times the first byte)."""
+        final: dict[str, Any] | None = None
+        url = f"/api/v1/exports/{job_id}/events"
+        with self.client.get(url, name="/api/v1/exports/{id}/events", headers=self.auth, stream=True, catch_response=True) as r:
+            if r.status_code != 200:
+                r.failure(f"HTTP {r.status_code}")
+                return None
+            buffer = ""
+            # Read to the end even after the last event: the server closes the stream
+            # then, and the connection goes back to the pool clean.
+            for chunk in r.iter_content(4096):
+                buffer += chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace")
+                buffer = buffer.replace("\r\n", "\n")
+                while "\n\n" in buffer:
+                    block, buffer = buffer.split("\n\n", 1)
+                    event = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+                    if event.get("event") in ("done", "failed"):
+                        final = json.loads(event["data"])
+                    elif event.get("event") == "error":
+                        r.failure(f"error event: {event.get('data')}")
+                if time.monotonic() > deadline:
+                    break
+        return final
 
 
 class Viewer(Person):

@@ -24,7 +24,7 @@ from bench.load.locustrun import Plan, run_locust
 
 pytestmark = pytest.mark.stack
 
-PLAN = Plan(users=5, spawn_rate=5, run_time_s=15, upload_every_s=2.5, export_timeout_s=30, every_job_once=True)
+PLAN = Plan(users=5, spawn_rate=5, run_time_s=12, upload_every_s=2.0, export_timeout_s=30, every_job_once=True)
 
 
 def test_short_load_gives_no_5xx_and_loses_no_job(

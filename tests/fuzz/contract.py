@@ -178,17 +178,20 @@ def check_reader(data: bytes) -> None:
 
 
 def _wire_setup() -> dict[str, Any]:
-    from mcapread_fixtures import _fds, proto2_file, proto3_file
+    from mcapread_fixtures import JSON_SCHEMA, _fds, proto2_file, proto3_file
 
     from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
 
     schemas = {
         1: SchemaRecord(1, "pw.test.Telemetry", "protobuf", _fds(proto3_file())),
         2: SchemaRecord(2, "pw.legacy.Legacy", "protobuf", _fds(proto2_file())),
+        3: SchemaRecord(3, "Mouse", "jsonschema", json.dumps(JSON_SCHEMA).encode()),
     }
+    # Channel 3 (JSON) is for the property tests; fuzz inputs name channels 1 and 2.
     channels = {
         1: ChannelRecord(1, 1, "telemetry", "protobuf", {}),
         2: ChannelRecord(2, 2, "legacy", "protobuf", {}),
+        3: ChannelRecord(3, 3, "mouse", "json", {}),
     }
     return {"schemas": schemas, "channels": channels, "classes": _oracle_classes()}
 
@@ -279,13 +282,20 @@ def reference(messages: list[tuple[int, bytes]]) -> Any:
     if _wire is None:
         _wire = _wire_setup()
     topics: dict[str, list[tuple[int, Any]]] = {}
+    enc: dict[str, str] = {}
     for i, (cid, payload) in enumerate(messages, 1):
+        channel = _wire["channels"][cid]
         try:
-            value = _wire["classes"][cid].FromString(payload)
+            if channel.message_encoding == "json":
+                value = json.loads(payload)
+                if not isinstance(value, dict):
+                    continue
+            else:
+                value = _wire["classes"][cid].FromString(payload)
         except Exception:  # upb's DecodeError (and RecursionError on deep nesting)
             continue
-        topics.setdefault(_wire["channels"][cid].topic, []).append((i, value))
-    enc = dict.fromkeys(topics, "protobuf")
+        topics.setdefault(channel.topic, []).append((i, value))
+        enc[channel.topic] = channel.message_encoding
     return Official(topics, enc, sum(len(v) for v in topics.values()), 1)
 
 

@@ -46,6 +46,7 @@ class Outcome:
     corpus: int = 0
     peak_rss_mb: int = 0
     findings: list[str] = field(default_factory=list)  # regression files written
+    failed: bool = False  # the fuzzer stopped without a finding (killed, bad argument)
 
     @property
     def per_second(self) -> float:
@@ -103,9 +104,10 @@ def run_harness(harness: str, seconds: int, corpus_root: Path) -> Outcome:
                 print(f"--- {harness}: finding saved as {dest.relative_to(ROOT)}", file=sys.stderr)
                 print(_excerpt(log), file=sys.stderr)
             if not found:
-                if proc.returncode != 0:
-                    print(log[-3000:], file=sys.stderr)
-                    raise SystemExit(f"{harness}: the fuzzer failed without a finding")
+                if proc.returncode != 0:  # e.g. killed: say so, keep what it found
+                    print(f"--- {harness}: libFuzzer exited {proc.returncode} without an "
+                          f"input to save\n{_excerpt(log)}", file=sys.stderr)  # fmt: skip
+                    out.failed = True
                 break
         out.corpus = len(list(corpus.iterdir()))
     return out
@@ -139,6 +141,8 @@ def main() -> None:
         print(f"{r.harness:<10} {r.seconds:>8.0f} {r.execs:>9} {r.per_second:>8.0f} "
               f"{r.coverage:>6} {r.corpus:>7} {r.peak_rss_mb:>7}  "
               f"{', '.join(r.findings) or 'none'}")  # fmt: skip
+    if any(r.failed for r in results):
+        raise SystemExit("a fuzzer stopped early without a finding: see its output above")
     if any(r.findings for r in results):
         print("\nnew findings were saved under tests/unit/fuzz_regressions/: fix the core, "
               "then `pytest tests/unit/test_fuzz_regressions.py` replays them")  # fmt: skip

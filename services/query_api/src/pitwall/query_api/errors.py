@@ -41,8 +41,9 @@ def unavailable(message: str) -> HTTPException:
 
 
 AUTH: dict[int | str, dict[str, Any]] = {
-    401: {"model": Error, "description": "missing, invalid or revoked token"},
+    401: {"model": Error, "description": "missing, invalid, revoked or expired token"},
     403: {"model": Error, "description": "the token's role does not allow this"},
+    429: {"model": Error, "description": "too many wrong tokens from this client lately: wait `Retry-After` seconds"},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "unknown (or deleted) run"}}
 INVALID: dict[int | str, dict[str, Any]] = {422: {"model": ValidationErrors, "description": "a parameter or the body is not valid"}}

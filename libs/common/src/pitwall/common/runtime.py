@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 
 from pitwall.common.logging import get_logger
@@ -45,3 +47,16 @@ async def retry_forever(what: str, factory: Callable[[], Awaitable[object]], sto
                 pass
             delay = min(delay * 2, 10.0)
     raise asyncio.CancelledError
+
+
+def release_free_memory() -> None:
+    """Hand freed memory back to the system after a big piece of work (a file decoded, an
+    export written): Arrow's pool (mimalloc) and glibc's heap both keep what was freed
+    for reuse, so an idle service would otherwise sit on its last file's peak."""
+    pyarrow = sys.modules.get("pyarrow")  # never imported just for this
+    if pyarrow is not None:
+        pyarrow.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass

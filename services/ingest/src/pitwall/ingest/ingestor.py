@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pitwall.common.events import (
     StationStatus,
 )
 from pitwall.common.logging import get_logger
+from pitwall.common.runtime import release_free_memory
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
 from pitwall.ingest import jobs, repository, stations
@@ -51,14 +51,6 @@ def decode_file(path: str, selection: Selection | None = None) -> Recording:
         return read_recording(path, selection)
     except NotMcapError as exc:
         raise Rejected(str(exc)) from exc
-
-
-def release_free_memory() -> None:
-    """Hand the heap's free pages back to the system (glibc keeps what threads freed)."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
 
 
 def digest_file(path: str, put: Callable[[str, bytes], None], prefix: str, budget_bytes: int) -> Digest:

@@ -42,6 +42,9 @@ from pitwall.common.mcapread.source import ByteSource
 
 _TAIL = R.FOOTER_RECORD + len(R.MAGIC)
 _DATA_END_RECORD = R.RECORD_HEADER + 4
+# A chunk record without its compression name and data: header, times, sizes, CRC,
+# the name's and the data's length prefixes.
+_CHUNK_FIXED = R.RECORD_HEADER + 8 + 8 + 8 + 4 + 4 + 8
 _MAX_SUMMARY = 256 << 20
 _MAX_GAP_BYTES = 64 << 20
 # Below this share of the chunk bytes an indexed read is worth its extra checks.
@@ -134,6 +137,13 @@ def problems(s: Summary, size: int) -> list[str]:
             break
         if ci.compression not in COMPRESSIONS or ci.message_start_time > ci.message_end_time:
             found.append("implausible chunk index")
+            break
+        # The sizes an indexed read reserves memory by must be the chunk record's own:
+        # an index claiming a terabyte made each chunk ask for MAX_SLOT (2 GiB) before
+        # its record was fetched and checked (found by fuzzing; where that much could not
+        # be had, the chunks were skipped and a selected read returned nothing).
+        if ci.compressed_size != ci.chunk_length - _CHUNK_FIXED - len(ci.compression):
+            found.append("a chunk index's compressed size disagrees with its chunk length")
             break
     if st.message_count and cis and st.message_start_time != min(c.message_start_time for c in cis):
         found.append("statistics start time disagrees with the chunk indexes")

@@ -106,7 +106,7 @@ def _signals_of(ch: ChannelRecord, schema: SchemaRecord | None) -> _Signals:
             return [], [], ""  # fields are discovered from the messages when converting
         try:
             doc = json.loads(bytes(schema.data))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # deep nesting: as jsonchan does
             return [], [], f"JSON schema is not JSON: {exc}"
         kinds: dict[str, Kind | None] = {}
         schema_leaves(doc, "", 0, kinds)

@@ -42,6 +42,11 @@ lint: install ## ruff on everything, mypy on libs/common, known vulnerabilities 
 load: install ## 20 API users on the real stack for 2 min (~4 min; LOAD_ARGS="--users 40 --run-time 300"): the table
 	$(VENV)/bin/python bench/load/run.py $(LOAD_ARGS)
 
+.PHONY: fuzz
+FUZZ_SECONDS ?= 120
+fuzz: install ## fuzz the MCAP reader, wire decoder and ingest/convert path (atheris; FUZZ_SECONDS=120 each, ~7 min)
+	$(VENV)/bin/python tests/fuzz/run.py --seconds $(FUZZ_SECONDS)
+
 bench: install ## measure throughput (synth, decode, convert, ingest, api, station, backup)
 	./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh
 	$(VENV)/bin/python bench/run.py

@@ -62,6 +62,17 @@ def main(name: str) -> None:
 
     for data in (seeds.wire_seeds() if name == "wire" else seeds.mcap_seeds())[:2]:
         check(data)
+    def one(data: bytes) -> None:
+        failed = ""
+        try:
+            check(data)
+        except MemoryError as exc:
+            failed = f"MemoryError: {exc}"
+        # Raised outside the handler, so the frames holding the memory are gone first and
+        # libFuzzer has room left to write the input out.
+        if failed:
+            raise contract.ContractBroken(failed)
+
     cap_address_space(int(os.environ.get("FUZZ_MALLOC_MB", "1536")))
-    atheris.Setup(sys.argv, check)
+    atheris.Setup(sys.argv, one)
     atheris.Fuzz()

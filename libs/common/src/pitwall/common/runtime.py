@@ -52,7 +52,11 @@ async def retry_forever(what: str, factory: Callable[[], Awaitable[object]], sto
 def release_free_memory() -> None:
     """Hand freed memory back to the system after a big piece of work (a file decoded, an
     export written): Arrow's pool (mimalloc) and glibc's heap both keep what was freed
-    for reuse, so an idle service would otherwise sit on its last file's peak."""
+    for reuse, so an idle service would otherwise sit on its last file's peak.
+
+    Call it in the thread that did the work (mimalloc collects that thread's heap) and
+    once more in the main thread, the services' event loop: only there does mimalloc
+    also give back pages that other threads (Arrow's own pools) freed. A few ms."""
     pyarrow = sys.modules.get("pyarrow")  # never imported just for this
     if pyarrow is not None:
         pyarrow.default_memory_pool().release_unused()

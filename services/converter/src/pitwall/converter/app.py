@@ -135,7 +135,10 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
                 runs=len(event.runs),
                 correlation=current_correlation_id(),
             )
-            await handle_request(event, store, w.publisher)
+            try:
+                await handle_request(event, store, w.publisher)
+            finally:
+                release_free_memory()  # again in the main thread: see its docstring
 
         async def gave_up(event: Event, reason: str) -> None:
             # The job must end, not wait forever: the same id as a handled failure.

@@ -8,7 +8,9 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+from helpers.api import start_api
 from helpers.proxy import CuttableProxy
 
 from pitwall.common import db
@@ -17,9 +19,16 @@ from pitwall.common.events import BackupDue, Event
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.settings import Settings
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+async def _until(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.05)
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_mongodb_away_during_the_duplicate_check_does_not_stall_the_consumer(settings: Settings) -> None:
     # Campaign row "MongoDB stopped": ingest's duplicate check (MongoDB) raised outside
     # the handler's error handling, the delivery stayed unacked, and once `prefetch`
@@ -47,19 +56,32 @@ async def test_mongodb_away_during_the_duplicate_check_does_not_stall_the_consum
         proxy.cut()
         first = BackupDue()
         await pub.publish(first)
-        deadline = time.monotonic() + 15
-        while not consumer.outcomes and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await _until(lambda: bool(consumer.outcomes), 15)
         assert [o.status for o in consumer.outcomes] == ["retry"]  # not left unacked
         proxy.restore()
         second = BackupDue()
         await pub.publish(second)
-        deadline = time.monotonic() + 20
-        while len(processed) < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await _until(lambda: len(processed) >= 2, 20)
         assert sorted(processed) == sorted([first.event_id, second.event_id])
         await consumer.stop()
     finally:
         proxy.close()
         await conn.close()
         await client.close()
+
+
+def test_s3_away_answers_uploads_503_with_a_reason(settings: Settings, service_env: dict[str, str], tmp_path: Any) -> None:
+    # Campaign row "S3 stopped": POST /uploads answered a bare 500 (urllib3's
+    # MaxRetryError escaped); a client must hear "try again", as for MongoDB.
+    host, _, port = settings.s3_endpoint.rpartition(":")
+    proxy = CuttableProxy(int(port), host or "127.0.0.1")
+    try:
+        for api in start_api(settings, service_env, tmp_path, "s3down", s3_endpoint=f"127.0.0.1:{proxy.port}"):
+            proxy.cut()
+            with api.client("uploader") as http:
+                r = http.post("/api/v1/uploads", files={"file": ("a.mcap", b"\x89MCAP0\r\n" + bytes(100), "application/octet-stream")})
+            assert r.status_code == 503, r.text
+            assert "storage" in r.json()["detail"] and r.headers["Retry-After"]
+            assert httpx.get(f"{api.base_url}/healthz", timeout=5).status_code == 200
+    finally:
+        proxy.close()

@@ -13,9 +13,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from minio.error import ServerError
 from pymongo.errors import PyMongoError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from pitwall.common.logging import correlation, get_logger
 from pitwall.common.storage import InvalidKey
@@ -128,6 +130,19 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(PyMongoError, database_unavailable)
+
+    async def storage_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # S3 down or failing (connection refused, 5xx): the same 503 as for MongoDB,
+        # not a bare 500 (the fault campaign's "S3 stopped" row answered uploads with 500).
+        log.warning("object storage error", error=f"{type(exc).__name__}: {exc}"[:300], path=request.url.path)
+        return JSONResponse(
+            {"detail": "the object storage is unavailable right now; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    for storage_exc in (Urllib3Error, ServerError):
+        app.add_exception_handler(storage_exc, storage_unavailable)
 
 
 def _is_sequence(annotation: Any) -> bool:

@@ -3,7 +3,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help install up test lint bench clean clean-all
+.PHONY: help install up test lint bench faults clean clean-all
 
 VENV := .venv
 # uv from PATH, else the one pip installs into this Python (its scripts dir may not be on PATH).
@@ -50,6 +50,10 @@ fuzz: install ## fuzz the MCAP reader, wire decoder and ingest/convert path (ath
 bench: install ## measure throughput (synth, decode, convert, ingest, api, station, backup)
 	./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh
 	$(VENV)/bin/python bench/run.py
+
+faults: install ## fault campaign on a private stack (~12 min; FAULTS_ARGS=--quick ~5): the matrix, 0 expected
+	./scripts/ensure-rabbitmq.sh
+	$(VENV)/bin/python -m tests.faults $(FAULTS_ARGS)
 
 clean: ## remove caches and build output (keeps .venv and the dev stack's data)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache bench/out build dist

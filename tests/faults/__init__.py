@@ -1,0 +1,1 @@
+"""The fault campaign (`make faults`): not a pytest suite, a bounded program of its own."""

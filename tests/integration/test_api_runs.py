@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers.api import T0_NS, Api, recording, require_ok, run_docs, sha_of, start_api
+from helpers.api import T0_NS, Api, recording, require_ok, run_docs, save_run, sha_of, start_api
 
 from pitwall.common.columns import Recording
 from pitwall.common.events import FileUploaded
@@ -59,7 +59,7 @@ class Spec:
 
 def _seed(api: Api) -> list[Spec]:
     specs: list[Spec] = []
-    runs, signals = api.db[repository.RUNS], api.db[repository.SIGNALS]
+    signals = api.db[repository.SIGNALS]
     for i in range(30):
         # Runs 26-29 start at the same nanosecond as run 25: pages must break ties by id.
         start = T0_NS + min(i, 25) * HOUR_NS
@@ -73,7 +73,7 @@ def _seed(api: Api) -> list[Spec]:
         status = "recovered" if i % 9 == 4 else "ready"
         doc, stats = run_docs(rec, filename, tags=tags, notes=notes, status=status)
         doc["search"] = tokens(filename, notes, *(v for v in doc["setup"].values() if isinstance(v, str)))
-        runs.insert_one(doc)
+        save_run(api.db, doc)
         signals.insert_many(stats)
         specs.append(
             Spec(doc["_id"], filename, start, status, TRACKS[i % 2], DRIVERS[i % 3], EVENTS[i % 4], CARS[(i // 2) % 2],
@@ -82,11 +82,11 @@ def _seed(api: Api) -> list[Spec]:
     for name in ("garbage_1.mcap", "garbage_2.mcap"):
         sha = sha_of(name)
         event = FileUploaded(sha256=sha, object_key=f"mcap/{sha}.mcap", size=10, filename=name)
-        runs.insert_one(rejected_document(event, "not an MCAP file"))
+        save_run(api.db, rejected_document(event, "not an MCAP file"))
         specs.append(Spec(sha, name, None, "rejected", words=set(tokens(name))))
     # A deleted run must never show up (these callers are not admins).
     doc, _ = run_docs(recording(T0_NS + 7 * HOUR_NS), "deleted.mcap", deleted=True)
-    runs.insert_one(doc)
+    save_run(api.db, doc)
     return specs
 
 
@@ -245,7 +245,7 @@ def test_no_duplicates_or_gaps_while_runs_are_added(api: Api, specs: list[Spec])
             # New runs land everywhere: before, inside and after the part already paged.
             start = T0_NS + rng.randrange(-5, 35) * HOUR_NS + rng.randrange(HOUR_NS)
             doc, _ = run_docs(recording(start, seconds=2, rate_hz=5), f"live_{n}.mcap")
-            api.db[repository.RUNS].insert_one(doc)
+            save_run(api.db, doc)
             added.append(doc["_id"])
             n += 1
             time.sleep(0.01)
@@ -258,6 +258,7 @@ def test_no_duplicates_or_gaps_while_runs_are_added(api: Api, specs: list[Spec])
         stop.set()
         thread.join()
         api.db[repository.RUNS].delete_many({"_id": {"$in": added}})
+        api.db[repository.RUN_SUMMARIES].delete_many({"_id": {"$in": added}})
     assert added, "nothing was inserted during the walk"
     assert len(ids) == len(set(ids)), "a run was listed twice"
     assert before <= set(ids), f"runs missing: {before - set(ids)}"
@@ -331,7 +332,6 @@ PLAN_FILTERS: dict[str, tuple[RunFilters, str]] = {
     "status": (RunFilters(status=("ready",)), "by_status"),
     "tag": (RunFilters(tag=("wet",)), "by_tags"),
     "has topic": (RunFilters(has_topic=("Extra",)), "by_topics"),
-    "has signal": (RunFilters(has_signal=("Extra:value",)), "by_signal_keys"),
     "one word": (RunFilters(q=("ohio",)), "by_search"),
     "oldest first": (RunFilters(track=("Ohio",), sort="start"), "by_setup.track"),
 }
@@ -340,14 +340,18 @@ PLAN_FILTERS: dict[str, tuple[RunFilters, str]] = {
 @pytest.mark.parametrize("name", list(PLAN_FILTERS))
 def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: str) -> None:
     filters, index = PLAN_FILTERS[name]
-    runs = api.db[repository.RUNS]
-    key = [(f, d) for f, d in next(m.document["key"].items() for m in repository.INDEXES["runs"] if m.document["name"] == index)]
+    runs = api.db[repository.RUN_SUMMARIES]
+    key = [(f, d) for f, d in next(m.document["key"].items() for m in repository.INDEXES[repository.RUN_SUMMARIES] if m.document["name"] == index)]
     real_mongodb = "secantusVersion" not in api.db.client.admin.command("buildInfo")
     sort = sort_spec(filters)
     some = runs.find_one({"start_ns": {"$ne": None}, "deleted": False})
     cursors = [None, Cursor(some["start_ns"], some["_id"], filters.fingerprint()), Cursor(None, sha_of("x"), filters.fingerprint())]
     for cursor in cursors:
-        for query in page_queries(filters, filters.match(None), cursor):
+        queries = page_queries(filters, filters.match(None), cursor)
+        # A page reads its start-time range in windows: each is a closed range of the same shape.
+        queries += [{**q, "start_ns": {"$gt": some["start_ns"] - HOUR_NS, "$lt": some["start_ns"]}}
+                    for q in queries if isinstance(q["start_ns"], dict)]
+        for query in queries:
             plan = runs.find(query).sort(sort).limit(51).explain()["queryPlanner"]["winningPlan"]
             stages = _stages(plan)
             names = [s["stage"] for s in stages]
@@ -365,7 +369,7 @@ def test_edits_deletes_and_restores_go_through_ingest(api: Api, specs: list[Spec
     pitwall_service("ingest", settings=api.settings).wait_for_log('"ready"', timeout=60)
     rec = recording(T0_NS - 50 * HOUR_NS, setup={"driver": "Erin", "car": "HT08"})
     doc, _stats = run_docs(rec, "to_edit.mcap")
-    api.db[repository.RUNS].insert_one(doc)
+    save_run(api.db, doc)
     target = doc["_id"]
     with api.client("editor") as editor, api.client("viewer") as viewer, api.client("admin") as admin:
         patch = {"notes": "Brake bias moved forward", "tags": ["wet", "brakes"], "setup": {"driver": "Dana", "car": None}}
@@ -449,7 +453,7 @@ def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
             ids: list[str] = []
             cursor = None
             while True:
-                items, cursor = await queries.list_runs(database[repository.RUNS], database[repository.SIGNALS], filters, 2, cursor)
+                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES], database[repository.SIGNALS], filters, 2, cursor)
                 ids += [d["_id"] for d in items]
                 if cursor is None:
                     return ids
@@ -458,3 +462,51 @@ def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
 
     expected = ordered([s for s in specs if s.track == "Ohio" and (s.stat("VNData:vn_vel.x", "max") or 0) > 14])
     assert len(expected) > 4 and asyncio.run(walk()) == expected
+
+
+WINDOW_FILTERS: dict[str, tuple[RunFilters, Callable[[Spec], bool]]] = {
+    "none": (RunFilters(), lambda s: True),
+    "track and time range": (
+        RunFilters(track=("Ohio",), recorded_after=datetime.fromtimestamp((T0_NS + 3 * HOUR_NS) / 1e9, UTC),
+                   recorded_before=datetime.fromtimestamp((T0_NS + 24 * HOUR_NS) / 1e9, UTC)),
+        lambda s: s.track == "Ohio" and s.start_ns is not None and T0_NS + 3 * HOUR_NS <= s.start_ns < T0_NS + 24 * HOUR_NS,
+    ),
+}
+
+
+@pytest.mark.parametrize("filter_name", list(WINDOW_FILTERS))
+@pytest.mark.parametrize("sort", ["-start", "start"])
+@pytest.mark.parametrize(("edge_h", "width_h"), [(0, 1), (-40, 0.01), (60, 1000), (12, 0.5)])
+def test_pages_are_the_same_whatever_windows_earlier_pages_suggest(
+    api: Api, specs: list[Spec], filter_name: str, sort: str, edge_h: float, width_h: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows far too small, far too big, from an edge before, inside or after the runs:
+    they change how many queries a page takes, never which runs it lists."""
+    import asyncio
+    from dataclasses import replace
+
+    from pitwall.common import db
+    from pitwall.query_api import queries
+
+    learned = queries._Learned(T0_NS + int(edge_h * HOUR_NS), max(1, int(width_h * HOUR_NS)))
+    monkeypatch.setattr(queries, "_learned", lambda *_a: learned)
+    monkeypatch.setattr(queries, "_learn", lambda *_a: None)
+    base, match = WINDOW_FILTERS[filter_name]
+    filters = replace(base, sort=sort)  # type: ignore[arg-type]
+
+    async def walk() -> list[str]:
+        client = db.make_client(api.settings)
+        try:
+            database = db.database(client, api.settings)
+            ids: list[str] = []
+            cursor = None
+            while True:
+                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES], database[repository.SIGNALS], filters, 3, cursor)
+                ids += [d["_id"] for d in items]
+                if cursor is None:
+                    return ids
+        finally:
+            await client.close()
+
+    expected = ordered([s for s in specs if match(s)], descending=sort == "-start")
+    assert len(expected) > 3 and asyncio.run(walk()) == expected

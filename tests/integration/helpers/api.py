@@ -23,6 +23,7 @@ from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
+from pitwall.common.summaries import run_summary
 from pitwall.devstack.ports import free_port, release
 from pitwall.devstack.services import ServiceProcess
 from pitwall.ingest import repository, tokens
@@ -156,10 +157,16 @@ def insert_run(api: Api, rec: Recording, filename: str, *, store: bool = False, 
     doc, stats = run_docs(rec, filename, **overrides)
     database = api.db
     database[repository.SIGNALS].insert_many(stats)
-    database[repository.RUNS].insert_one(doc)
+    save_run(database, doc)
     if store:
         write_store(api.settings, rec, doc["_id"])
     return doc
+
+
+def save_run(database: Any, doc: dict[str, Any]) -> None:
+    """A run document and its summary, written as ingest writes them (the run first)."""
+    database[repository.RUNS].insert_one(doc)
+    database[repository.RUN_SUMMARIES].insert_one(run_summary(doc))
 
 
 def write_store(settings: Settings, rec: Recording, sha: str) -> None:

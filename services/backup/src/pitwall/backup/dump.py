@@ -6,7 +6,9 @@ transactions comes from ingest's write order: a run's signal statistics are writ
 before its run document, and every run command is one update of one run document. So
 `runs` is dumped first, the other collections after it are cut to the runs in the dump,
 and the raw objects of exactly those runs are copied afterwards (objects are in S3
-before the run that names them exists).
+before the run that names them exists). `run_summaries` is not read at all: it is a
+function of `runs`, so its dump is derived from the runs dumped (a restored summary
+always matches its run, even when an edit landed between the two reads).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bson import decode_file_iter
+from bson import decode_file_iter, encode
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 
 from pitwall.backup.manifest import CollectionDump
+from pitwall.common.summaries import COLLECTION as SUMMARIES
+from pitwall.common.summaries import run_summary
 
 RAW = CodecOptions(document_class=RawBSONDocument)
 # Collections whose documents belong to one run (field naming it): cut to the dumped runs.
@@ -33,11 +37,14 @@ def dump_database(client: MongoClient[Any], database: str, folder: Path) -> tupl
     """Write `<name>.bson` and `<name>.indexes.json` per collection; the dumped runs."""
     db = client[database]
     names = sorted(n for n in db.list_collection_names() if not n.startswith(SKIP))
-    order = (["runs"] if "runs" in names else []) + [n for n in names if n != "runs"]
+    if "runs" in names:
+        names = sorted({*names, SUMMARIES})  # derived from the runs, present or not
+    order = (["runs"] if "runs" in names else []) + [n for n in names if n not in ("runs", SUMMARIES)]
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, CollectionDump] = {}
     run_ids: set[Any] = set()
     runs: list[dict[str, Any]] = []
+    summaries = _Writer(folder / f"{SUMMARIES}.bson") if "runs" in names else None
     for name in order:
         coll = db.get_collection(name, codec_options=RAW)
         digest = hashlib.sha256()
@@ -52,14 +59,38 @@ def dump_database(client: MongoClient[Any], database: str, folder: Path) -> tupl
                 digest.update(raw)
                 count += 1
                 size += len(raw)
-                if name == "runs":
+                if summaries is not None and name == "runs":
+                    summaries.add(encode(run_summary(doc)))
                     run_ids.add(doc["_id"])
                     runs.append({"_id": doc["_id"], "object_key": doc.get("object_key"), "sha256": doc.get("sha256"),
                                  "size": doc.get("size"), "status": doc.get("status")})
         indexes = [_index_spec(ix) for ix in db[name].list_indexes() if ix.get("name") != "_id_"]
         (folder / f"{name}.indexes.json").write_text(json.dumps(indexes, default=str, sort_keys=True))
         out[name] = CollectionDump(count, digest.hexdigest(), size, indexes)
+        if summaries is not None and name == "runs":
+            summaries.close()
+            indexes = [_index_spec(ix) for ix in db[SUMMARIES].list_indexes() if ix.get("name") != "_id_"]
+            (folder / f"{SUMMARIES}.indexes.json").write_text(json.dumps(indexes, default=str, sort_keys=True))
+            out[SUMMARIES] = CollectionDump(summaries.count, summaries.digest.hexdigest(), summaries.size, indexes)
     return out, runs
+
+
+class _Writer:
+    """A dump file written beside another collection's (the derived summaries)."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = open(path, "wb")  # closed once `runs` is dumped
+        self.digest = hashlib.sha256()
+        self.count = self.size = 0
+
+    def add(self, raw: bytes) -> None:
+        self.file.write(raw)
+        self.digest.update(raw)
+        self.count += 1
+        self.size += len(raw)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _index_spec(ix: Any) -> dict[str, Any]:

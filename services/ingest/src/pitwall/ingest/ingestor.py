@@ -31,7 +31,7 @@ from pitwall.common.logging import get_logger
 from pitwall.common.runtime import release_free_memory
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import jobs, repository, stations
+from pitwall.ingest import jobs, repository, stations, summaries
 from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
 from pitwall.ingest.outbox import Outbox
@@ -104,6 +104,7 @@ class Ingestor:
             await jobs.record(self.db[repository.JOBS], event)
         elif isinstance(event, RunCommand):
             await apply_command(self.runs, event)
+            await summaries.refresh(self.db, event.run_id)
         elif isinstance(event, StationStatus):
             await stations.record(self.db[repository.STATIONS], event)
 
@@ -139,6 +140,7 @@ class Ingestor:
             assert existing is not None
             await self._record_duplicate(event, existing)
             return
+        await summaries.write(self.db, doc)
         await self.outbox.add(
             RunIngested(
                 event_id=f"run.ingested.{event.sha256}",
@@ -181,12 +183,14 @@ class Ingestor:
 
     async def _reject(self, event: FileUploaded, reason: str) -> None:
         try:
-            await self.runs.insert_one(rejected_document(event, reason))
+            rejected = rejected_document(event, reason)
+            await self.runs.insert_one(rejected)
         except DuplicateKeyError:
             existing = await self._existing(event.sha256)
             assert existing is not None
             await self._record_duplicate(event, existing)
             return
+        await summaries.write(self.db, rejected)
         await self.outbox.add(
             RunRejected(
                 event_id=f"run.rejected.{event.sha256}",
@@ -201,6 +205,8 @@ class Ingestor:
             {"_id": event.sha256, "uploads.event_id": {"$ne": event.event_id}},
             {"$push": {"uploads": entry}, "$addToSet": {"filenames": event.filename}, "$set": {"updated_at": datetime.now(UTC)}},
         )
+        # Also mends a summary that a crash between the run's insert and its own left missing.
+        await summaries.refresh(self.db, event.sha256)
         answer: Event
         if existing["status"] == "rejected":
             answer = RunRejected(

@@ -7,7 +7,11 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from pitwall.common import summaries
+
 RUNS = "runs"
+# The slim copy of each run that lists read (see pitwall.common.summaries).
+RUN_SUMMARIES = summaries.COLLECTION
 SIGNALS = "signals"
 JOBS = "jobs"
 OUTBOX = "outbox"
@@ -19,7 +23,10 @@ STATIONS = "stations"
 _BY_START = [("start_ns", DESCENDING), ("_id", DESCENDING)]
 
 INDEXES: dict[str, list[IndexModel]] = {
-    RUNS: [
+    # Lists read `run_summaries`, so runs need only their lookups (older databases keep
+    # their former list indexes: harmless, and dropping them is an operator's choice).
+    RUNS: [IndexModel([("uploads.event_id", ASCENDING)], name="upload_event")],
+    RUN_SUMMARIES: [
         # Every list filter is an equality on one field + the keyset sort on
         # (start_ns, _id): each gets an index that serves both, no blocking sort.
         IndexModel([("deleted", ASCENDING), *_BY_START], name="list"),
@@ -27,10 +34,9 @@ INDEXES: dict[str, list[IndexModel]] = {
             IndexModel([(f, ASCENDING), ("deleted", ASCENDING), *_BY_START], name=f"by_{f}")
             for f in (
                 "setup.track", "setup.driver", "setup.event_type", "setup.car",
-                "tags", "status", "topics", "signal_keys", "search",
+                "tags", "status", "topics", "search",
             )
         ),
-        IndexModel([("uploads.event_id", ASCENDING)], name="upload_event"),
     ],
     SIGNALS: [
         IndexModel([("run_id", ASCENDING)], name="run"),

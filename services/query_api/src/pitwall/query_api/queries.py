@@ -1,9 +1,19 @@
-"""Finding runs: filters -> one MongoDB query that an index serves, keyset pages.
+"""Finding runs: filters -> MongoDB queries that an index serves, keyset pages.
 
-Every list query is `deleted = false` + at most a few equality filters + a range on
-`start_ns`, sorted by (start_ns, _id): ingest's `by_<field>` indexes are exactly
-(field, deleted, start_ns, _id), so the index gives both the filter and the order and
-MongoDB stops after `limit + 1` entries, whatever the number of runs.
+Lists read `run_summaries` (ingest's slim copy of each run, see
+`pitwall.common.summaries`), never the big run documents. Every list query is
+`deleted = false` + at most a few equality filters + a range on `start_ns`, sorted by
+(start_ns, _id): ingest's `by_<field>` indexes are exactly (field, deleted, start_ns,
+_id), so the index gives both the filter and the order and MongoDB stops after
+`limit + 1` entries, whatever the number of runs.
+
+Not every server stops early: SecantusDB (the local development server) fetches every
+entry of the index range before it applies the limit. So the start-time range of a
+page is read in windows (see `_take_range`): each window is a plain index range sized,
+from what earlier pages of the same query found, to hold about one page, and the next
+window is only read when the page is not full. On MongoDB this costs nothing (a window
+is one more index seek, rarely needed); on a server without early stop it bounds a page
+to about a page's worth of documents instead of the whole collection.
 
 Runs whose start time is unknown (rejected files) have `start_ns: null`, which MongoDB
 sorts before every number. They are listed after all the others in both directions:
@@ -19,6 +29,7 @@ import json
 import operator
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -26,16 +37,14 @@ from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from pitwall.common.summaries import LIST_FIELDS
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 Sort = Literal["-start", "start"]
 
-# The fields of a run summary; the big ones (track points, signal_keys, channels) stay out.
-SUMMARY_FIELDS = (
-    "filename", "status", "reason", "start_time", "end_time", "start_ns", "end_ns",
-    "duration_s", "size", "message_count", "setup", "tags", "notes", "lap_count",
-    "best_lap_s", "distance_m", "top_speed_mps", "deleted", "ingested_at", "updated_at",
-)
+# The fields of a list item (the summaries' filter fields, topics and tokens, stay out).
+SUMMARY_FIELDS = LIST_FIELDS
 SUMMARY_PROJECTION = dict.fromkeys(SUMMARY_FIELDS, 1)
 
 STATS = ("min", "max", "mean", "count")
@@ -130,7 +139,8 @@ class RunFilters:
             if values:
                 # One value of a field or another: an $in of points still walks the index in order.
                 q[field_] = values[0] if len(values) == 1 else {"$in": list(values)}
-        for name, field_ in (("tag", "tags"), ("has_topic", "topics"), ("has_signal", "signal_keys"), ("q", "search")):
+        # has_signal is answered by `signals` (see `resolve_candidates`): summaries carry no signal keys.
+        for name, field_ in (("tag", "tags"), ("has_topic", "topics"), ("q", "search")):
             values = getattr(self, name)
             if values:
                 # Every one of them (all tags, all words): the first bounds the index scan.
@@ -251,6 +261,20 @@ async def resolve_where(signals: AsyncCollection[dict[str, Any]], predicates: tu
     return result
 
 
+async def resolve_candidates(signals: AsyncCollection[dict[str, Any]], filters: RunFilters) -> set[str] | None:
+    """Run ids with every `has_signal` key and matching every predicate (None: no such filter).
+
+    A run has a signal exactly when ingest wrote that signal's statistics, so the
+    `signals` collection (its `key_*` indexes) answers `has_signal` like a predicate."""
+    result = await resolve_where(signals, filters.where)
+    for key in filters.has_signal:
+        if result is not None and not result:
+            break
+        ids = {d["run_id"] async for d in signals.find({"key": key}, {"run_id": 1, "_id": 0})}
+        result = ids if result is None else result & ids
+    return result
+
+
 async def _take(
     runs: AsyncCollection[dict[str, Any]],
     query: dict[str, Any],
@@ -270,6 +294,107 @@ async def _take(
             if len(out) == need:
                 break
     await cursor.close()
+    return out
+
+
+@dataclass(slots=True)
+class _Learned:
+    """What pages of one query found: where its first page starts, and a start-time
+    span that held about a page. Only speed depends on it, never which runs come."""
+
+    edge: int | None
+    width: int
+
+
+_LEARNED: OrderedDict[tuple[str, str], _Learned] = OrderedDict()
+LEARNED_MAX = 512
+MAX_WINDOWS = 6
+
+
+def _learned(runs: AsyncCollection[dict[str, Any]], filters: RunFilters) -> _Learned | None:
+    # A query never seen borrows what any query of the same order found: its edge is a
+    # fine starting point (the first window is open on the outer side) and its width grows.
+    for key in ((runs.full_name, filters.fingerprint()), (runs.full_name, filters.sort)):
+        hit = _LEARNED.get(key)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _learn(runs: AsyncCollection[dict[str, Any]], filters: RunFilters, items: list[dict[str, Any]], need: int, first_page: bool) -> None:
+    starts = [d["start_ns"] for d in items if d.get("start_ns") is not None]
+    key = (runs.full_name, filters.fingerprint())
+    old = _LEARNED.get(key)
+    width = old.width if old else 0
+    if starts and len(items) >= need:
+        # The span that held this page, with room to spare: the next page of this query
+        # usually needs one window.
+        width = max(1, abs(starts[0] - starts[-1]) * 5 // 4 + 1)
+    if width <= 0:
+        return
+    edge = (starts[0] if starts else None) if first_page else (old.edge if old else None)
+    learned = _Learned(edge, width)
+    for k in (key, (runs.full_name, filters.sort)):
+        _LEARNED[k] = learned
+        _LEARNED.move_to_end(k)
+    while len(_LEARNED) > LEARNED_MAX:
+        _LEARNED.popitem(last=False)
+
+
+def _grow(width: int, found: int, missing: int) -> int:
+    if found == 0:
+        return width * 8
+    return int(width * min(64.0, max(2.0, 1.5 * missing / found)))
+
+
+async def _take_range(
+    runs: AsyncCollection[dict[str, Any]],
+    query: dict[str, Any],
+    sort: list[tuple[str, int]],
+    need: int,
+    allowed: set[str] | None,
+    filters: RunFilters,
+    from_cursor: bool,
+) -> list[dict[str, Any]]:
+    """The runs of a start-time range query (`start_ns: {$gt[, $lt]}`), in order, read
+    window by window from the side the listing comes from. The windows are adjacent
+    and together are the range, so the result is the range query's, whatever their size."""
+    bounds = query["start_ns"]
+    lo: int = bounds["$gt"]  # exclusive
+    hi: int | None = bounds.get("$lt")  # exclusive; None: no upper bound
+    learned = _learned(runs, filters)
+    if learned is None or (not from_cursor and learned.edge is None):
+        return await _take(runs, query, sort, need, allowed)
+    width = learned.width
+    out: list[dict[str, Any]] = []
+    if filters.descending:
+        upper = hi  # the first window is open above on a first page: runs newer than the edge
+        anchor = hi if from_cursor or learned.edge is None else learned.edge + 1
+        if hi is not None:
+            anchor = min(anchor, hi)
+        assert anchor is not None
+        for i in range(MAX_WINDOWS):
+            gt = lo if i == MAX_WINDOWS - 1 else max(lo, anchor - width - 1)
+            window = {"$gt": gt, **({"$lt": upper} if upper is not None else {})}
+            got = await _take(runs, {**query, "start_ns": window}, sort, need - len(out), allowed)
+            out += got
+            if len(out) >= need or gt <= lo:
+                break
+            upper = anchor = gt + 1  # next: start_ns <= gt
+            width = _grow(width, len(got), need - len(out))
+    else:
+        lower = lo  # the first window is open below on a first page: runs older than the edge
+        anchor = lo + 1 if from_cursor or learned.edge is None else max(lo + 1, learned.edge)
+        for i in range(MAX_WINDOWS):
+            lt = anchor + width
+            last = i == MAX_WINDOWS - 1 or lt >= (INT64_MAX if hi is None else hi)
+            window = {"$gt": lower, **({"$lt": hi} if last and hi is not None else {} if last else {"$lt": lt})}
+            got = await _take(runs, {**query, "start_ns": window}, sort, need - len(out), allowed)
+            out += got
+            if len(out) >= need or last:
+                break
+            lower, anchor = lt - 1, lt  # next: start_ns >= lt
+            width = _grow(width, len(got), need - len(out))
     return out
 
 
@@ -307,7 +432,7 @@ async def list_runs(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs and the cursor of the next page (None on the last)."""
     cursor = Cursor.decode(cursor_text, filters) if cursor_text else None
-    run_ids = await resolve_where(signals, filters.where)
+    run_ids = await resolve_candidates(signals, filters)
     if run_ids is not None and not run_ids:
         return [], None
     in_query, allowed = run_ids, None
@@ -321,7 +446,12 @@ async def list_runs(
         need = limit + 1 - len(items)
         if need <= 0:
             break
-        items += await _take(runs, query, sort, need, allowed)
+        if isinstance(query.get("start_ns"), dict):
+            got = await _take_range(runs, query, sort, need, allowed, filters, cursor is not None)
+            _learn(runs, filters, got, need, cursor is None and not items)
+            items += got
+        else:
+            items += await _take(runs, query, sort, need, allowed)
     if len(items) <= limit:
         return items, None
     last = items[limit - 1]

@@ -11,9 +11,12 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from pitwall.common import summaries as _summaries
 from pitwall.query_api.deps import Resources
 
 RUNS = "runs"
+# The slim copy of each run that lists and facets read.
+RUN_SUMMARIES = _summaries.COLLECTION
 SIGNALS = "signals"
 JOBS = "jobs"
 TOKENS = "tokens"
@@ -28,6 +31,10 @@ def database(res: Resources) -> AsyncDatabase[dict[str, Any]]:
 
 def runs(res: Resources) -> Collection:
     return database(res)[RUNS]
+
+
+def summaries(res: Resources) -> Collection:
+    return database(res)[RUN_SUMMARIES]
 
 
 def signals(res: Resources) -> Collection:

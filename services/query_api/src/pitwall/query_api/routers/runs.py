@@ -131,7 +131,7 @@ async def get_runs(
             include_deleted=include_deleted,
             sort=sort,
         )
-        docs, next_cursor = await list_runs(readmodel.runs(res), readmodel.signals(res), filters, limit, cursor)
+        docs, next_cursor = await list_runs(readmodel.summaries(res), readmodel.signals(res), filters, limit, cursor)
     except FilterError as exc:
         raise invalid(exc.field, str(exc)) from None
     return RunPage(items=[summary(d) for d in docs], next_cursor=next_cursor, limit=limit)
@@ -140,7 +140,7 @@ async def get_runs(
 @router.get("/facets", response_model=Facets, summary="Values to filter by")
 async def get_facets(res: Res, who: Reader) -> Facets:
     """The distinct tracks, drivers, event types, cars and tags of the runs (for pickers)."""
-    runs = readmodel.runs(res)
+    runs = readmodel.summaries(res)
     fields = {"track": "setup.track", "driver": "setup.driver", "event_type": "setup.event_type", "car": "setup.car", "tags": "tags"}
     values = await asyncio.gather(*(runs.distinct(f, {"deleted": False}) for f in fields.values()))
     return Facets(**{name: sorted(str(v) for v in vals if v not in (None, "")) for name, vals in zip(fields, values, strict=True)})

@@ -82,12 +82,16 @@ def run_documents(
 def insert_runs(settings: Any, docs: list[dict[str, Any]], batch: int = 1000) -> float:
     from pymongo import MongoClient
 
+    from pitwall.common.summaries import COLLECTION, run_summary
+
     client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_url, tz_aware=True)
     try:
         runs = client[settings.mongo_db]["runs"]
+        summaries = client[settings.mongo_db][COLLECTION]
         start = time.perf_counter()
         for i in range(0, len(docs), batch):
             runs.insert_many(docs[i : i + batch], ordered=False)
+            summaries.insert_many([run_summary(d) for d in docs[i : i + batch]], ordered=False)
         return time.perf_counter() - start
     finally:
         client.close()

@@ -54,6 +54,7 @@ def seed_runs(settings: Any, n: int) -> None:
     from helpers.api import T0_NS, recording, run_docs
     from pymongo import MongoClient
 
+    from pitwall.common.summaries import run_summary
     from pitwall.ingest import repository
 
     db = MongoClient(settings.mongo_url)[settings.mongo_db]
@@ -69,10 +70,12 @@ def seed_runs(settings: Any, n: int) -> None:
         stats += st
         if len(runs) == 1000:
             db[repository.RUNS].insert_many(runs)
+            db[repository.RUN_SUMMARIES].insert_many([run_summary(d) for d in runs])
             db[repository.SIGNALS].insert_many(stats)
             runs, stats = [], []
     if runs:
         db[repository.RUNS].insert_many(runs)
+        db[repository.RUN_SUMMARIES].insert_many([run_summary(d) for d in runs])
         db[repository.SIGNALS].insert_many(stats)
 
 
@@ -84,6 +87,7 @@ def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
     from pymongo import MongoClient
 
     from pitwall.common.mcapread import read_recording
+    from pitwall.common.summaries import run_summary
     from pitwall.ingest import repository
 
     path = work / "long.mcap"
@@ -93,6 +97,7 @@ def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
     doc, stats = run_docs(rec, "long.mcap")
     db = MongoClient(settings.mongo_url)[settings.mongo_db]
     db[repository.RUNS].insert_one(doc)
+    db[repository.RUN_SUMMARIES].insert_one(run_summary(doc))
     db[repository.SIGNALS].insert_many(stats)
     write_store(settings, rec, doc["_id"])
     return str(doc["_id"])

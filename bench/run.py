@@ -8,6 +8,7 @@ Sections (each prints its tables as it finishes):
   ingest   the ingest service end to end, the signal store against decoding the MCAP
   api      query_api p50/p99: listing many runs, plot series of a 10-minute run
   station  base station: car (sshd, SFTP) to confirmed run beside scp + API upload; its RSS
+  lists    `GET /runs` first/deep pages at 1k/10k/100k runs (run_summaries) beside the old route
   ops      idle RSS of the five services (the set under 600 MB), converter jobs/s with 1 and 2 processes
 Results: bench/out/results.json and bench/out/results.md (tables to paste in the README);
 a quick or partial run writes results-quick*.* / results-<sections>.* instead.
@@ -32,7 +33,7 @@ if __package__ in (None, ""):
 from bench.context import Config, Context
 from bench.report import Section, write
 
-SECTIONS = ("synth", "convert", "ingest", "api", "station", "backup", "ops")
+SECTIONS = ("synth", "convert", "ingest", "api", "station", "backup", "ops", "lists")
 
 
 def _section(name: str) -> Callable[[Context, Section], None]:

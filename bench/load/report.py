@@ -75,6 +75,8 @@ def render(ctx: Context, locust: LocustResult, sampler: Sampler, jobs: JobCheck)
     if locust.total is not None:
         rows.append(_endpoint_row(locust.total, "**all**"))
     out += _table(["endpoint", "requests", "req/s", "p50", "p95", "p99", "max", "failures", "≥ 500"], rows)
+    out.append("\n- `≥ 500` counts every response Locust saw (its request hook); the other columns are "
+               "Locust's CSV, which can miss the last few requests of users stopped at the end")
     no_answer = sum(ep.no_response for ep in locust.endpoints)
     if no_answer:
         out.append(f"\n- {no_answer} request(s) got no response at all (connection error)")

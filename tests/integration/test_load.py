@@ -44,6 +44,8 @@ def test_short_load_gives_no_5xx_and_loses_no_job(
 
         codes = {f"{e.method} {e.name}": e.codes for e in result.endpoints}
         assert result.server_errors == 0, f"responses >= 500: {codes}"
+        refused = {name: c for name, c in codes.items() if any(code == "0" or int(code) >= 400 for code in c)}
+        assert refused == {}, f"requests the API refused or dropped: {refused}; {result.failures}"
         assert jobs.problems == [] and jobs.lost == 0, jobs.problems
         # The checks had something to check: every kind of job happened.
         assert result.total is not None and result.total.requests > 50, codes

@@ -251,11 +251,12 @@ def run(ctx: Context, section: Section) -> None:
                     items = len(ok(new_c.get("/api/v1/runs", params=params))["items"])
                     o50 = o99 = None
                     oreqs = 0
+                    oerr: list[str] = []
                     if old is not None and n <= OLD_MAX_RUNS:
                         o50, o99, oreqs, oerr = _stats(old_c, params, cfg.requests, BUDGET_S)
-                        errors += oerr
-                    if errors:
-                        table.notes.append(f"{n:,} runs, {page} {name}: {len(errors)} failed requests ({errors[0]})")
+                    for route, failed in (("run_summaries", errors), ("old route", oerr)):
+                        if failed:
+                            table.notes.append(f"{n:,} runs, {page} page {name}, {route}: {len(failed)} failed requests ({failed[0]})")
                     table.add(f"{n:,}", page, name, ms(p50), ms(p99), str(reqs), ms(o50), ms(o99), str(oreqs) if oreqs else "-",
                               ratio(o99 / p99) if o99 and p99 else "-", str(items))
                     tier[f"{page} {name}"] = {"p50": p50, "p99": p99, "old_p50": o50, "old_p99": o99, "requests": reqs}

@@ -172,3 +172,33 @@ def test_chunk_indexes_lying_about_sizes_cost_no_memory_and_no_messages() -> Non
     assert peak < 64 << 20, f"{peak >> 20} MB for a {len(data)}-byte file"
     assert rec.topics["legacy"].count == whole.topics["legacy"].count > 0
     assert not [s for s in rec.skipped if "memory" in s.reason]
+
+
+def _first_chunk(data: bytes) -> tuple[int, int]:
+    """(record offset, compression name length) of the first chunk record."""
+    pos = 8
+    while data[pos] != 0x06:
+        pos += 9 + struct.unpack_from("<Q", data, pos + 1)[0]
+    return pos, struct.unpack_from("<I", data, pos + 9 + 28)[0]
+
+
+@pytest.mark.parametrize("damage", ["cut after the chunk header", "unknown compression"])
+def test_a_file_whose_every_chunk_is_unusable_reads_without_an_exception(damage: str) -> None:
+    """Found by fuzzing: with no usable chunk, the batches indexed an empty group list
+    (IndexError), e.g. a one-chunk file cut right after its chunk's header."""
+    from mcapread_fixtures import Spec, write_fixture
+
+    from pitwall.common.mcapread import read_recording
+
+    base = write_fixture(Spec(messages=30, compression="zstd", chunk_size=1 << 20, seed=3))
+    at, name_len = _first_chunk(base)
+    if damage == "unknown compression":
+        data = bytearray(base)
+        data[at + 9 + 32 : at + 9 + 36] = b"bz2!"
+        reason = "unsupported chunk compression 'bz2!'"
+    else:
+        data = bytearray(base[: at + 9 + 40 + name_len])
+        reason = "chunk has no data"
+    rec = read_recording(bytes(data), threads=1)
+    assert rec.message_count == 0
+    assert reason in [s.reason for s in rec.skipped]

@@ -460,6 +460,11 @@ def batches(
         else:
             groups.append([i])
             size = s
+    if not groups:
+        # No chunk is usable (all cut to nothing or of an unknown compression): the
+        # messages outside chunks are all there is (found by fuzzing: an IndexError).
+        yield from _top_batches(layout, batch_bytes)
+        return
     starts = [chunks[g[0]].record_offset for g in groups]
     top_cut = np.searchsorted(top.off, np.array(starts[1:], np.int64)) if len(top) else None
     total = sum(_slot_size(chunks[i]) for i in usable) + int(top.length.sum()) or 1

@@ -82,7 +82,7 @@ class Campaign:
             self.log(f"services up: {', '.join(fleet.members)} (API {fleet.base_url})")
             token = self._token(settings)
             workload = Workload(fleet.base_url, token, root / "files").start()
-            ctx = Ctx(servers, fleet, disk, self.log)
+            ctx = Ctx(servers, fleet, disk, self.log, burst=workload.burst)
             rows = schedule(disk.mounted)
             self._phase(workload, fleet, "baseline (no fault)")
             time.sleep(self.timing.baseline_s)

@@ -27,6 +27,7 @@ class Ctx:
     fleet: Fleet
     disk: Disk
     log: Callable[[str], None]
+    burst: Callable[[], None] = lambda: None  # puts work in flight right before a fault
 
 
 @dataclass
@@ -69,6 +70,11 @@ def kill(label: str, note: str = "") -> Fault:
 # -- servers ----------------------------------------------------------------------------
 def outage(server: str) -> Fault:
     def begin(ctx: Ctx) -> None:
+        if server == "rabbitmq":
+            ctx.burst()
+            depths = ctx.servers.queue_depths()
+            shown = ", ".join(f"{q} {r} ready/{u} unacked" for q, (r, u) in depths.items()) or "none"
+            ctx.log(f"in flight when the broker stops: {shown}")
         ctx.servers.stop_server(server)
         ctx.log(f"{server} stopped")
 
@@ -115,19 +121,41 @@ class Disk:
     def unfill(self) -> None:
         self.filler.unlink(missing_ok=True)
 
-    def remount(self, mode: str) -> None:
-        # A file open for writing makes `remount,ro` fail with EBUSY: try for a while.
-        deadline = time.monotonic() + 20
+    def remount(self, mode: str, patience_s: float = 5.0) -> bool:
+        """`mount -o remount,MODE`; False when the kernel kept saying busy (a file open
+        for writing, or deleted while still open, makes `remount,ro` fail with EBUSY)."""
+        deadline = time.monotonic() + patience_s
         while True:
             done = subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], capture_output=True, text=True, check=False)
             if done.returncode == 0:
-                return
+                return True
             if time.monotonic() > deadline:
-                raise RuntimeError(f"remount,{mode} of {self.path} failed: {done.stderr.strip()}")
-            time.sleep(0.2)
+                return False
+            time.sleep(0.1)
+
+    def read_only(self) -> str:
+        """Read-only for the services: a remount when the kernel allows it now, else every
+        directory on it made immutable (`chattr +i`: no file can be created, EPERM)."""
+        if self.remount("ro"):
+            self._how = "remount"
+            return "remounted read-only"
+        self._frozen = [Path(d) for d, _subdirs, _files in os.walk(self.path)]
+        subprocess.run(["chattr", "+i", *map(str, self._frozen)], capture_output=True, check=True)
+        self._how = "chattr"
+        return f"busy, so {len(self._frozen)} directories made immutable (chattr +i: no new file)"
+
+    def writable(self) -> None:
+        if getattr(self, "_how", "") == "remount":
+            if not self.remount("rw", patience_s=30):
+                raise RuntimeError(f"remount,rw of {self.path} failed")
+        elif getattr(self, "_how", "") == "chattr":
+            subprocess.run(["chattr", "-i", *map(str, self._frozen)], capture_output=True, check=True)
+        self._how = ""
 
     def release(self) -> None:
         if self.mounted:
+            with contextlib.suppress(Exception):
+                self.writable()
             subprocess.run(["mount", "-o", "remount,rw", str(self.path)], capture_output=True, check=False)
             subprocess.run(["umount", "-l", str(self.path)], capture_output=True, check=False)
             self.mounted = False
@@ -147,14 +175,14 @@ def disk_full() -> Fault:
 
 def disk_read_only() -> Fault:
     def begin(ctx: Ctx) -> None:
-        ctx.disk.remount("ro")
-        ctx.log("services' data dir read-only")
+        how = ctx.disk.read_only()
+        ctx.log(f"services' data dir read-only: {how}")
 
     def end(ctx: Ctx) -> None:
-        ctx.disk.remount("rw")
+        ctx.disk.writable()
         ctx.log("services' data dir writable again")
 
-    return Fault("data dir read-only", begin, end, lasts=True, note="tmpfs under PITWALL_DATA_DIR remounted ro")
+    return Fault("data dir read-only", begin, end, lasts=True, note="tmpfs under PITWALL_DATA_DIR remounted ro, or chattr +i")
 
 
 RELAY = "the outbox relay runs inside ingest: this kills it too"
@@ -173,7 +201,7 @@ def schedule(disk_ok: bool) -> list[Row]:
     if disk_ok:
         rows += [
             Row("data dir full", [disk_full()], "tmpfs under the services' PITWALL_DATA_DIR filled to ENOSPC"),
-            Row("data dir read-only", [disk_read_only()], "that tmpfs remounted read-only"),
+            Row("data dir read-only", [disk_read_only()], "that tmpfs remounted read-only, or its directories chattr +i when busy"),
         ]
     rows += [
         Row("RabbitMQ stopped + SIGKILL ingest", [outage("rabbitmq"), kill("ingest")], "ingest killed while the broker is away"),

@@ -9,6 +9,7 @@ machine's broker on 5672 is shared with other people's tests and is never touche
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,21 @@ class PrivateServers:
             s3.stop_weed(self._weed, self.weed_ports)
         elif name == "rabbitmq" and self._rabbit is not None:
             self._rabbit.stop()
+
+    def queue_depths(self) -> dict[str, tuple[int, int]]:
+        """Ready and unacknowledged messages per non-empty queue (rabbitmqctl: the private
+        node has no management plugin)."""
+        assert self._admin is not None
+        done = subprocess.run(
+            [*self._admin.argv, "-q", "list_queues", "name", "messages_ready", "messages_unacknowledged"],
+            capture_output=True, text=True, timeout=60, env=self._admin.env, check=False,
+        )
+        out: dict[str, tuple[int, int]] = {}
+        for line in done.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit() and (int(parts[1]) or int(parts[2])):
+                out[parts[0]] = (int(parts[1]), int(parts[2]))
+        return out
 
     def alive(self, name: str) -> bool:
         if name == "mongodb":

@@ -109,6 +109,14 @@ class Workload:
         for t in self._threads:
             t.join(120)
 
+    def burst(self, exports: int = 6, uploads: int = 3) -> None:
+        """A few requests at once, from the caller's thread: work in flight for a fault."""
+        with httpx.Client(base_url=self.base_url, headers=self.headers, timeout=30.0) as http:
+            for _ in range(uploads):
+                self._uploader(http)
+            for _ in range(exports):
+                self._exporter(http)
+
     def _loop(self, step: Any, pace_s: float) -> None:
         with httpx.Client(base_url=self.base_url, headers=self.headers, timeout=30.0) as http:
             while not self._stop.is_set():

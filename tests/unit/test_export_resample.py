@@ -157,3 +157,35 @@ def test_resampled_mat_puts_every_topic_on_the_same_t(tmp_path: Path) -> None:
     assert got["A"]["x"][:, 0].tolist() == [15.0, 20.0, 25.0, 30.0, 35.0, 40.0]
     assert got["meta"]["export"]["interp"] == "linear"
     assert float(got["meta"]["export"]["resample_hz"][0, 0]) == 2.0
+
+
+SRC = {"source_name": "stretched.mcap", "source_sha256": None}
+
+
+def _stretched(days: int) -> Recording:
+    """Two topics whose overlap a damaged log time stretched to `days`: 3 samples each."""
+    times = T0 + np.array([0, S, days * 86_400 * S], dtype=np.int64)
+    sig = {f"v{i}": Signal(f"v{i}", "double", np.arange(3.0)) for i in range(20)}
+    return Recording(
+        {t: TopicColumns(t, t, "protobuf", times, dict(sig)) for t in ("A", "B")},
+        origin_ns=T0, message_count=6,
+    )
+
+
+def test_a_grid_over_the_memory_budget_is_refused_before_it_is_allocated(tmp_path: Path) -> None:
+    # 40 days at 100 Hz = 345.6 M points × 42 columns: ~130 GB, refused at once with advice
+    with pytest.raises(ExportError, match=r"345,600,00\d points × 42 columns.*narrow the window"):
+        export_recording(_stretched(40), tmp_path / "x.mat", ExportParams(resample_hz=100.0), **SRC)
+    assert not (tmp_path / "x.mat").exists()
+    # the same stretch with a window that fits is exported
+    params = ExportParams(resample_hz=100.0, start_s=0.0, end_s=2.0)
+    export_recording(_stretched(40), tmp_path / "y.mat", params, **SRC)
+    assert (tmp_path / "y.mat").stat().st_size > 0
+
+
+def test_the_budget_counts_every_column() -> None:
+    # 1 day at 10 Hz = 864,001 points: within 4 GB for 42 columns, not within a 100 MB budget
+    out, _ = resample(_stretched(1), 10.0)
+    assert out.topics["A"].log_time_ns.size == 864_001
+    with pytest.raises(ValueError, match=r"more than the 0\.1 GB"):
+        resample(_stretched(1), 10.0, max_bytes=100_000_000)

@@ -31,6 +31,11 @@ from pitwall.converter.timebase import origin_of
 
 Interp = Literal["hold", "linear"]
 MAX_POINTS = 2**31 - 1  # MATLAB's dimension limit; also keeps a typo'd --resample sane
+# What one resampled export may hold in memory. One damaged log time days away from the
+# others stretches the grid of a 3 kB file to hundreds of millions of points: refuse it with
+# advice instead of allocating until the converter is killed (and redelivered, and killed).
+MAX_RESAMPLED_BYTES = 4 * 1024**3
+_GRID_BYTES_PER_POINT = 5 * 8  # ks, pts, the mask, log_time and x while the grid is built
 _HELD_UNDER_LINEAR = ("enum", "logical", "string")
 
 
@@ -38,13 +43,36 @@ class ResampleError(ValueError):
     pass
 
 
+def _bounds(lo: int, hi: int, hz: float, anchor: int) -> tuple[int, int]:
+    step = 1e9 / hz
+    return math.ceil((lo - anchor) / step) - 1, math.floor((hi - anchor) / step) + 1
+
+
+def grid_points(lo: int, hi: int, hz: float, anchor: int) -> int:
+    """How many points `grid_ns` would make (at most; two are trimmed at the ends)."""
+    if hi < lo:
+        return 0
+    k0, k1 = _bounds(lo, hi, hz, anchor)
+    return k1 - k0 + 1
+
+
+def check_budget(points: int, columns: int, hz: float, max_bytes: int = MAX_RESAMPLED_BYTES) -> None:
+    """Refuse a grid whose arrays would not fit the budget, before allocating any of it."""
+    need = points * (_GRID_BYTES_PER_POINT + 8 * columns)
+    if need > max_bytes:
+        raise ResampleError(
+            f"resampling at {hz:g} Hz gives {points:,} points × {columns:,} columns "
+            f"(about {need / 1e9:.1f} GB), more than the {max_bytes / 1e9:.1f} GB an export may "
+            "hold: narrow the window (start/end), lower the rate or select fewer signals"
+        )
+
+
 def grid_ns(lo: int, hi: int, hz: float, anchor: int) -> np.ndarray:
     """int64 nanoseconds (since the origin) of the grid points `anchor + k/hz` in [lo, hi]."""
     if hi < lo:
         return np.zeros(0, dtype=np.int64)
     step = 1e9 / hz
-    k0 = math.ceil((lo - anchor) / step) - 1
-    k1 = math.floor((hi - anchor) / step) + 1
+    k0, k1 = _bounds(lo, hi, hz, anchor)
     if k1 - k0 + 1 > MAX_POINTS:
         raise ResampleError(
             f"resampling at {hz:g} Hz gives {k1 - k0 + 1:,} points, more than {MAX_POINTS:,}"
@@ -52,6 +80,11 @@ def grid_ns(lo: int, hi: int, hz: float, anchor: int) -> np.ndarray:
     ks = np.arange(k0, k1 + 1, dtype=np.float64)
     pts = anchor + np.round(ks * step).astype(np.int64)
     return pts[(pts >= lo) & (pts <= hi)]
+
+
+def _width(sig: Signal) -> int:
+    """Output columns of one signal (a repeated field is as wide as its widest row)."""
+    return int(sig.values.shape[1]) if sig.values.ndim > 1 else 1
 
 
 def _sorted(tc: TopicColumns, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -84,6 +117,7 @@ def resample(
     interp: Interp = "hold",
     start_s: float | None = None,
     end_s: float | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[Recording, list[str]]:
     """A new Recording whose topics all share one grid; plus notes for the user."""
     if not hz > 0 or not math.isfinite(hz):
@@ -113,6 +147,9 @@ def resample(
         lo = max(lo, anchor)
     if end_s is not None:
         hi = min(hi, round(end_s * 1e9))
+    # per topic: its searchsorted index, then each signal's columns
+    columns = sum(1 + sum(_width(sig) for sig in tc.signals.values()) for tc, _, _ in taking.values())
+    check_budget(grid_points(lo, hi, hz, anchor), columns, hz, max_bytes or MAX_RESAMPLED_BYTES)
     grid = grid_ns(lo, hi, hz, anchor)
     if taking and grid.size == 0:
         notes.append("the selected topics do not overlap in time: the resampled grid is empty")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,7 +42,16 @@ log = get_logger(__name__)
 
 
 class Rejected(Exception):
-    """The file can't become a run; the reason is for the person who uploaded it."""
+    """The file can't become a run; the reason is for the person who uploaded it.
+
+    Always one line: reasons quote topic and schema names straight from the file, and a
+    name holding a newline would otherwise split the reason on the page and in the logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(_CONTROL.sub(lambda m: repr(m.group())[1:-1], reason))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def decode_file(path: str, selection: Selection | None = None) -> Recording:

@@ -64,6 +64,11 @@ async def run_page(run_id: str, request: Request, token: Token = None) -> Respon
     return _shell(request, token)
 
 
+@router.get("/compare")
+async def compare_page(request: Request, token: Token = None) -> Response:
+    return _shell(request, token)
+
+
 @router.get("/upload")
 async def upload_page(request: Request, token: Token = None) -> Response:
     return _shell(request, token)

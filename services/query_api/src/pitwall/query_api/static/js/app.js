@@ -5,6 +5,7 @@ import { clear, h } from "./dom.js";
 const routes = [
   { pattern: /^\/$/, nav: "runs", load: () => import("./runs.js") },
   { pattern: /^\/runs\/([0-9a-f]{64})$/, nav: "runs", load: () => import("./run.js") },
+  { pattern: /^\/compare$/, nav: "runs", load: () => import("./compare.js") },
   { pattern: /^\/upload$/, nav: "upload", load: () => import("./upload.js") },
   { pattern: /^\/admin\/backups$/, nav: "backups", load: () => import("./backups.js") },
   { pattern: /^\/admin\/ops$/, nav: "ops", load: () => import("./ops.js") },

@@ -2,6 +2,7 @@
 import { api, can, whoami } from "./api.js";
 import { navigate } from "./app.js";
 import { confirmDialog, h, toast } from "./dom.js";
+import { compareUrl } from "./comparestate.js";
 import { ExportBuilder } from "./export.js";
 import { DASH, fmtBytes, fmtCount, fmtDateTime, fmtDistance, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
 import { PlotStack } from "./plot.js";
@@ -13,7 +14,7 @@ import { panel, segmented, statusBadge } from "./widgets.js";
 const MAX_PLOTTED = 32; // the API's limit per /series request
 
 /** Signals worth seeing first: speed, then the driver's inputs (throttle, brake, steering). */
-function defaultSignals(tree, track) {
+export function defaultSignals(tree, track) {
   const all = tree.topics.flatMap((t) => t.signals.filter((s) => !s.width && s.kind !== "string" && s.kind !== "bool"));
   const pick = [];
   const take = (...tests) => {
@@ -36,26 +37,54 @@ function fact(label, value, cls = "") {
   return h(`div.fact${cls ? `.${cls}` : ""}`, h("div.fact-value", value), h("div.fact-label", label));
 }
 
-function lapsTable(laps, bestLap, onPick) {
+function lapsTable(laps, bestLap, onPick, runId) {
   if (!laps.length) return h("p.muted", "No complete lap detected (laps come from the GPS track crossing its start line).");
   const best = laps.find((l) => l.lap === bestLap);
   const tbody = h("tbody");
+  const ticked = new Set();
+  // The fastest ticked lap is the reference, as in the "vs best" links.
+  const compareHref = (nums) => compareUrl(laps.filter((l) => nums.includes(l.lap))
+    .sort((a, b) => a.time_s - b.time_s).map((l) => ({ run: runId, lap: l.lap })));
+  const compareBtn = h("a.btn.small.primary.compare-selected", { href: "#", "data-link": true, "aria-disabled": "true" }, "Compare selected");
+  const hint = h("span.muted", "tick two laps or more");
+  const syncCompare = () => {
+    const n = ticked.size;
+    compareBtn.textContent = n ? `Compare selected (${n})` : "Compare selected";
+    compareBtn.classList.toggle("disabled", n < 2);
+    compareBtn.setAttribute("aria-disabled", String(n < 2));
+    compareBtn.setAttribute("href", n >= 2 ? compareHref([...ticked]) : "#");
+    hint.hidden = n >= 2;
+  };
+  compareBtn.addEventListener("click", (e) => { if (ticked.size < 2) e.preventDefault(); });
   laps.forEach((l, i) => {
     const isBest = l.lap === bestLap;
     const delta = best && !isBest ? `+${(l.time_s - best.time_s).toFixed(3)}` : "";
+    const tick = h("input", {
+      type: "checkbox", value: l.lap, title: "tick to compare", "aria-label": `compare lap ${l.lap}`,
+      onchange: (e) => { if (e.target.checked) ticked.add(l.lap); else ticked.delete(l.lap); syncCompare(); },
+    });
+    const vs = best && !isBest
+      ? h("a.vs-best", { href: compareHref([best.lap, l.lap]), "data-link": true, title: `compare lap ${l.lap} with the best lap (${best.lap})` }, "vs best")
+      : null;
     const tr = h("tr.lap-row", { dataset: { lap: l.lap }, title: "show this lap in the plot" },
+      h("td.cmp-tick", tick),
       h("td", h("span.lap-dot", { style: { background: isBest ? BEST : LAP_COLOURS[i % LAP_COLOURS.length] } }), `Lap ${l.lap}`),
       h(`td.num${isBest ? ".best" : ""}`, fmtLap(l.time_s)),
       h("td.num.muted", delta),
-      h("td.num.muted", fmtDistance(l.distance_m)));
-    tr.addEventListener("click", () => {
+      h("td.num.muted", fmtDistance(l.distance_m)),
+      h("td.cmp-vs", vs));
+    tr.addEventListener("click", (e) => {
+      if (e.target.closest("a, input")) return; // ticking or comparing is not picking
       for (const r of tbody.children) r.classList.toggle("picked", r === tr);
       onPick(l);
     });
     tbody.append(tr);
   });
-  return h("div.table-wrap.laps", h("table.compact.hover",
-    h("thead", h("tr", h("th", "Lap"), h("th.num", "Time"), h("th.num", "Δ best"), h("th.num", "Distance"))), tbody));
+  syncCompare();
+  return h("div.laps-box",
+    h("div.table-wrap.laps", h("table.compact.hover",
+      h("thead", h("tr", h("th.cmp-tick", ""), h("th", "Lap"), h("th.num", "Time"), h("th.num", "Δ best"), h("th.num", "Distance"), h("th", ""))), tbody)),
+    h("div.laps-compare", compareBtn, hint));
 }
 
 export async function mount(root, [runId]) {
@@ -195,7 +224,7 @@ export async function mount(root, [runId]) {
   } else {
     trackBody = h("p.muted.track-none", "No GPS track in this run.");
   }
-  const lapList = lapsTable(laps, bestLap, (l) => plot.setView([l.start_s, l.end_s]));
+  const lapList = lapsTable(laps, bestLap, (l) => plot.setView([l.start_s, l.end_s]), run.id);
   const editableMeta = { editable, onChange: () => {} };
 
   root.append(h("div.run-grid",

@@ -119,8 +119,8 @@ export class TrackMap {
       minX = Math.min(minX, this.x[i]); maxX = Math.max(maxX, this.x[i]);
       minY = Math.min(minY, this.y[i]); maxY = Math.max(maxY, this.y[i]);
     }
-    // Room at the top for the speed legend, at the bottom for the scale bar.
-    const top = this.mode === "speed" ? 38 : PAD;
+    // Room at the top for a colour legend (speed, or the compare page's loss), at the bottom for the scale bar.
+    const top = this.mode === "laps" ? PAD : 38;
     const bottom = 26;
     const scale = Math.min((w - 2 * PAD) / Math.max(maxX - minX, 1), (hgt - top - bottom) / Math.max(maxY - minY, 1));
     const ox = (w - (maxX - minX) * scale) / 2;

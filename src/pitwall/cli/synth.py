@@ -21,6 +21,9 @@ def synth(
     truncate: bool = typer.Option(
         False, "--truncate", help="cut the file mid-record, like a logger switched off"
     ),
+    fault_at: float | None = typer.Option(
+        None, "--fault-at", min=0, help="the BMS enters its FAULT state at this second, for 3 s"
+    ),
 ) -> None:
     """Write a synthetic car recording: 100+ protobuf topics, a JSON topic, laps of a track."""
     # Imported here so other verbs do not pay for numpy and the schema catalog.
@@ -36,6 +39,7 @@ def synth(
         chunked=not unchunked,
         compression=compression,
         truncate=truncate,
+        fault_at=fault_at,
     )
     seconds = time.perf_counter() - started
     kind = "unchunked" if unchunked else f"chunked {summary.compression}"

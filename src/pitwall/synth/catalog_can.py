@@ -243,6 +243,15 @@ def _ttpms_messages() -> list[CanMessage]:
     return out
 
 
+def _bms_state(c: Ctx) -> np.ndarray:
+    state = np.where(c.st("car_state") >= 2, 1, 0)
+    window = c.info.get("fault_window_s")  # write_synth(fault_at=...)
+    if window:
+        lo, hi = (float(x) for x in window.split(","))
+        state = np.where((c.t >= lo) & (c.t < hi), 3, state)  # BMS_STATE_FAULT
+    return state
+
+
 def _bms_messages() -> list[CanMessage]:
     cells = 126
     return [
@@ -250,7 +259,7 @@ def _bms_messages() -> list[CanMessage]:
             "bms_status",
             10,
             (
-                ("state", "bms_state_e", lambda c: np.where(c.st("car_state") >= 2, 1, 0)),
+                ("state", "bms_state_e", _bms_state),
                 ("overvoltage", "bool", flag(0.0)),
                 ("undervoltage", "bool", flag(0.0)),
                 ("total_voltage_high", "bool", flag(0.0)),

@@ -67,6 +67,9 @@ class SynthSummary:
     cut_offset: int | None = None
     late_topic: str | None = None
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (start, end) in which the BMS is in BMS_STATE_FAULT (fault_at), in seconds since the
+    # first message (the time base of the API and its events).
+    fault_window_s: tuple[float, float] | None = None
 
     @property
     def message_count(self) -> int:
@@ -88,6 +91,7 @@ def write_synth(
     chunked: bool = True,
     compression: str = "zstd",
     truncate: bool = False,
+    fault_at: float | None = None,
 ) -> SynthSummary:
     """Write a synthetic recording of `minutes` to `path`; same arguments, same bytes."""
     if minutes <= 0:
@@ -104,6 +108,10 @@ def write_synth(
     vehicle = simulate(drive, duration, np.random.default_rng(vehicle_seq))
     run = make_run_info(np.random.default_rng(info_seq), track.name)
     info = {"firmware": run.firmware, "git_hash": run.git_hash}
+    # `fault_at`: the BMS state machine is in its FAULT state for FAULT_S from that second.
+    fault = _fault_window(fault_at, duration)
+    if fault is not None:
+        info["fault_window_s"] = f"{fault[0]!r},{fault[1]!r}"
 
     all_topics = topics()
     encoded = []
@@ -157,7 +165,20 @@ def write_synth(
         cut_offset=cut,
         late_topic=next((t.topic for t in all_topics if t.start_fraction > 0), None),
         metadata={"setup": dict(run.setup), **run.extra_metadata},
+        # In the API's time base (seconds since the file's first message), as events are.
+        fault_window_s=None if fault is None else (fault[0] - (first - run.start_ns) / 1e9, fault[1] - (first - run.start_ns) / 1e9),
     )
+
+
+FAULT_S = 3.0
+
+
+def _fault_window(fault_at: float | None, duration: float) -> tuple[float, float] | None:
+    if fault_at is None:
+        return None
+    if not 0.0 <= fault_at < duration:
+        raise ValueError(f"fault_at must be within the recording (0 to {duration:g} s)")
+    return float(fault_at), min(float(fault_at) + FAULT_S, duration)
 
 
 def _sample_times(topic: TopicDef, duration: float, rng: np.random.Generator) -> np.ndarray:

@@ -71,6 +71,8 @@ class ConversionRequested(Event):
     signals: list[str] = Field(default_factory=list)  # globs over "topic:path"
     start_s: float | None = None
     end_s: float | None = None
+    # The run event whose window start_s/end_s are (an export cut to an event).
+    run_event: str | None = None
     resample_hz: float | None = Field(default=None, gt=0)
     interp: Literal["hold", "linear"] = "hold"
     format: Literal["mat", "mat73", "csv", "parquet"] = "mat"
@@ -179,7 +181,8 @@ class RunCommand(Event):
 
     name: ClassVar[str] = "run.command"
     run_id: str
-    action: Literal["update", "delete", "restore"]
+    # add_event: `changes` is a RunEvent (pitwall.common.runevents); remove_event: {"id": ...}.
+    action: Literal["update", "delete", "restore", "add_event", "remove_event"]
     changes: dict[str, Any] = Field(default_factory=dict)
     actor: str | None = None
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Decoded columns ingest holds at once: a file whose columns would pass this is
     # read in several passes over groups of topics (slower, but it fits a small box).
     ingest_memory_mb: int = Field(default=512, ge=16)
+    # The rules ingest marks events with (a TOML file; empty: the set shipped with
+    # ingest, pitwall/ingest/event_rules.toml). Read once at start-up.
+    event_rules: str = ""
 
     # Prometheus metrics (pitwall.common.metrics): each process serves /metrics on this
     # port when it is not 0. One port per process: replicas on one host need their own.

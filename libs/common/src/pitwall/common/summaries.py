@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pitwall.common.runevents import event_tokens
+
 COLLECTION = "run_summaries"
 
 # What a list item shows (query_api's `RunSummary`, less `id`).
@@ -28,8 +30,10 @@ LIST_FIELDS = (
 # Signal keys (hundreds a run) stay out: `has_signal` is answered by `signals`.
 FILTER_FIELDS = ("topics", "search")
 FIELDS = LIST_FIELDS + FILTER_FIELDS
+# Derived, not copied: the search tokens of the run's `events` (`?event=`).
+EVENT_TOKENS = "event_tokens"
 # The run document's fields a summary is made of (for reading just those).
-SOURCE_PROJECTION: dict[str, int] = dict.fromkeys(FIELDS, 1)
+SOURCE_PROJECTION: dict[str, int] = dict.fromkeys((*FIELDS, "events"), 1)
 
 
 def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,4 +43,6 @@ def run_summary(run: Mapping[str, Any]) -> dict[str, Any]:
     for name in FIELDS:
         if name in run:
             out[name] = run[name]
+    if run.get("events"):
+        out[EVENT_TOKENS] = event_tokens(run["events"])
     return out

@@ -18,6 +18,7 @@ from pitwall.common.settings import Settings
 from pitwall.common.shell import consume_until_stopped, wiring
 from pitwall.common.storage import ObjectStore
 from pitwall.ingest import repository, summaries
+from pitwall.ingest.eventrules import RuleError, RuleSet, load_rules
 from pitwall.ingest.ingestor import Ingestor
 from pitwall.ingest.outbox import Outbox
 
@@ -52,7 +53,8 @@ async def watch_outbox(outbox: AsyncCollection[dict[str, Any]], every_s: float, 
             pass
 
 
-async def main(settings: Settings, stop: asyncio.Event) -> None:
+async def main(settings: Settings, stop: asyncio.Event, rules: RuleSet | None = None) -> None:
+    rules = rules if rules is not None else load_rules(settings.event_rules)
     client = db.make_client(settings)
     await retry_forever("mongodb", lambda: db.ping(client), stop)
     database = db.database(client, settings)
@@ -61,7 +63,7 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
     store = ObjectStore(settings)
     await retry_forever("s3", lambda: asyncio.to_thread(store.ensure_buckets), stop)
     outbox = Outbox(database[repository.OUTBOX])
-    ingestor = Ingestor(database, store, outbox)
+    ingestor = Ingestor(database, store, outbox, rules)
     async with wiring(settings, stop, "ingest") as w:
         relay = asyncio.create_task(outbox.relay(w.publisher, stop))
         backlog = asyncio.create_task(watch_outbox(database[repository.OUTBOX], settings.metrics_refresh_s, stop))
@@ -82,5 +84,13 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def run(settings: Settings) -> None:
+    # A bad rule file stops ingest before it takes any file: runs ingested without the
+    # team's rules would lack their events for good.
+    try:
+        rules = load_rules(settings.event_rules)
+    except RuleError as exc:
+        log.error("event rules not loaded", error=str(exc))
+        raise SystemExit(f"ingest: {exc}") from None
+    log.info("event rules loaded", rules=len(rules.rules), file=rules.source)
     metrics.serve(settings, "ingest")
-    run_service(main, settings)
+    run_service(lambda s, stop: main(s, stop, rules), settings)

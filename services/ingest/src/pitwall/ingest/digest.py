@@ -18,6 +18,8 @@ from typing import Any
 
 from pitwall.common.columns import Recording, TopicColumns
 from pitwall.common.selection import Selection
+from pitwall.ingest import eventrules
+from pitwall.ingest.eventrules import RuleSet
 from pitwall.ingest.stats import channel_summaries, recording_stats, signal_key
 from pitwall.ingest.track import TrackView, derive_track, find_gps
 
@@ -79,12 +81,15 @@ class Digest:
     signal_keys: list[str] = field(default_factory=list)
     stats: list[dict[str, Any]] = field(default_factory=list)
     passes: int = 0
+    # The event rules evaluated on each pass, and what they found so far (small).
+    rules: RuleSet = field(default_factory=RuleSet)
+    _found: dict[str, eventrules.Found] = field(default_factory=dict)
     # The track's topic with only its time, latitude and longitude columns.
     _gps: TopicColumns | None = None
 
     @classmethod
-    def of(cls, rec: Recording) -> Digest:
-        digest = cls()
+    def of(cls, rec: Recording, rules: RuleSet | None = None) -> Digest:
+        digest = cls(rules=rules or RuleSet())
         digest.add(rec)
         return digest
 
@@ -109,6 +114,7 @@ class Digest:
         self.channels += channel_summaries(rec)
         self.signal_keys += [signal_key(t.topic, p) for t in rec.topics.values() for p in t.signals]
         self.stats += recording_stats(rec)
+        eventrules.evaluate(self.rules, rec, self._found)
         found = find_gps(rec)
         if found is not None:
             topic, lat, lon = found
@@ -117,6 +123,11 @@ class Digest:
                 self._gps = TopicColumns(
                     topic, cols.schema_name, cols.encoding, cols.log_time_ns, {lat.path: lat, lon.path: lon}
                 )
+
+    @property
+    def rule_events(self) -> list[dict[str, Any]]:
+        """What the rules found over every pass (kind, start_s, end_s, rule, note)."""
+        return eventrules.finish(self.rules, self._found)
 
     @property
     def topics(self) -> list[str]:

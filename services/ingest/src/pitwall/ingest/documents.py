@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pitwall.common.events import FileUploaded
+from pitwall.common.runevents import RunEvent
 from pitwall.ingest.digest import Digest
 from pitwall.ingest.setup import normalise_setup
 
@@ -71,6 +72,7 @@ def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
         "top_speed_mps": track.top_speed_mps if track else None,
         "notes": "",
         "tags": [],
+        "events": [RunEvent(**e, source="rule", created_by="ingest", created_at=now).doc() for e in digest.rule_events],
         "deleted": False,
         "deleted_at": None,
         "ingested_at": now,

@@ -35,6 +35,7 @@ from pitwall.common.storage import ObjectStore
 from pitwall.ingest import jobs, repository, stations, summaries
 from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
+from pitwall.ingest.eventrules import RuleSet
 from pitwall.ingest.outbox import Outbox
 from pitwall.ingest.runcommands import apply_command
 
@@ -63,16 +64,19 @@ def decode_file(path: str, selection: Selection | None = None) -> Recording:
         raise Rejected(str(exc)) from exc
 
 
-def digest_file(path: str, put: Callable[[str, bytes], None], prefix: str, budget_bytes: int) -> Digest:
+def digest_file(
+    path: str, put: Callable[[str, bytes], None], prefix: str, budget_bytes: int, rules: RuleSet | None = None
+) -> Digest:
     """Decode a file (in passes when its columns would pass the budget), writing each
-    pass's topics to the signal store under `prefix`, the manifest last."""
+    pass's topics to the signal store under `prefix`, the manifest last; `rules` mark
+    events on each pass's columns."""
     from pitwall.common.mcapread import NotMcapError
 
     try:
         passes = plan_passes(path, budget_bytes)
     except NotMcapError as exc:
         raise Rejected(str(exc)) from exc
-    digest = Digest()
+    digest = Digest(rules=rules or RuleSet())
     entries: list[dict[str, Any]] = []
     for selection in passes:
         rec = decode_file(path, selection)
@@ -96,8 +100,9 @@ def _count(outcome: str, size: int, seconds: float) -> None:
 
 
 class Ingestor:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], store: ObjectStore, outbox: Outbox) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], store: ObjectStore, outbox: Outbox, rules: RuleSet | None = None) -> None:
         self.db = db
+        self.rules = rules or RuleSet()
         self.runs = db[repository.RUNS]
         self.signals = db[repository.SIGNALS]
         self.store = store
@@ -186,7 +191,7 @@ class Ingestor:
             bucket = self.settings.bucket_signals
             return digest_file(
                 path, lambda key, data: self.store.put_bytes(bucket, key, data), event.sha256,
-                self.settings.ingest_memory_mb << 20,
+                self.settings.ingest_memory_mb << 20, self.rules,
             )  # fmt: skip
         finally:
             os.unlink(path)

@@ -34,7 +34,7 @@ INDEXES: dict[str, list[IndexModel]] = {
             IndexModel([(f, ASCENDING), ("deleted", ASCENDING), *_BY_START], name=f"by_{f}")
             for f in (
                 "setup.track", "setup.driver", "setup.event_type", "setup.car",
-                "tags", "status", "topics", "search",
+                "tags", "status", "topics", "search", summaries.EVENT_TOKENS,
             )
         ),
     ],

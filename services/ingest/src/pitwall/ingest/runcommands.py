@@ -1,4 +1,5 @@
-"""Run commands from query_api: edit, soft delete, restore. Nothing is lost by one click."""
+"""Run commands from query_api: edit, soft delete, restore, add and remove events.
+Nothing is lost by one click: every command is in the run's history."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from pitwall.common.broker import PermanentError
 from pitwall.common.events import RunCommand
+from pitwall.common.runevents import RunEvent
 from pitwall.ingest.documents import tokens
 from pitwall.ingest.setup import SETUP_FIELDS
 
@@ -25,6 +27,19 @@ async def apply_command(runs: AsyncCollection[dict[str, Any]], cmd: RunCommand) 
         update: dict[str, Any] = {"$set": {"deleted": True, "deleted_at": now, "deleted_by": cmd.actor, "updated_at": now}}
     elif cmd.action == "restore":
         update = {"$set": {"deleted": False, "deleted_at": None, "updated_at": now}}
+    elif cmd.action == "add_event":
+        try:
+            event = RunEvent.model_validate(cmd.changes)
+        except ValueError as exc:
+            raise PermanentError(f"not an event: {exc}") from None
+        # Keyed by the event's id too: the same event sent twice (a retried request) is one event.
+        await runs.update_one(
+            {"_id": cmd.run_id, "history.event_id": {"$ne": cmd.event_id}, "events.id": {"$ne": event.id}},
+            {"$set": {"updated_at": now}, "$push": {"events": event.doc(), "history": audit}},
+        )
+        return
+    elif cmd.action == "remove_event":
+        update = {"$set": {"updated_at": now}, "$pull": {"events": {"id": str(cmd.changes.get("id"))}}}
     else:
         sets: dict[str, Any] = {"updated_at": now}
         for key, value in cmd.changes.items():

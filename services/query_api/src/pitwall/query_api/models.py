@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from pitwall.common.events import INT64_MAX, STATION_ID, StationSource
+from pitwall.common.runevents import EVENT_ID, KIND_MAX, NOTE_MAX
 
 RunStatus = Literal["ready", "recovered", "rejected"]
 Scalar = str | float | int | bool | None
@@ -128,10 +129,13 @@ class RunPatch(BaseModel):
     tags: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]], Field(max_length=50)] | None = None
 
 
+CommandAction = Literal["update", "delete", "restore", "add_event", "remove_event"]
+
+
 class CommandAccepted(BaseModel):
     command_id: str = Field(description="the run.command event id; ingest applies it within moments")
     run_id: str
-    action: Literal["update", "delete", "restore"]
+    action: CommandAction
 
 
 class SignalStats(BaseModel):
@@ -347,6 +351,9 @@ class ExportRequest(BaseModel):
     interp: Literal["hold", "linear"] = "hold"
     format: ExportFormat = "mat"
     layout: Literal["struct", "pairs"] = "struct"
+    event: Annotated[str, StringConstraints(pattern=EVENT_ID)] | None = Field(
+        None, description="cut to this event's window (one run; instead of start/end)"
+    )
 
     @field_validator("end")
     @classmethod
@@ -356,11 +363,25 @@ class ExportRequest(BaseModel):
             raise ValueError("end is before start")
         return end
 
+    @field_validator("event")
+    @classmethod
+    def _event_is_the_window(cls, event: str | None, info: Any) -> str | None:
+        if event is None:
+            return event
+        if info.data.get("start") is not None or info.data.get("end") is not None:
+            raise ValueError("an event sets the window: leave start and end out")
+        if len(set(info.data.get("runs") or ())) > 1:
+            raise ValueError("an event belongs to one run: export one run to cut it to an event")
+        return event
+
 
 class ExportAccepted(BaseModel):
     id: str
     status_url: str
     events_url: str
+    start: float | None = Field(None, description="the window exported (seconds since the run's origin)")
+    end: float | None = None
+    event: str | None = Field(None, description="the event whose window it is")
 
 
 class ExportStatus(BaseModel):
@@ -439,3 +460,50 @@ class BackupVerdict(BaseModel):
 class BackupList(BaseModel):
     backups: list[BackupView]
     verdict: BackupVerdict
+
+
+# -- events on runs (pitwall.common.runevents) -------------------------------------
+Seconds = Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False, description="seconds since the run's origin")]
+
+
+class EventCreate(BaseModel):
+    """A range of the run to mark; within the run (0 to its duration_s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=KIND_MAX, strip_whitespace=True)] = Field(
+        description="short, what it was: `lockup`, `cone`, `BMS fault`"
+    )
+    start_s: Seconds
+    end_s: Seconds
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX, strip_whitespace=True)] = ""
+
+    @field_validator("end_s")
+    @classmethod
+    def _end_not_before_start(cls, end: float, info: Any) -> float:
+        start = info.data.get("start_s")
+        if start is not None and end < start:
+            raise ValueError("end_s is before start_s")
+        return end
+
+
+class EventView(BaseModel):
+    id: str
+    kind: str
+    start_s: float
+    end_s: float
+    note: str = ""
+    source: Literal["user", "rule"] = "user"
+    rule: str | None = Field(None, description="the ingest rule that made it (source `rule`)")
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+
+class EventList(BaseModel):
+    run_id: str
+    duration_s: float | None = None
+    events: list[EventView] = Field(description="by start time")
+
+
+class EventAccepted(CommandAccepted):
+    event_id: str = Field(description="the new event's id (listed once ingest applied the command)")

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from pitwall.common.summaries import LIST_FIELDS
+from pitwall.common.summaries import EVENT_TOKENS, LIST_FIELDS
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -117,6 +117,7 @@ class RunFilters:
     has_signal: tuple[str, ...] = ()
     where: tuple[Predicate, ...] = ()
     q: tuple[str, ...] = ()  # tokens
+    event: tuple[str, ...] = ()  # tokens of an event's kind or note (words or their starts)
     include_deleted: bool = False
     sort: Sort = "-start"
 
@@ -140,7 +141,7 @@ class RunFilters:
                 # One value of a field or another: an $in of points still walks the index in order.
                 q[field_] = values[0] if len(values) == 1 else {"$in": list(values)}
         # has_signal is answered by `signals` (see `resolve_candidates`): summaries carry no signal keys.
-        for name, field_ in (("tag", "tags"), ("has_topic", "topics"), ("q", "search")):
+        for name, field_ in (("tag", "tags"), ("has_topic", "topics"), ("q", "search"), ("event", EVENT_TOKENS)):
             values = getattr(self, name)
             if values:
                 # Every one of them (all tags, all words): the first bounds the index scan.

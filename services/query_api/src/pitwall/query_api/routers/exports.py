@@ -51,7 +51,9 @@ async def create_export(body: ExportRequest, res: Res, who: Exporter) -> ExportA
     runs = list(dict.fromkeys(body.runs))
     found = {
         d["_id"]: d
-        async for d in readmodel.runs(res).find({"_id": {"$in": runs}}, {"filename": 1, "status": 1, "deleted": 1, "reason": 1})
+        async for d in readmodel.runs(res).find(
+            {"_id": {"$in": runs}}, {"filename": 1, "status": 1, "deleted": 1, "reason": 1, "events": 1}
+        )
     }
     for run_id in runs:
         doc = found.get(run_id)
@@ -59,14 +61,18 @@ async def create_export(body: ExportRequest, res: Res, who: Exporter) -> ExportA
             raise not_found(f"no run {run_id!r}")
         if doc.get("status") == "rejected":
             raise invalid("runs", f"run {run_id[:12]}… was rejected ({doc.get('reason') or 'unreadable'}): nothing to export", location="body")
+    start, end = body.start, body.end
+    if body.event is not None:
+        start, end = _event_window(found[runs[0]], body.event)
     job_id = jobids.new_job_id()
     event = ConversionRequested(
         job_id=job_id,
         runs=runs,
         topics=body.topics,
         signals=body.signals,
-        start_s=body.start,
-        end_s=body.end,
+        start_s=start,
+        end_s=end,
+        run_event=body.event,
         resample_hz=body.resample_hz,
         interp=body.interp,
         format=body.format,
@@ -75,7 +81,17 @@ async def create_export(body: ExportRequest, res: Res, who: Exporter) -> ExportA
         filenames={r: found[r].get("filename") or r for r in runs},
     )
     await publish(res, event)
-    return ExportAccepted(id=job_id, status_url=f"/api/v1/exports/{job_id}", events_url=f"/api/v1/exports/{job_id}/events")
+    return ExportAccepted(
+        id=job_id, status_url=f"/api/v1/exports/{job_id}", events_url=f"/api/v1/exports/{job_id}/events",
+        start=start, end=end, event=body.event,
+    )
+
+
+def _event_window(run: dict[str, Any], event_id: str) -> tuple[float, float]:
+    for e in run.get("events") or []:
+        if e.get("id") == event_id:
+            return float(e["start_s"]), float(e["end_s"])
+    raise invalid("event", f"run {run['_id'][:12]}… has no event {event_id!r}", location="body", value=event_id)
 
 
 def _filename(key: str | None) -> str | None:

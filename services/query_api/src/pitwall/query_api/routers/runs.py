@@ -13,12 +13,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
 from pitwall.common.events import RunCommand
+from pitwall.common.runevents import words
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Admin, Editor, Principal, Reader
 from pitwall.query_api.deps import Resources, resources
 from pitwall.query_api.errors import AUTH, NOT_FOUND, UNAVAILABLE, invalid, not_found
 from pitwall.query_api.models import (
     CommandAccepted,
+    CommandAction,
     Facets,
     LapsResponse,
     Link,
@@ -95,6 +97,7 @@ async def get_runs(
         Query(max_length=10, description="signal statistic predicates, all must hold: `VNData:vn_vel.x.max>25` (stats min, max, mean, count; ops > >= < <= =)"),
     ] = [],  # noqa: B006
     q: Annotated[str | None, Query(max_length=500, description="free text over file name, notes and setup: every word must match")] = None,
+    event: Annotated[str | None, Query(max_length=200, description="runs with events whose kind or note has every word (or a word's start): `lockup`, `lock t3`")] = None,
     include_deleted: Annotated[bool, Query(description="admins only: list soft-deleted runs too")] = False,
     sort: Annotated[Literal["-start", "start"], Query(description="`-start`: newest first (default); `start`: oldest first")] = "-start",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -110,6 +113,8 @@ async def get_runs(
             raise invalid(name, f"a value is longer than {MAX_VALUE_CHARS} characters")
     if include_deleted and not who.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins may list deleted runs (include_deleted)")
+    if event is not None and event.strip() and not words(event):
+        raise invalid("event", "search for words of at least 2 letters or digits", value=event)
     recorded_after = as_utc(recorded_after) if recorded_after else None
     recorded_before = as_utc(recorded_before) if recorded_before else None
     if recorded_after and recorded_before and recorded_before <= recorded_after:
@@ -128,6 +133,7 @@ async def get_runs(
             has_signal=tuple(has_signal),
             where=tuple(parse_where(w) for w in where),
             q=tuple(text_tokens(q or "")),
+            event=tuple(sorted(set(words(event or "")))),
             include_deleted=include_deleted,
             sort=sort,
         )
@@ -152,7 +158,7 @@ async def get_run(run_id: str, res: Res, who: Reader) -> RunDetail:
     return RunDetail.model_validate(finite({**doc, "id": doc.pop("_id")}))
 
 
-async def _command(res: Resources, run_id: str, who: Principal, action: Literal["update", "delete", "restore"], changes: dict[str, Any] | None = None) -> CommandAccepted:
+async def _command(res: Resources, run_id: str, who: Principal, action: CommandAction, changes: dict[str, Any] | None = None) -> CommandAccepted:
     cmd = RunCommand(run_id=run_id, action=action, changes=changes or {}, actor=who.name)
     await publish(res, cmd)
     return CommandAccepted(command_id=cmd.event_id, run_id=run_id, action=action)

@@ -93,9 +93,9 @@ export class LossMap extends TrackMap {
   }
 
   legend(ctx, L) {
-    const w = 150;
+    const w = 200;
     const x0 = L.w - w - 14;
-    const y0 = 14;
+    const y0 = 12;
     const grad = ctx.createLinearGradient(x0, 0, x0 + w, 0);
     for (const [f] of LOSS_STOPS) grad.addColorStop((f + 1) / 2, lossColour(f * this.scale, this.scale));
     ctx.fillStyle = grad;
@@ -105,8 +105,10 @@ export class LossMap extends TrackMap {
     const s = this.scale < 0.1 ? this.scale.toFixed(3) : this.scale.toFixed(2);
     ctx.textAlign = "left";
     ctx.fillText(`gained −${s}`, x0, y0 + 19);
+    ctx.textAlign = "center";
+    ctx.fillText("s/100 m", x0 + w / 2, y0 + 19);
     ctx.textAlign = "right";
-    ctx.fillText(`+${s} s/100 m lost`, x0 + w, y0 + 19);
+    ctx.fillText(`+${s} lost`, x0 + w, y0 + 19);
     if (this.title) {
       ctx.textAlign = "left";
       ctx.fillText(this.title, 12, y0 + 6);

@@ -21,6 +21,13 @@ def synth(
     truncate: bool = typer.Option(
         False, "--truncate", help="cut the file mid-record, like a logger switched off"
     ),
+    track_seed: int | None = typer.Option(
+        None, "--track-seed", help="lay the track from this seed: runs of other seeds lap the same circuit"
+    ),
+    pace: float = typer.Option(
+        1.0, "--pace", min=0.3, max=1.5, help="share of the reference grip and traction the driver uses"
+    ),
+    no_gps: bool = typer.Option(False, "--no-gps", help="the GPS never gets a fix (lat/lon stay 0)"),
     fault_at: float | None = typer.Option(
         None, "--fault-at", min=0, help="the BMS enters its FAULT state at this second, for 3 s"
     ),
@@ -39,6 +46,9 @@ def synth(
         chunked=not unchunked,
         compression=compression,
         truncate=truncate,
+        track_seed=track_seed,
+        pace=pace,
+        gps=not no_gps,
         fault_at=fault_at,
     )
     seconds = time.perf_counter() - started

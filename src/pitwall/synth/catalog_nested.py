@@ -139,7 +139,7 @@ _SIGN = np.array([1.0, -1.0, 1.0, -1.0])  # right-side motors turn the other way
 
 def _vn(c: Ctx) -> dict[str, Column]:
     g = 9.81
-    fix = c.t >= GPS_FIX_AFTER_S
+    fix = c.t >= _gps_fix_after(c)
     # A slow, centimetre-level INS position drift, not white noise: the speed derived from
     # successive positions stays smooth as it does on the real unit.
     drift_e, drift_n = c.wander(0.05, 30.0), c.wander(0.05, 30.0)
@@ -180,6 +180,11 @@ def _vn(c: Ctx) -> dict[str, Column]:
     out["vn_position_uncertainty"] = np.where(fix, 0.35 + c.wander(0.05), 0.0)
     out["vn_gps_time_ns"] = np.where(fix, _gps_ns(c), 0).astype(np.uint64)
     return out
+
+
+def _gps_fix_after(c: Ctx) -> float:
+    # A run may have no fix at all (write_synth(gps=False)).
+    return float(c.info.get("gps_fix_after_s", GPS_FIX_AFTER_S))
 
 
 def _gps_ns(c: Ctx) -> np.ndarray:
@@ -306,7 +311,7 @@ def _state_estimate(c: Ctx) -> dict[str, Column]:
         **_wheels("slip_ratio", c.st("slip") + c.noise(0.002, load.shape)),
         **_wheels("normal_load_n", load + c.noise(5.0, load.shape)),
         **_wheels("tire_force_x", c.st("wheel_force") + c.noise(5.0, load.shape)),
-        "est_valid": c.t >= GPS_FIX_AFTER_S,
+        "est_valid": c.t >= _gps_fix_after(c),
     }
 
 

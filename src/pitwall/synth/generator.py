@@ -91,23 +91,46 @@ def write_synth(
     chunked: bool = True,
     compression: str = "zstd",
     truncate: bool = False,
+    track_seed: int | None = None,
+    pace: float = 1.0,
+    gps: bool = True,
     fault_at: float | None = None,
 ) -> SynthSummary:
-    """Write a synthetic recording of `minutes` to `path`; same arguments, same bytes."""
+    """Write a synthetic recording of `minutes` to `path`; same arguments, same bytes.
+
+    `track_seed` lays the track from its own seed, so runs of different seeds (drivers,
+    days) lap the same circuit and can be compared; `pace` scales what the driver uses of
+    the car's grip, traction and braking (0.9: a slower driver); `gps=False` is a run whose
+    GPS never gets a fix (lat/lon stay 0), as when the antenna is unplugged."""
     if minutes <= 0:
         raise ValueError("minutes must be positive")
     if compression not in _COMPRESSION:
         raise ValueError(f"compression must be one of {sorted(_COMPRESSION)}")
+    if not 0.3 <= pace <= 1.5:
+        raise ValueError("pace must be between 0.3 and 1.5")
     path = Path(path)
     duration = float(minutes) * 60.0
     seq = np.random.SeedSequence(seed)
     track_seq, vehicle_seq, info_seq, topics_seq = seq.spawn(4)
-    track_rng = np.random.default_rng(track_seq)
-    track = make_track(track_rng, DRIVER_LIMITS)
-    drive = plan_drive(track, DRIVER_LIMITS, duration)
+    if track_seed is not None:
+        track_seq = np.random.SeedSequence(track_seed).spawn(4)[0]
+    # The track is sized at the reference pace, so a slower driver laps it more slowly.
+    track = make_track(np.random.default_rng(track_seq), DRIVER_LIMITS)
+    limits = DRIVER_LIMITS
+    if pace != 1.0:
+        limits = Limits(
+            lateral=DRIVER_LIMITS.lateral * pace,
+            accel=DRIVER_LIMITS.accel * pace,
+            brake=DRIVER_LIMITS.brake * pace,
+            top_speed=DRIVER_LIMITS.top_speed * math.sqrt(pace),
+        )
+    drive = plan_drive(track, limits, duration)
     vehicle = simulate(drive, duration, np.random.default_rng(vehicle_seq))
     run = make_run_info(np.random.default_rng(info_seq), track.name)
     info = {"firmware": run.firmware, "git_hash": run.git_hash}
+    gps_fix_after_s = GPS_FIX_AFTER_S if gps else math.inf
+    if not gps:
+        info["gps_fix_after_s"] = "inf"
     # `fault_at`: the BMS state machine is in its FAULT state for FAULT_S from that second.
     fault = _fault_window(fault_at, duration)
     if fault is not None:
@@ -157,7 +180,7 @@ def write_synth(
             origin_lat=track.origin_lat,
             origin_lon=track.origin_lon,
             launch_s=float(drive.t_grid[1]),
-            gps_fix_after_s=GPS_FIX_AFTER_S,
+            gps_fix_after_s=gps_fix_after_s,
         ),
         chunked=chunked,
         compression=compression if chunked else "none",

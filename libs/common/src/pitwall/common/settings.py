@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     upload_max_bytes: int = 8 * 1024**3
+    # Lap comparison without GPS: distance from wheel rpm needs the loaded tyre radius.
+    wheel_radius_m: float = Field(default=0.2032, gt=0.05, le=1.0)
     # Wrong tokens (log-in or bearer): this many different ones from one client within
     # the window lock that client out for the window (429 with Retry-After).
     auth_max_failures: int = Field(default=10, ge=1)

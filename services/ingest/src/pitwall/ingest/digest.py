@@ -21,7 +21,15 @@ from pitwall.common.selection import Selection
 from pitwall.ingest import eventrules
 from pitwall.ingest.eventrules import RuleSet
 from pitwall.ingest.stats import channel_summaries, recording_stats, signal_key
-from pitwall.ingest.track import TrackView, derive_track, find_gps
+from pitwall.ingest.track import (
+    TrackView,
+    derive_track,
+    find_gps,
+    find_lap_counter,
+    find_lap_timer,
+    laps_from_counter,
+    laps_from_timer,
+)
 
 # Bytes per row a decoded column takes, by kind (strings: an int32 id per row plus the
 # distinct texts, which telemetry strings keep few of).
@@ -86,6 +94,9 @@ class Digest:
     _found: dict[str, eventrules.Found] = field(default_factory=dict)
     # The track's topic with only its time, latitude and longitude columns.
     _gps: TopicColumns | None = None
+    # The car's lap timer (lap number + clock) or, failing that, a lap counter.
+    _timer: tuple[TopicColumns, str, str] | None = None
+    _counter: tuple[TopicColumns, str] | None = None
 
     @classmethod
     def of(cls, rec: Recording, rules: RuleSet | None = None) -> Digest:
@@ -123,6 +134,17 @@ class Digest:
                 self._gps = TopicColumns(
                     topic, cols.schema_name, cols.encoding, cols.log_time_ns, {lat.path: lat, lon.path: lon}
                 )
+        timer = find_lap_timer(rec)
+        if timer is not None and self._timer is None:
+            topic, number, clock = timer
+            cols = rec.topics[topic]
+            kept = TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns, {number.path: number, clock.path: clock})
+            self._timer = (kept, number.path, clock.path)
+        counter = find_lap_counter(rec)
+        if counter is not None and self._counter is None:
+            topic, number = counter
+            cols = rec.topics[topic]
+            self._counter = (TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns, {number.path: number}), number.path)
 
     @property
     def rule_events(self) -> list[dict[str, Any]]:
@@ -137,3 +159,22 @@ class Digest:
         if self._gps is None:
             return None
         return derive_track(Recording(topics={self._gps.topic: self._gps}, origin_ns=self.file.origin_ns))
+
+    def laps(self, track: TrackView | None) -> list[dict[str, Any]]:
+        """The car's lap timer where it has one (it knows its own line), else the laps
+        found in the GPS track, else a lap counter's steps; distances from the GPS."""
+        origin = self.file.origin_ns or 0
+        if self._timer is not None:
+            cols, number, clock = self._timer
+            t = (cols.log_time_ns - origin) / 1e9
+            laps = laps_from_timer(t, cols.signals[number].values, cols.signals[clock].values, clock)
+            if laps:
+                for lap in laps:
+                    lap["distance_m"] = track.distance_between(lap["start_s"], lap["end_s"]) if track else None
+                return laps
+        if track is not None and track.laps:
+            return track.laps
+        if self._counter is not None:
+            cols, number = self._counter
+            return laps_from_counter((cols.log_time_ns - origin) / 1e9, cols.signals[number].values)
+        return []

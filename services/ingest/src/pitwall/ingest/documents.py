@@ -40,6 +40,7 @@ def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
     start_ns, end_ns = digest.start_ns, digest.end_ns
     setup, raw = normalise_setup(digest.file.metadata)
     track = digest.track()
+    laps = digest.laps(track)
     now = datetime.now(UTC)
     lost_messages = sum(s.count for s in digest.file.skipped if s.what == "tail")
     doc: dict[str, Any] = {
@@ -65,9 +66,9 @@ def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
         "topics": digest.topics,
         "signal_keys": sorted(digest.signal_keys),
         "track": track.as_doc() if track else None,
-        "laps": track.laps if track else [],
-        "lap_count": len(track.laps) if track else 0,
-        "best_lap_s": min((lap["time_s"] for lap in track.laps), default=None) if track else None,
+        "laps": laps,
+        "lap_count": len(laps),
+        "best_lap_s": min((lap["time_s"] for lap in laps), default=None),
         "distance_m": track.distance_m if track else None,
         "top_speed_mps": track.top_speed_mps if track else None,
         "notes": "",

@@ -30,6 +30,16 @@ class TrackView:
     distance_m: float
     top_speed_mps: float
     laps: list[dict[str, Any]] = field(default_factory=list)
+    # Seconds since the origin and metres driven at each fix: lap distances for laps
+    # timed by something else (the car's lap timer). Not stored.
+    fix_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    fix_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def distance_between(self, start_s: float, end_s: float) -> float | None:
+        if self.fix_t.size < 2 or end_s < self.fix_t[0] or start_s > self.fix_t[-1]:
+            return None
+        a, b = np.interp([start_s, end_s], self.fix_t, self.fix_m)
+        return float(b - a)
 
     def as_doc(self) -> dict[str, Any]:
         return {
@@ -98,7 +108,29 @@ def derive_track(rec: Recording) -> TrackView | None:
     points = np.column_stack([t[idx], lat[idx], lon[idx]]).round(7).tolist()
     view = TrackView(topic, lat_sig.path, lon_sig.path, points, distance, top)
     view.laps = detect_laps(t, lat, lon)
+    view.fix_t, view.fix_m = t, np.concatenate([[0.0], np.cumsum(step)])
     return view
+
+
+def _local_xy(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Metres east and north of (lat0, lon0): flat over a track's extent."""
+    y = np.radians(lat - lat0) * EARTH_RADIUS_M
+    x = np.radians(lon - lon0) * EARTH_RADIUS_M * np.cos(np.radians(lat0))
+    return x, y
+
+
+def _line_crossing(t: np.ndarray, along: np.ndarray, k: int) -> float:
+    """When the car crossed the start line near sample k, interpolated between samples.
+
+    `along` is each sample's signed distance past the line; at 200 Hz and 18 m/s a
+    sample is 9 cm, so the closest sample alone would put a lap boundary up to 2.5 ms
+    off, more than lap comparison tolerates."""
+    lo, hi = max(0, k - 4), min(len(t) - 1, k + 4)
+    for j in range(lo, hi):
+        a, b = along[j], along[j + 1]
+        if a < 0.0 <= b and b > a:
+            return float(t[j] + (t[j + 1] - t[j]) * (-a / (b - a)))
+    return float(t[k])
 
 
 def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[dict[str, Any]]:
@@ -136,15 +168,117 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[dict[st
             i = j + 1
             continue
         i += 1
+    # The start line: through where the car first moved, across its direction of travel.
+    x, y = _local_xy(lat, lon, float(lat[s]), float(lon[s]))
+    ahead = int(np.searchsorted(np.cumsum(step[s:]), 3.0)) + s + 1
+    ahead = min(ahead, n - 1)
+    heading = np.array([x[ahead] - x[s], y[ahead] - y[s]])
+    norm = float(np.hypot(*heading))
+    times = [float(t[s])]
+    for k in crossings[1:]:
+        if norm > 0:
+            times.append(_line_crossing(t, (x * heading[0] + y * heading[1]) / norm, k))
+        else:
+            times.append(float(t[k]))
+    cum = np.concatenate([[0.0], np.cumsum(step)])
     laps = []
-    for n_lap, (a, b) in enumerate(itertools.pairwise(crossings), start=1):
+    for n_lap, ((a, b), (ta, tb)) in enumerate(zip(itertools.pairwise(crossings), itertools.pairwise(times), strict=True), start=1):
         laps.append(
             {
                 "lap": n_lap,
-                "start_s": float(t[a]),
-                "end_s": float(t[b]),
-                "time_s": float(t[b] - t[a]),
-                "distance_m": float(step[a:b].sum()),
+                "start_s": ta,
+                "end_s": tb,
+                "time_s": tb - ta,
+                "distance_m": float(cum[b] - cum[a]),
+                "source": "gps",
             }
         )
+    return laps
+
+
+# Lap counters a logger or dash may record (leaf names, lower case): used for laps when
+# a run has no GPS fix. The car's timer counts crossings of its own beacon or line.
+_INTEGER_KINDS = ("int32", "uint32", "int64", "uint64")
+LAP_COUNTER_NAMES = ("lap_number", "laps_completed", "lap_count", "lap_counter", "current_lap")
+
+
+def find_lap_counter(rec: Recording) -> tuple[str, Signal] | None:
+    """The fastest-sampled integer lap counter of the recording."""
+    best: tuple[int, str, Signal] | None = None
+    for t in rec.topics.values():
+        for sig in t.signals.values():
+            if sig.repeated or _leaf(sig.path) not in LAP_COUNTER_NAMES or sig.kind not in _INTEGER_KINDS:
+                continue
+            if t.count > 1 and (best is None or t.count > best[0]):
+                best = (t.count, t.topic, sig)
+    return None if best is None else best[1:]  # type: ignore[return-value]
+
+
+def laps_from_counter(t: np.ndarray, counter: np.ndarray) -> list[dict[str, Any]]:
+    """Laps between successive +1 steps of a lap counter; the lap before the first step
+    (the out lap, its start unknown) is left out. Each step is placed midway between the
+    two samples around it."""
+    if len(t) < 2:
+        return []
+    c = counter.astype(np.int64)
+    steps = np.nonzero(np.diff(c) == 1)[0]
+    marks = (t[steps] + t[steps + 1]) / 2
+    laps = []
+    for k in range(len(marks) - 1):
+        laps.append(
+            {
+                "lap": int(c[steps[k] + 1]) if c[steps[k] + 1] > 0 else k + 1,
+                "start_s": float(marks[k]),
+                "end_s": float(marks[k + 1]),
+                "time_s": float(marks[k + 1] - marks[k]),
+                "distance_m": None,
+                "source": "lap_counter",
+            }
+        )
+    return laps
+
+
+# A running lap clock beside a lap number (leaf names, lower case; seconds unless the
+# name ends in _ms): the car's own timer, which knows exactly when it crossed its line.
+LAP_CLOCK_NAMES = ("lap_time_ms", "current_lap_time_ms", "lap_time", "lap_time_s", "current_lap_time")
+
+
+def find_lap_timer(rec: Recording) -> tuple[str, Signal, Signal] | None:
+    """(topic, lap number, lap clock) of a topic that carries both."""
+    for t in sorted(rec.topics.values(), key=lambda t: -t.count):
+        numbers = [s for s in t.signals.values() if not s.repeated and _leaf(s.path) in LAP_COUNTER_NAMES and s.kind in _INTEGER_KINDS]
+        clocks = [s for s in t.signals.values() if not s.repeated and _leaf(s.path) in LAP_CLOCK_NAMES and s.kind in (*_INTEGER_KINDS, "single", "double")]
+        if numbers and clocks and t.count > 1:
+            return t.topic, numbers[0], clocks[0]
+    return None
+
+
+def laps_from_timer(t: np.ndarray, number: np.ndarray, clock: np.ndarray, clock_path: str) -> list[dict[str, Any]]:
+    """Completed laps of the car's lap timer.
+
+    Each sample of a running lap says when its lap started (its time minus the clock);
+    the median over the lap's samples cancels the clock's rounding (1 ms) and the
+    logger's timestamp jitter, so boundaries come out to a few microseconds."""
+    scale = 1e-3 if _leaf(clock_path).endswith("_ms") else 1.0
+    n = number.astype(np.int64)
+    c = clock.astype(np.float64) * scale
+    running = c > 0
+    starts: dict[int, float] = {}
+    for lap in np.unique(n[running]):
+        sel = running & (n == lap)
+        if sel.sum() >= 2:
+            starts[int(lap)] = float(np.median(t[sel] - c[sel]))
+    laps = []
+    for lap in sorted(starts):
+        if lap + 1 in starts and starts[lap + 1] > starts[lap]:
+            laps.append(
+                {
+                    "lap": lap,
+                    "start_s": starts[lap],
+                    "end_s": starts[lap + 1],
+                    "time_s": starts[lap + 1] - starts[lap],
+                    "distance_m": None,
+                    "source": "lap_timer",
+                }
+            )
     return laps

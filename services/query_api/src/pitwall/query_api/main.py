@@ -20,6 +20,7 @@ from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
 from pitwall.query_api.routers import (
     backups,
+    compare,
     events,
     exports,
     health,
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LatencyMiddleware)  # outermost: it times the others too
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
-    for module in (session, resumable, runs, events, signals, uploads, exports, stations, backups, ops):
+    for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, ops):
         app.include_router(module.router)
     app.include_router(ops.metrics_router)
     app.include_router(web.router)

@@ -507,3 +507,50 @@ class EventList(BaseModel):
 
 class EventAccepted(CommandAccepted):
     event_id: str = Field(description="the new event's id (listed once ingest applied the command)")
+
+
+class CompareLap(BaseModel):
+    run_id: str
+    lap: int
+    label: str
+    filename: str | None = None
+    driver: str | None = None
+    start_s: float
+    end_s: float
+    time_s: float
+    distance_m: float = Field(description="as measured on this lap; the grid is scaled to the reference's")
+    distance_source: Literal["gps", "wheel_speed"]
+    lap_source: str | None = Field(None, description="what timed the lap: lap_timer, gps or lap_counter")
+    note: str | None = None
+    time: list[float | None] = Field(description="lap time (s since this lap's start) at each grid point")
+    distance: list[float | None] = Field(description="metres along the lap, scaled to the reference lap, at each grid point")
+    signals: dict[str, list[float | None]]
+
+
+class CompareSignal(BaseModel):
+    key: str
+    kind: str
+    enum_names: dict[str, str] | None = None
+
+
+class CompareDelta(BaseModel):
+    lap_index: int
+    v: list[float | None] = Field(description="this lap's time minus the reference's at the same distance (s); positive = slower")
+
+
+class CompareMap(BaseModel):
+    lat: list[float]
+    lon: list[float]
+    loss: list[float | None] = Field(description="seconds lost per 100 m by lap `lap_index` against the reference")
+    lap_index: int
+
+
+class CompareResponse(BaseModel):
+    x: Literal["distance", "time"]
+    grid: list[float]
+    reference: int
+    laps: list[CompareLap]
+    signals: list[CompareSignal]
+    delta: list[CompareDelta]
+    map: CompareMap | None = None
+    notes: list[str] = Field(default_factory=list)

@@ -20,6 +20,7 @@ import numpy as np
 from minio.error import S3Error
 
 from pitwall.common import signalstore
+from pitwall.common.columns import Recording, Signal
 from pitwall.common.selection import Selection
 from pitwall.common.storage import InvalidKey, ObjectStore, S3RangeSource, signals_prefix
 from pitwall.query_api.decimate import minmax
@@ -132,16 +133,35 @@ def parse_refs(texts: list[str], manifest: dict[str, Any]) -> list[SignalRef]:
     return refs
 
 
-def read_series(
-    store: ObjectStore,
-    manifests: ManifestCache,
-    run_id: str,
-    texts: list[str],
-    start: float | None,
-    end: float | None,
-    max_points: int,
-) -> tuple[int | None, list[dict[str, Any]]]:
-    """(origin_ns, one dict per requested signal, in the order asked). Blocking: run in a thread."""
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A run's signal store: how to fetch its objects, and its manifest."""
+
+    store: ObjectStore
+    prefix: str
+    manifest: dict[str, Any]
+    get: Any  # key -> bytes
+
+    def keys(self) -> list[str]:
+        return [f"{t['topic']}:{s['path']}" for t in self.manifest["topics"] for s in t["signals"]]
+
+    def read(self, refs: list[SignalRef], start: float | None, end: float | None) -> Recording:
+        """The columns of `refs` (whole topics' times) within [start, end] seconds."""
+        bucket = self.store.settings.bucket_signals
+        topics = sorted({r.topic for r in refs})
+        selection = Selection(
+            topics="^(?:" + "|".join(re.escape(t) for t in topics) + ")$",
+            signals=tuple(_glob_escape(f"{r.topic}:{r.path}") for r in refs),
+            start_s=start,
+            end_s=end,
+        )
+        return signalstore.read_recording(
+            self.get, self.prefix, selection, open_file=lambda key: RangeFile(S3RangeSource(self.store, bucket, key))
+        )
+
+
+def open_run(store: ObjectStore, manifests: ManifestCache, run_id: str) -> StoredRun:
+    """The run's signal store (NoSignalStore if it has none). Blocking."""
     bucket = store.settings.bucket_signals
 
     def get(key: str) -> bytes:
@@ -159,29 +179,39 @@ def read_series(
         if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
             raise NoSignalStore(run_id) from exc
         raise
-    refs = parse_refs(texts, manifest)
-    topics = sorted({r.topic for r in refs})
-    selection = Selection(
-        topics="^(?:" + "|".join(re.escape(t) for t in topics) + ")$",
-        signals=tuple(_glob_escape(f"{r.topic}:{r.path}") for r in refs),
-        start_s=start,
-        end_s=end,
-    )
-    rec = signalstore.read_recording(
-        get, prefix, selection, open_file=lambda key: RangeFile(S3RangeSource(store, bucket, key))
-    )
+    return StoredRun(store, prefix, manifest, get)
+
+
+def ref_values(rec: Recording, ref: SignalRef) -> tuple[np.ndarray, np.ndarray, Signal]:
+    """(seconds since the origin, values as float64, the signal) of one reference."""
+    tc = rec.topics[ref.topic]
+    sig = tc.signals[ref.path]
+    values = sig.values
+    if ref.index is not None:
+        if ref.index >= sig.width:
+            raise FilterError("signals", f"{ref.text!r}: {ref.path} has {sig.width} elements (0-{sig.width - 1})")
+        values = values[:, ref.index]
+    t = (tc.log_time_ns - (rec.origin_ns or 0)) / 1e9
+    return t, np.asarray(values, dtype=np.float64), sig
+
+
+def read_series(
+    store: ObjectStore,
+    manifests: ManifestCache,
+    run_id: str,
+    texts: list[str],
+    start: float | None,
+    end: float | None,
+    max_points: int,
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """(origin_ns, one dict per requested signal, in the order asked). Blocking: run in a thread."""
+    run = open_run(store, manifests, run_id)
+    refs = parse_refs(texts, run.manifest)
+    rec = run.read(refs, start, end)
     origin = rec.origin_ns
     out = []
     for ref in refs:
-        tc = rec.topics[ref.topic]
-        sig = tc.signals[ref.path]
-        values = sig.values
-        if ref.index is not None:
-            if ref.index >= sig.width:
-                raise FilterError("signals", f"{ref.text!r}: {ref.path} has {sig.width} elements (0-{sig.width - 1})")
-            values = values[:, ref.index]
-        t = (tc.log_time_ns - (origin or 0)) / 1e9
-        values = np.asarray(values, dtype=np.float64)
+        t, values, sig = ref_values(rec, ref)
         t_out, v_out, decimated = minmax(t, values, max_points)
         v_list = v_out.tolist()
         if not np.isfinite(v_out).all():

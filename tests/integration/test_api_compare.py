@@ -199,3 +199,45 @@ def test_laps_come_from_the_cars_timer_to_the_millisecond(tmp_path: Path) -> Non
         assert lap["source"] == "lap_timer"
         assert lap["start_s"] == pytest.approx(marks[lap["lap"] - 1], abs=1.5e-3)
         assert lap["time_s"] == pytest.approx(marks[lap["lap"]] - marks[lap["lap"] - 1], abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def converter(stack: Api, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    from pitwall.devstack.endpoints import settings_env
+    from pitwall.devstack.services import ServiceProcess
+
+    proc = ServiceProcess("converter", dict(service_env) | settings_env(stack.settings), tmp_path_factory.mktemp("cmp-conv") / "converter.log").start()
+    try:
+        proc.wait_for_log('"ready"', timeout=60)
+        yield
+    finally:
+        proc.stop()
+
+
+def test_python_client_load_and_compare(stack: Api, runs: dict[str, tuple[str, SynthSummary]], converter: None) -> None:
+    from pitwall.client import Client
+    from pitwall.common.mcapread import read_recording
+    from pitwall.common.selection import Selection
+
+    (fast, fs), (slow, _) = runs["fast"], runs["slow"]
+    with Client(stack.base_url, token=stack.tokens["viewer"]) as pw:
+        got = pw.load(fast, ["VNData:vn_vel.*", "ACU_data:cell_voltages"], start=60, end=90)
+        frames = pw.load(fast, "VNData:vn_vel.x", start=60, end=90, pandas=True)
+        cmp = pw.compare([(fast, 2), (slow, 2)], [SPEED], points=300)
+    # The values the car logged in the window, decoded here straight from the file.
+    rec = read_recording(fs.path, selection=Selection(topics="^VNData$", start_s=60, end_s=90))
+    vn = rec.topics["VNData"]
+    t = (vn.log_time_ns - read_recording(fs.path).origin_ns) / 1e9
+    assert set(got["VNData"]) >= {"t", "vn_vel.x", "vn_vel.y", "vn_vel.z"}
+    np.testing.assert_array_equal(got["VNData"]["t"], t)
+    for axis in "xyz":
+        np.testing.assert_array_equal(got["VNData"][f"vn_vel.{axis}"], vn.signals[f"vn_vel.{axis}"].values)
+    assert got["VNData"]["vn_vel.x"].dtype == vn.signals["vn_vel.x"].values.dtype
+    cells = got["ACU_data"]["cell_voltages"]
+    assert cells.ndim == 2 and cells.shape[1] > 100 and 2.5 < cells.mean() < 4.3, "repeated field as N x K"
+    frame = frames["VNData"]
+    assert list(frame.columns) == ["vn_vel.x"] and frame.index.name == "t"
+    np.testing.assert_array_equal(frame["vn_vel.x"].to_numpy(), vn.signals["vn_vel.x"].values)
+    assert cmp.grid.shape == (300,) and cmp.delta[1][-1] == pytest.approx(cmp.laps[1]["time_s"] - cmp.laps[0]["time_s"])
+    long = cmp.to_pandas()
+    assert len(long) == 600 and set(long["lap"]) == {lap["label"] for lap in cmp.laps} and SPEED in long

@@ -8,6 +8,8 @@
     data = pw.series(run_id, ["VNData:vn_vel.x", "BMS:cells.voltage[3]"], start=60, end=120)
     t, v = data["VNData:vn_vel.x"]
     path = pw.export([run_id], signals=["VNData:*"], format="mat", dest="exports/")
+    S = pw.load(run_id, ["VNData:vn_vel.*"], start=60, end=90)   # as the MAT export, exact
+    cmp = pw.compare([(run_id, 3), (other_id, 2)], ["VNData:vn_vel.x"])
 """
 
 from __future__ import annotations
@@ -212,6 +214,76 @@ class Client:
             out[s["key"]] = SignalSeries(np.asarray(s["t"], dtype=np.float64), v, s["kind"], s["decimated"])
         return out
 
+    def load(
+        self,
+        run_id: str,
+        signals: str | Sequence[str],
+        start: float | None = None,
+        end: float | None = None,
+        *,
+        event: str | None = None,
+        resample_hz: float | None = None,
+        pandas: bool = False,
+        timeout: float = 600.0,
+    ) -> dict[str, Any]:
+        """Signals of one run, exact, under the names of the MAT export.
+
+        Made by an export job (MAT, struct layout), so the values are the ones
+        `pitwall convert` writes: `{"VNData": {"t": array, "vn_vel.x": array, ...}}`, one
+        entry per topic (its MAT variable name), each field under its MAT path below the
+        topic; repeated fields are N x K. `pandas=True` gives one DataFrame per topic,
+        indexed by `t` (repeated fields as columns `name[0]`, `name[1]`, ...). `event`
+        cuts the export to one of the run's events."""
+        import tempfile
+
+        from scipy.io import loadmat
+
+        keys = [signals] if isinstance(signals, str) else list(signals)
+        body: dict[str, Any] = {"runs": [run_id], "signals": keys, "format": "mat", "layout": "struct"}
+        for name, value in (("start", start), ("end", end), ("event", event), ("resample_hz", resample_hz)):
+            if value is not None:
+                body[name] = value
+        job = self._json("POST", f"{API}/exports", json=body)
+        status = self._wait(job["id"], progress=True, timeout=timeout, poll_s=0.3)
+        with tempfile.TemporaryDirectory(prefix="pitwall-load-") as tmp:
+            path = Path(tmp) / "load.mat"
+            with self.http.stream("GET", status["file_url"]) as response, open(path, "wb") as fh:
+                if response.status_code >= 400:
+                    raise PitwallError(response.status_code, response.read().decode(errors="replace"))
+                for block in response.iter_bytes(1 << 20):
+                    fh.write(block)
+            mat = loadmat(path, struct_as_record=False, squeeze_me=False)
+        out: dict[str, Any] = {}
+        for name, value in mat.items():
+            # meta and signal_map describe the file; the run's own API has them.
+            if name.startswith("__") or name in ("meta", "signal_map") or not _is_struct(value):
+                continue
+            fields: dict[str, np.ndarray] = {}
+            _flatten(value[0, 0], "", fields)
+            out[name] = _frame(fields) if pandas else fields
+        return out
+
+    def compare(
+        self,
+        laps: Sequence[tuple[str, int]],
+        signals: Sequence[str] = (),
+        *,
+        x: str = "distance",
+        points: int = 1000,
+        ref: int = 0,
+    ) -> Comparison:
+        """Laps (`[(run_id, lap), ...]`, the first the reference) aligned by distance along
+        the reference lap or by lap time, as numpy arrays: `.grid`, `.laps[i]["time"]`,
+        `.laps[i]["signals"][key]`, `.delta[i]` (seconds lost against the reference)."""
+        params = {
+            "laps": ",".join(f"{run}:{lap}" for run, lap in laps),
+            "signals": ",".join(signals),
+            "x": x,
+            "points": str(points),
+            "ref": str(ref),
+        }
+        return Comparison.of(self._json("GET", f"{API}/compare", params=params))
+
     # -- files -----------------------------------------------------------------------
     def upload(self, path: str | os.PathLike[str]) -> dict[str, Any]:
         """Upload an MCAP file (uploader role), streamed. Returns {id (SHA-256), duplicate, ...}."""
@@ -281,6 +353,76 @@ class Client:
                 time.sleep(poll_s)
         finally:
             bar.close()
+
+
+def _is_struct(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype == object and value.size == 1 and hasattr(value.flat[0], "_fieldnames")
+
+
+def _flatten(struct: Any, prefix: str, out: dict[str, np.ndarray]) -> None:
+    for field in struct._fieldnames:
+        value = getattr(struct, field)
+        name = f"{prefix}{field}"
+        if _is_struct(value):
+            _flatten(value.flat[0], name + ".", out)
+        elif isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[1] == 1 and value.dtype != object:
+            out[name] = value[:, 0]  # MATLAB's N x 1 column as a plain vector
+        elif isinstance(value, np.ndarray) and value.dtype == object:
+            # A cell array of text: one Python str per sample.
+            out[name] = np.array([str(v.flat[0]) if v.size else "" for v in value.ravel()], dtype=object)
+        else:
+            out[name] = value
+
+
+def _frame(fields: dict[str, np.ndarray]) -> Any:
+    import pandas as pd
+
+    columns: dict[str, Any] = {}
+    for name, values in fields.items():
+        if name == "t":
+            continue
+        if values.ndim == 2:
+            for k in range(values.shape[1]):
+                columns[f"{name}[{k}]"] = values[:, k]
+        else:
+            columns[name] = values
+    return pd.DataFrame(columns, index=pd.Index(fields.get("t"), name="t"))
+
+
+class Comparison(NamedTuple):
+    """The answer of `Client.compare`, with every series as a float64 array (NaN = none)."""
+
+    x: str
+    grid: np.ndarray
+    reference: int
+    laps: list[dict[str, Any]]
+    delta: dict[int, np.ndarray]
+    map: dict[str, Any] | None
+    notes: list[str]
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Comparison:
+        def arr(values: list[float | None]) -> np.ndarray:
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+        laps = []
+        for lap in body["laps"]:
+            laps.append({**lap, "time": arr(lap["time"]), "distance": arr(lap["distance"]),
+                         "signals": {k: arr(v) for k, v in lap["signals"].items()}})
+        delta = {d["lap_index"]: arr(d["v"]) for d in body["delta"]}
+        return cls(body["x"], arr(body["grid"]), body["reference"], laps, delta, body.get("map"), list(body.get("notes") or []))
+
+    def to_pandas(self) -> Any:
+        """One long DataFrame: lap label, x, lap time, distance, delta and each signal."""
+        import pandas as pd
+
+        frames = []
+        for i, lap in enumerate(self.laps):
+            cols = {"lap": lap["label"], self.x: self.grid, "time": lap["time"], "distance": lap["distance"],
+                    "delta": self.delta.get(i, np.zeros_like(self.grid))}
+            cols.update(lap["signals"])
+            frames.append(pd.DataFrame(cols))
+        return pd.concat(frames, ignore_index=True)
 
 
 class _Progress:

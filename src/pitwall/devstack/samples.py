@@ -23,6 +23,10 @@ SAMPLES: list[tuple[str, float, int, dict[str, object]]] = [
     ("endurance_practice.mcap", 3.0, 11, {}),
     ("autocross_run1.mcap", 2.0, 23, {"chunked": False}),
     ("testing_cutoff.mcap", 1.5, 37, {"truncate": True}),
+    # Two drivers on the endurance practice's circuit, one with less grip: laps to compare
+    # across runs (and one without a GPS fix: distance from wheel speed).
+    ("endurance_second_driver.mcap", 3.0, 12, {"track_seed": 11, "pace": 0.92}),
+    ("endurance_no_gps.mcap", 2.5, 13, {"track_seed": 11, "pace": 0.96, "gps": False}),
 ]
 
 

@@ -413,12 +413,13 @@ class Comparison(NamedTuple):
         return cls(body["x"], arr(body["grid"]), body["reference"], laps, delta, body.get("map"), list(body.get("notes") or []))
 
     def to_pandas(self) -> Any:
-        """One long DataFrame: lap label, x, lap time, distance, delta and each signal."""
+        """One long DataFrame: lap label, x (the grid: metres or seconds), the lap's time
+        and distance there, its delta against the reference, and each signal."""
         import pandas as pd
 
         frames = []
         for i, lap in enumerate(self.laps):
-            cols = {"lap": lap["label"], self.x: self.grid, "time": lap["time"], "distance": lap["distance"],
+            cols = {"lap": lap["label"], "x": self.grid, "time": lap["time"], "distance": lap["distance"],
                     "delta": self.delta.get(i, np.zeros_like(self.grid))}
             cols.update(lap["signals"])
             frames.append(pd.DataFrame(cols))

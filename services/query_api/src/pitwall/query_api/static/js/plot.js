@@ -6,6 +6,8 @@ import { fmtValue } from "./format.js";
 
 export const SERIES_COLOURS = ["#2563eb", "#e5484d", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569"];
 const MIN_SPAN_S = 0.005;
+const EVENT_BAND = "rgba(217, 119, 6, 0.14)";
+const EVENT_EDGE = "rgba(180, 83, 9, 0.9)";
 
 function cssVar(name, fallback) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -21,7 +23,8 @@ function decimalsOf(incr) {
 export class PlotStack {
   /**
    * run: the run document; laps: [{lap, start_s, end_s}].
-   * on.cursor(t|null), on.view([t0,t1]|null), on.exportWindow([t0,t1]), on.remove(key)
+   * on.cursor(t|null), on.view([t0,t1]|null), on.exportWindow([t0,t1]), on.remove(key),
+   * on.markEvent([t0,t1]) (optional: editors get a "Mark event" mode whose drag marks a range)
    */
   constructor(run, laps, on) {
     this.run = run;
@@ -35,6 +38,12 @@ export class PlotStack {
     this.syncKey = `run-${run.id}`;
     this.seq = 0;
     this.shift = false;
+    this.events = []; // [{id, kind, start_s, end_s}]: shaded bands
+    this.pendingEvent = null; // [t0, t1] being named
+    this.marking = false;
+    this.markButton = on.markEvent
+      ? h("button.btn.small.mark-event", { type: "button", "aria-pressed": "false", onclick: () => this.setMarking(!this.marking), title: "then drag across the plot to mark a range as an event" }, "Mark event")
+      : null;
 
     this.timeReadout = h("span.t-readout", "t = –");
     this.windowReadout = h("span.win-readout");
@@ -45,6 +54,7 @@ export class PlotStack {
         h("button.btn.small", { type: "button", onclick: () => this.setView(null), title: "Show the whole run (double-click on the plot)" }, "Whole run"),
         h("button.btn.small", { type: "button", onclick: () => this.zoomBy(0.5), title: "Zoom in" }, "+"),
         h("button.btn.small", { type: "button", onclick: () => this.zoomBy(2), title: "Zoom out" }, "−"),
+        this.markButton,
         this.windowReadout,
         this.timeReadout,
         this.status,
@@ -252,12 +262,39 @@ export class PlotStack {
     const t0 = u.posToVal(sel.left, "x");
     const t1 = u.posToVal(sel.left + sel.width, "x");
     u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-    if (this.shift) {
+    if (this.marking) {
+      // Every synced pane reports the same selection: the first one marks, the others
+      // must not take it as a zoom; marking ends once they all have.
+      if (!this.markTaken) {
+        this.markTaken = true;
+        this.on.markEvent([Math.max(0, t0), Math.min(this.full[1], t1)]);
+        queueMicrotask(() => { this.markTaken = false; this.setMarking(false); });
+      }
+    } else if (this.shift) {
       this.setExportWindow([Math.max(0, t0), Math.min(this.full[1], t1)]);
       this.on.exportWindow(this.exportWindow);
     } else {
       this.setView([t0, t1]);
     }
+  }
+
+  setMarking(on) {
+    this.marking = on;
+    if (this.markButton) {
+      this.markButton.classList.toggle("active", on);
+      this.markButton.setAttribute("aria-pressed", String(on));
+    }
+    this.el.classList.toggle("marking", on);
+  }
+
+  setEvents(events) {
+    this.events = events || [];
+    for (const p of this.panes) p.u.redraw(false, false);
+  }
+
+  setPendingEvent(win) {
+    this.pendingEvent = win;
+    for (const p of this.panes) p.u.redraw(false, false);
   }
 
   setExportWindow(win) {
@@ -311,6 +348,25 @@ export class PlotStack {
       if (u === this.panes[0]?.u) ctx.fillText(`L${lap.lap}`, x + 3 * dpr, top + 11 * dpr);
     }
     ctx.setLineDash([]);
+    // Events: a band over each marked range, its kind on the top pane.
+    const band = (a, b, fill, edge) => {
+      const x0 = u.valToPos(a, "x", true);
+      const x1 = Math.max(x0 + dpr, u.valToPos(b, "x", true));
+      if (x1 < left || x0 > left + width) return null;
+      ctx.fillStyle = fill;
+      ctx.fillRect(x0, top, x1 - x0, height);
+      ctx.fillStyle = edge;
+      ctx.fillRect(x0, top, dpr, height);
+      return x0;
+    };
+    for (const e of this.events) {
+      const x0 = band(e.start_s, e.end_s, EVENT_BAND, EVENT_EDGE);
+      if (x0 !== null && u === this.panes[0]?.u) {
+        ctx.fillStyle = EVENT_EDGE;
+        ctx.fillText(e.kind, Math.max(left, x0) + 3 * dpr, top + 23 * dpr);
+      }
+    }
+    if (this.pendingEvent) band(this.pendingEvent[0], this.pendingEvent[1], "rgba(37, 99, 235, 0.12)", "rgba(37, 99, 235, 0.8)");
     if (this.exportWindow) {
       const x0 = u.valToPos(this.exportWindow[0], "x", true);
       const x1 = u.valToPos(this.exportWindow[1], "x", true);

@@ -3,6 +3,7 @@ import { api, can, whoami } from "./api.js";
 import { navigate } from "./app.js";
 import { confirmDialog, h, toast } from "./dom.js";
 import { compareUrl } from "./comparestate.js";
+import { EventsPanel } from "./events.js";
 import { ExportBuilder } from "./export.js";
 import { DASH, fmtBytes, fmtCount, fmtDateTime, fmtDistance, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
 import { PlotStack } from "./plot.js";
@@ -187,7 +188,9 @@ export async function mount(root, [runId]) {
     view: (win) => { if (map) map.setWindow(win); remember(); },
     exportWindow: (win) => exporter.setWindow(win),
     remove: (key) => toggle(key, false),
+    markEvent: editable ? (win) => events.mark(win) : null,
   });
+  const events = new EventsPanel(run, plot, editable);
   const exporter = new ExportBuilder({
     run, plot,
     selected: () => [...selected.values()],
@@ -236,6 +239,7 @@ export async function mount(root, [runId]) {
           laps.length ? panel(`Laps (${laps.length})`, lapList, { cls: "laps-panel" }) : null,
           panel("Setup", setupPanel(run, editableMeta), { cls: "setup-panel" }))),
       panel("Plot", plot.el, { cls: "plot-panel" }),
+      panel("Events", events.el, { cls: "events-panel" }),
       panel("Export", exporter.el, { cls: "export-panel" }),
       h("div.row-2.meta-row",
         panel("Tags and notes", tagsNotesPanel(run, editableMeta)),
@@ -260,6 +264,7 @@ export async function mount(root, [runId]) {
     if (win.length === 2 && win.every(Number.isFinite) && win[1] > win[0]) plot.setView(win);
     if (map) map.draw();
   });
+  events.load();
 
   return {
     cleanup() {

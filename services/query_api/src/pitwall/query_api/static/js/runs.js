@@ -6,7 +6,7 @@ import { stationsPanel } from "./stations.js";
 import { chipInput, statusBadge } from "./widgets.js";
 
 const PAGE = 50;
-const SINGLE = ["q", "after", "before", "track", "driver", "event_type", "car", "tag", "status", "sort", "deleted", "limit"];
+const SINGLE = ["q", "event", "after", "before", "track", "driver", "event_type", "car", "tag", "status", "sort", "deleted", "limit"];
 const MULTI = ["has_signal", "where"];
 
 /** The filters in the address bar, as {name: value} (MULTI names: arrays). */
@@ -43,6 +43,7 @@ function pageSize(f) {
 function apiQuery(f, cursor) {
   return {
     q: f.q,
+    event: f.event,
     recorded_after: f.after ? dayStart(f.after) : undefined,
     // "Before" is inclusive on the page: runs of that whole day are listed.
     recorded_before: f.before ? dayStart(f.before, 1) : undefined,
@@ -124,6 +125,13 @@ export async function mount(root) {
           h("input", {
             type: "search", name: "q", value: filters.q, placeholder: "file name, notes, setup… (every word must match)",
             oninput: (e) => typed("q", e.target.value.trim()),
+          })),
+        h("label.field",
+          h("span.field-label", "Event"),
+          h("input", {
+            type: "search", name: "event", value: filters.event, placeholder: "lockup, fault…",
+            title: "runs with an event whose kind or note has these words (or words starting so)",
+            oninput: (e) => typed("event", e.target.value.trim()),
           })),
         h("label.field",
           h("span.field-label", "Recorded from"),

@@ -31,7 +31,7 @@ up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitw
 	$(VENV)/bin/pitwall dev up
 
 test: install ## run every test; the fixtures start the servers they need
-	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh && ./scripts/ensure-octave.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install ## ruff on everything, mypy on libs/common, known vulnerabilities with a fix in uv.lock (pip-audit)
 	$(VENV)/bin/ruff check .

@@ -55,7 +55,7 @@ def test_a_bad_rule_is_named_with_what_is_wrong(tmp_path: Path, text: str, says:
 
 
 def test_a_missing_rule_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(RuleError, match="nope.toml: cannot read it"):
+    with pytest.raises(RuleError, match=r"nope\.toml: cannot read it"):
         load_rules(tmp_path / "nope.toml")
 
 

@@ -19,6 +19,11 @@ function shortRun(id) {
   return id.slice(0, 8);
 }
 
+/** File names break after _ . - when a cell is narrow, rather than widening the table. */
+function breakable(text) {
+  return text.split(/(?<=[_.-])/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+}
+
 class ComparePage {
   constructor(root) {
     this.root = root;
@@ -188,9 +193,9 @@ class ComparePage {
           "aria-label": `lap ${l.lap} as the reference`,
           onchange: () => this.go({ ...this.state, ref: i, zoom: null }),
         })),
-        h("td.cmp-label",
+        h("td.cmp-label", h("div.cmp-label-in",
           h("span.lap-dot", { style: { background: lapColour(i) } }),
-          h("a", { href: `/runs/${l.run}`, "data-link": true, title: l.run }, d ? d.label : `${shortRun(l.run)} · lap ${l.lap}`)),
+          h("a", { href: `/runs/${l.run}`, "data-link": true, title: l.run }, breakable(d ? d.label : `${shortRun(l.run)} · lap ${l.lap}`)))),
         h("td.num.cmp-time", d ? fmtLap(d.time_s) : DASH),
         h(`td.num.cmp-gap${!isRef && d && refLap ? (d.time_s > refLap.time_s ? ".slower" : ".faster") : ""}`,
           d && refLap ? gapText(d.time_s, refLap.time_s, isRef) : isRef ? "reference" : DASH),
@@ -310,7 +315,7 @@ class ComparePage {
           h("div.small.muted", `${run.filename || shortRun(run.id)}: pick a lap`),
           ...(answer.laps.length ? answer.laps.map((l) => h(`button.btn.small.cmp-add-lap${l.lap === best ? ".best" : ""}`, {
             type: "button", dataset: { lap: l.lap }, title: l.lap === best ? "the run's best lap" : "",
-            onclick: () => this.addLap(run.id, l.lap),
+            onclick: () => { details.open = false; this.addLap(run.id, l.lap); },
           }, `Lap ${l.lap} · ${fmtLap(l.time_s)}`)) : [h("p.muted.small", "This run has no complete lap.")]));
       } catch (err) {
         clear(lapsList).append(h("p.error.small", err.message));

@@ -128,7 +128,8 @@ export class ComparePlots {
       hooks: {
         setCursor: [(u) => this.cursorMoved(u)],
         setSelect: [(u) => this.selected(u)],
-        draw: delta ? [(u) => this.zeroLine(u, refColour)] : [],
+        // Under the traces: a lap level with the reference stays visible on it.
+        drawAxes: delta ? [(u) => this.zeroLine(u, refColour)] : [],
       },
     };
     const grid0 = this.data.grid;

@@ -165,12 +165,12 @@ class StationStatus(Event):
     sources: list[StationSource] = Field(default_factory=list, max_length=64)
     # File versions by journal state (seen, copied, uploaded, confirmed, rejected, ...).
     states: dict[str, int] = Field(default_factory=dict)
-    pending_on_car: int = Field(default=0, ge=0, le=INT64_MAX)
-    on_station: int = Field(default=0, ge=0, le=INT64_MAX, description="copied to the station, not uploaded yet")
-    uploading: int = Field(default=0, ge=0, le=INT64_MAX)
-    awaiting_confirmation: int = Field(default=0, ge=0, le=INT64_MAX)
-    bytes_to_upload: int = Field(default=0, ge=0, le=INT64_MAX)
-    failing: int = Field(default=0, ge=0, le=INT64_MAX, description="files whose last attempt failed")
+    pending_on_car: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
+    on_station: int = Field(default=0, strict=True, ge=0, le=INT64_MAX, description="copied to the station, not uploaded yet")
+    uploading: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
+    awaiting_confirmation: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
+    bytes_to_upload: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
+    failing: int = Field(default=0, strict=True, ge=0, le=INT64_MAX, description="files whose last attempt failed")
     last_error: str | None = Field(default=None, max_length=500)
     last_error_at: datetime | None = None
     reported_by: str | None = None  # the token the status came with

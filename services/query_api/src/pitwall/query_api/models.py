@@ -282,7 +282,8 @@ class ResumableComplete(BaseModel):
 
 
 # Counts go into MongoDB (int64) and state names become field names there.
-Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# strict: a JSON true is not a count of 1.
+Count = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)]
 StateName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 

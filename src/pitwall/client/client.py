@@ -247,11 +247,7 @@ class Client:
         status = self._wait(job["id"], progress=True, timeout=timeout, poll_s=0.3)
         with tempfile.TemporaryDirectory(prefix="pitwall-load-") as tmp:
             path = Path(tmp) / "load.mat"
-            with self.http.stream("GET", status["file_url"]) as response, open(path, "wb") as fh:
-                if response.status_code >= 400:
-                    raise PitwallError(response.status_code, response.read().decode(errors="replace"))
-                for block in response.iter_bytes(1 << 20):
-                    fh.write(block)
+            self._download(status["file_url"], path)
             mat = loadmat(path, struct_as_record=False, squeeze_me=False)
         out: dict[str, Any] = {}
         for name, value in mat.items():
@@ -326,13 +322,16 @@ class Client:
             target = target / (status.get("filename") or f"{job['id']}.{format}")
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
-        with self.http.stream("GET", status["file_url"]) as response, open(partial, "wb") as fh:
+        self._download(status["file_url"], partial)
+        partial.replace(target)
+        return target
+
+    def _download(self, url: str, path: Path) -> None:
+        with self.http.stream("GET", url) as response, open(path, "wb") as fh:
             if response.status_code >= 400:
                 raise PitwallError(response.status_code, response.read().decode(errors="replace"))
             for block in response.iter_bytes(1 << 20):
                 fh.write(block)
-        partial.replace(target)
-        return target
 
     def export_status(self, export_id: str) -> dict[str, Any]:
         return dict(self._json("GET", f"{API}/exports/{export_id}"))

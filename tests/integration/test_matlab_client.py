@@ -1,0 +1,146 @@
+"""The MATLAB/Octave toolbox (clients/matlab/+pitwall) in GNU Octave against the real stack.
+
+`pitwall.load` of 5 signals of the team's real file must hold what `pitwall convert` of the
+same file and selection writes, value for value.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.io as sio
+from helpers.api import Api, require_ok
+from helpers.with_ingest import start_api_with_ingest, wait_for
+
+from pitwall.common.settings import Settings
+
+pytestmark = pytest.mark.stack
+REPO = Path(__file__).resolve().parents[2]
+TOOLBOX = REPO / "clients" / "matlab"
+REAL = "03_26_2024_23_10_23_RECOVERED_V2.mcap"
+FIVE = [
+    "lf_ttpms_1_data:LF_TTPMS_P",
+    "lr_ttpms_1_data:LR_TTPMS_BAT_V",
+    "mc1_torque_command_data:torque_command",
+    "mc4_setpoints_command_data:hv_enable",
+    "mc4_setpoints_command_data:speed_setpoint_rpm",
+]
+
+
+def octave(script: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("octave-cli")
+    if exe is None:
+        pytest.fail("octave-cli is missing: make test installs it (scripts/ensure-octave.sh)")
+    return subprocess.run(
+        [exe, "--no-gui", "--quiet", "--eval", f"addpath('{TOOLBOX}'); {script}"],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    from pitwall.devstack.endpoints import settings_env
+    from pitwall.devstack.services import ServiceProcess
+
+    logs = tmp_path_factory.mktemp("matlab")
+    for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, logs, "matlab"):
+        conv = ServiceProcess("converter", dict(service_env) | settings_env(api.settings), logs / "converter.log").start()
+        try:
+            conv.wait_for_log('"ready"', timeout=60)
+            yield api
+        finally:
+            conv.stop()
+
+
+@pytest.fixture(scope="module")
+def real_run(stack: Api, hytech_dir: Path) -> tuple[str, Path]:
+    path = hytech_dir / REAL
+    with stack.client("uploader") as up:
+        run_id = require_ok(up.post("/api/v1/uploads", files={"file": (REAL, path.read_bytes())}), 202)["id"]
+
+    def ready() -> bool:
+        with stack.client("viewer") as c:
+            return c.get(f"/api/v1/runs/{run_id}").json().get("status") in ("ready", "recovered")
+
+    wait_for(ready, "the real run ingested", 60)
+    return run_id, path
+
+
+def convert(path: Path, out: Path, *extra: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "pitwall.cli.main", "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE), *extra]
+    exe = Path(sys.executable).with_name("pitwall")
+    if exe.exists():
+        cmd = [str(exe), "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE), *extra]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    return sio.loadmat(out, struct_as_record=False, squeeze_me=False)
+
+
+def same(a: Any, b: Any, where: str) -> None:
+    """Same MATLAB value: class, shape and every element (NaN equal to NaN)."""
+    if hasattr(a, "_fieldnames"):
+        assert hasattr(b, "_fieldnames") and list(a._fieldnames) == list(b._fieldnames), where
+        for f in a._fieldnames:
+            same(getattr(a, f), getattr(b, f), f"{where}.{f}")
+        return
+    assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), where
+    assert a.dtype == b.dtype and a.shape == b.shape, f"{where}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+    if a.dtype == object:
+        for i, (x, y) in enumerate(zip(a.flat, b.flat, strict=True)):
+            same(x, y, f"{where}[{i}]")
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=where)
+
+
+@pytest.mark.parametrize("window", [(), ("start", 2.0, "end", 6.5)], ids=["whole", "window"])
+def test_load_equals_pitwall_convert_value_for_value(stack: Api, real_run: tuple[str, Path], tmp_path: Path, window: tuple[Any, ...]) -> None:
+    run_id, path = real_run
+    cells = "{" + ",".join(f"'{k}'" for k in FIVE) + "}"
+    opts = "".join(f", '{w}'" if isinstance(w, str) else f", {w!r}" for w in window)
+    script = (
+        f"pitwall.connect('{stack.base_url}', '{stack.tokens['viewer']}'); "
+        f"S = pitwall.load('{run_id}', {cells}{opts}); "
+        "save('-v7', 'got.mat', '-struct', 'S');"
+    )
+    done = octave(script, tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "export done" in done.stdout, "progress is printed"
+    got = sio.loadmat(tmp_path / "got.mat", struct_as_record=False, squeeze_me=False)
+    extra = ["--start", str(window[1]), "--end", str(window[3])] if window else []
+    want = convert(path, tmp_path / "want.mat", *extra)
+    topics = sorted(k for k in want if not k.startswith("__") and k not in ("meta", "signal_map"))
+    assert topics == sorted(k for k in got if not k.startswith("__") and k not in ("meta", "signal_map"))
+    assert len(topics) == 4
+    for name in topics:
+        same(got[name][0, 0], want[name][0, 0], name)
+    same(got["signal_map"], want["signal_map"], "signal_map")
+    if window:
+        t = got["mc1_torque_command_data"][0, 0].t
+        assert t.min() >= 2.0 and t.max() <= 6.5
+
+
+def test_find_laps_and_clear_errors(stack: Api, real_run: tuple[str, Path], tmp_path: Path) -> None:
+    run_id, _ = real_run
+    base, token = stack.base_url, stack.tokens["viewer"]
+    script = (
+        f"pitwall.connect('{base}', '{token}'); "
+        "runs = pitwall.find('q', '03_26_2024'); "
+        "printf('found=%d id=%s name=%s\\n', numel(runs), runs(1).id, runs(1).filename); "
+        f"L = pitwall.laps('{run_id}'); printf('laps=%d\\n', numel(L)); "
+        "try, pitwall.load('" + run_id + "', {'Nope:nothing'}); catch e, printf('load error: %s\\n', e.message); end; "
+        f"try, pitwall.connect('{base}', 'pw_wrong'); catch e, printf('token error: %s\\n', e.message); end"
+    )
+    done = octave(script, tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = done.stdout
+    assert f"found=1 id={run_id} name={REAL}" in out
+    assert "laps=0" in out  # the real file has no GPS and no lap timer
+    # The converter's own reason reaches the MATLAB user.
+    assert "load error: pitwall.load: the selection matches no signal" in out
+    assert "token error: pitwall: GET /api/v1/me: HTTP 401" in out

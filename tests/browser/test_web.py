@@ -246,6 +246,14 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     end = float(page.input_value("input[name=end]"))
     assert 0 <= start < end
     export = page.locator(".export-panel")
+    # The two MATLAB/Octave lines for exactly this selection (clients/matlab), no token in them.
+    call = export.locator(".export-matlab pre code").inner_text()
+    assert call.startswith("pitwall.connect(") and "getenv('PITWALL_TOKEN')" in call
+    def num(x: float) -> str:
+        return f"{x:.3f}".rstrip("0").rstrip(".")
+
+    assert f"S = pitwall.load('{run_id}', {{" in call and f"'start', {num(start)}" in call and f"'end', {num(end)}" in call
+    assert all(f"'{key}'" in call for key in SIGNALS), call
     # Progress comes as server-sent events.
     with page.expect_response(re.compile(r"/api/v1/exports/[0-9a-f]+/events$")) as events:
         export.locator("button.btn.primary").click()
@@ -276,7 +284,7 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     np.testing.assert_array_equal(speed, np.asarray(series["signals"][0]["v"], dtype=speed.dtype))
     assert np.asarray(mat["MCUOutputData"].torque_setpoint_nm.FL).size > 0
     assert np.asarray(mat["ACU_data"].pack_voltage).size > 0
-    snippets = export.locator(".code pre code").all_inner_texts()
+    snippets = export.locator(".export-result .code pre code").all_inner_texts()
     assert f"load('{mat_path.name}')" in snippets[0]
     # The Python snippet as shown on the page runs against the downloaded file.
     ran = subprocess.run([sys.executable, "-c", snippets[1] + "\nprint(len(t), len(value))"], cwd=tmp_path,

@@ -78,6 +78,19 @@ export function snippets(filename, format, layout, resampled, examples) {
   };
 }
 
+const mq = (text) => `'${String(text).replace(/'/g, "''")}'`;
+
+/** The two MATLAB/Octave lines (clients/matlab) that load this selection without a download step. */
+export function matlabCall(origin, runId, patterns, start, end, resampleHz) {
+  const opts = [];
+  if (start !== null && start !== undefined) opts.push(`'start', ${start}`);
+  if (end !== null && end !== undefined) opts.push(`'end', ${end}`);
+  if (resampleHz) opts.push(`'resample_hz', ${resampleHz}`);
+  const sigs = `{${patterns.map(mq).join(", ")}}`;
+  return `pitwall.connect(${mq(origin)}, getenv('PITWALL_TOKEN'));\n` +
+    `S = pitwall.load(${mq(runId)}, ${sigs}${opts.length ? ", " + opts.join(", ") : ""});`;
+}
+
 function codeBlock(lang, text) {
   const copy = h("button.btn.small.copy", { type: "button" }, "Copy");
   copy.addEventListener("click", () => copyText(text, copy));
@@ -114,6 +127,7 @@ export class ExportBuilder {
         ["pairs", "pairs (legacy)", "data.<topic>.<leaf> = [t value]: what the team's scripts read today"],
       ], this.layout, (v) => { this.layout = v; this.refreshSummary(); }));
     this.summary = h("p.export-summary");
+    this.matlab = h("div.export-matlab");
     this.error = h("p.error", { role: "alert", hidden: true });
     this.button = h("button.btn.primary", { type: "button", onclick: () => this.submit() }, "Export");
     this.result = h("div.export-result");
@@ -142,6 +156,7 @@ export class ExportBuilder {
             h("label.inline", this.hz, " Hz"),
             this.interp))),
       h("div.export-go", this.button, this.summary),
+      this.matlab,
       this.error,
       this.result);
     this.refreshSelected();
@@ -210,6 +225,10 @@ export class ExportBuilder {
     this.summary.textContent = `${n ? what : "all signals"} · ${win} · ${fmt}` +
       (this.format.startsWith("mat") ? ` ${this.layout}` : "") + (this.resampleOn.checked ? ` · ${this.hz.value} Hz` : "");
     this.button.textContent = n ? "Export" : "Export all signals";
+    const [s0, s1] = [a, b].map((v) => (Number.isNaN(v) ? null : v));
+    const hz = this.resampleOn.checked ? parseNumber(this.hz.value) : null;
+    const call = matlabCall(window.location.origin, this.ctx.run.id, this.patterns(), s0, s1, hz && !Number.isNaN(hz) ? hz : null);
+    this.matlab.replaceChildren(codeBlock("MATLAB / Octave, no download (clients/matlab)", call));
   }
 
   body() {

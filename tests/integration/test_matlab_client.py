@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 from helpers.api import Api, require_ok
-from helpers.with_ingest import start_api_with_ingest, wait_for
+from helpers.with_ingest import start_api_with_ingest_and_converter, wait_for
 
 from pitwall.common.settings import Settings
 
@@ -46,17 +46,7 @@ def octave(script: str, cwd: Path, timeout: float = 120) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    from pitwall.devstack.endpoints import settings_env
-    from pitwall.devstack.services import ServiceProcess
-
-    logs = tmp_path_factory.mktemp("matlab")
-    for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, logs, "matlab"):
-        conv = ServiceProcess("converter", dict(service_env) | settings_env(api.settings), logs / "converter.log").start()
-        try:
-            conv.wait_for_log('"ready"', timeout=60)
-            yield api
-        finally:
-            conv.stop()
+    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints, tmp_path_factory.mktemp("matlab"), "matlab")
 
 
 @pytest.fixture(scope="module")

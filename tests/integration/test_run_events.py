@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 import scipy.io
 from helpers.api import Api, require_ok
-from helpers.with_ingest import publish, start_api_with_ingest, wait_for
+from helpers.with_ingest import (
+    publish,
+    start_api_with_ingest_and_converter,
+    wait_for,
+)
 
 from pitwall.common.events import RunCommand
 from pitwall.common.settings import Settings
@@ -27,16 +31,7 @@ BMS_PERIOD_S = 0.1  # bms_status_data is sent at 10 Hz
 
 @pytest.fixture(scope="module")
 def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    from pitwall.devstack.endpoints import settings_env
-
-    logs = tmp_path_factory.mktemp("events-logs")
-    for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, logs, "events"):
-        converter = ServiceProcess("converter", dict(service_env) | settings_env(api.settings), logs / "converter.log").start()
-        try:
-            converter.wait_for_log('"ready"', timeout=60)
-            yield api
-        finally:
-            converter.stop()
+    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints, tmp_path_factory.mktemp("events-logs"), "events")
 
 
 @pytest.fixture(scope="module")

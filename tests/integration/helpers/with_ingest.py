@@ -63,3 +63,19 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0, every: 
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(every)
+
+
+def start_api_with_ingest_and_converter(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, log_dir: Path, tag: str
+) -> Iterator[Api]:
+    """`start_api_with_ingest` plus one converter on the same vhost: uploads become runs
+    and exports get made."""
+    from pitwall.devstack.endpoints import settings_env
+
+    for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, log_dir, tag):
+        converter = ServiceProcess("converter", dict(service_env) | settings_env(api.settings), log_dir / f"converter-{tag}.log").start()
+        try:
+            converter.wait_for_log('"ready"', timeout=60)
+            yield api
+        finally:
+            converter.stop()

@@ -43,21 +43,9 @@ export class LossMap extends TrackMap {
   }
 
   draw() {
-    const dpr = window.devicePixelRatio || 1;
-    const w = this.el.clientWidth;
-    const hgt = this.el.clientHeight;
-    if (!w || !hgt || this.x.length < 2) return;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(hgt * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(hgt * dpr);
-      this.canvas.style.width = `${w}px`;
-      this.canvas.style.height = `${hgt}px`;
-    }
-    const ctx = this.canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, hgt);
-    const L = this.layout();
-    this.L = L;
+    const frame = this.frame(this.x.length < 2);
+    if (!frame) return;
+    const { ctx, w, hgt, L } = frame;
     ctx.lineJoin = "round";
     ctx.lineCap = "round";
     ctx.strokeStyle = cssVar("--track-under", "#e7eaef");

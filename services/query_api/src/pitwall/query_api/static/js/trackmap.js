@@ -135,11 +135,13 @@ export class TrackMap {
     return LAP_COLOURS[lapIndex % LAP_COLOURS.length];
   }
 
-  draw() {
+  /** The canvas sized to the element (device pixels) and cleared, and the layout; null when
+   *  there is nothing to draw (`empty`) or no room. */
+  frame(empty) {
     const dpr = window.devicePixelRatio || 1;
     const w = this.el.clientWidth;
     const hgt = this.el.clientHeight;
-    if (!w || !hgt || !this.x.length) return;
+    if (!w || !hgt || empty) return null;
     if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(hgt * dpr)) {
       this.canvas.width = Math.round(w * dpr);
       this.canvas.height = Math.round(hgt * dpr);
@@ -149,8 +151,14 @@ export class TrackMap {
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, hgt);
-    const L = this.layout();
-    this.L = L;
+    this.L = this.layout();
+    return { ctx, w, hgt, L: this.L };
+  }
+
+  draw() {
+    const frame = this.frame(!this.x.length);
+    if (!frame) return;
+    const { ctx, w, hgt, L } = frame;
     const win = this.window;
     const inWin = (t) => !win || (t >= win[0] && t <= win[1]);
     ctx.lineJoin = "round";

@@ -192,7 +192,10 @@ def test_security_headers_on_the_page_and_the_api(api: Api) -> None:
             assert all(r.headers[k] == v for k, v in common.items()), path
         r = c.get("/static/js/app.js")
         assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-cache"
-        assert "cdn.jsdelivr.net" in c.get("/docs").headers["content-security-policy"]
+        # The API reference is ours too: the same strict policy, nothing from a CDN.
+        docs_csp = c.get("/docs").headers["content-security-policy"]
+        assert "script-src 'self'" in docs_csp and "unsafe-inline" not in docs_csp and "cdn" not in docs_csp
+        assert c.get("/redoc").status_code == 404  # not linked anywhere: one reference, offline
         assert c.get("/readyz").headers["x-frame-options"] == "DENY"
 
 

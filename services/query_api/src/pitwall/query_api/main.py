@@ -90,6 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="pitwall",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI / ReDoc from a CDN (blank without internet)
+        # and start with an inline script: /docs is served from our files (routers/web.py).
+        docs_url=None,
+        redoc_url=None,
         description="Find runs, look at them, export exactly what you need, upload. "
         "Every endpoint but /healthz, /readyz and POST /api/v1/session needs a token "
         "(`Authorization: Bearer <token>`, or the cookie the web page gets at log-in).",

@@ -31,15 +31,6 @@ _VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Headers on every answer; the web page's own Content-Security-Policy (routers/web.py)
 # is stricter than the API's and is kept where a route set one.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# FastAPI's /docs (Swagger UI) and /redoc load their scripts and styles from a CDN and
-# start with an inline script: only those two pages get this looser policy.
-DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 SECURITY_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -67,7 +58,7 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", DOCS_CSP if path in DOCS_PATHS else API_CSP)
+                headers.setdefault("Content-Security-Policy", API_CSP)
                 if path.startswith("/api/"):
                     # Answers are made for one token: no shared cache, no copy on disk.
                     headers.setdefault("Cache-Control", "no-store")

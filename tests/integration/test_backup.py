@@ -360,7 +360,7 @@ def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack,
             tap.get(timeout=3)  # and no second backup
         listed = backups(stack, "--target", f"file://{folder}")
         assert [b["id"] for b in listed] == [done.backup_id]
-        assert listed[0]["drill"] == "passed"
+        assert listed[0]["drill"] == "passed" and listed[0]["status"] == "complete, drill passed"
         shown = stack.pitwall("backup", "list", "--target", f"file://{folder}").stdout
         assert "complete, drill passed" in shown
         record = stack.api.db["backups"].find_one({"_id": done.backup_id})
@@ -451,4 +451,72 @@ def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retri
         assert [b["id"] for b in backups(stack, "--target", f"file://{folder}")] == [failed.backup_id]
         assert stack.api.db["backups"].find_one({"_id": failed.backup_id})["status"] == "completed"
     finally:
+        tap.close()
+
+
+def _until_done(tap: EventTap, backup_id: str, timeout: float = 180) -> BackupCompleted:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = tap.get(timeout=max(0.1, deadline - time.monotonic()))
+        if getattr(event, "backup_id", None) == backup_id:
+            assert isinstance(event, BackupCompleted), event
+            return event
+
+
+def _live_runs(stack: Stack) -> int:
+    return int(stack.api.db["runs"].count_documents({"deleted": False}))
+
+
+def test_the_page_api_counts_runs_no_backup_holds_and_backs_up_now(stack: Stack, tmp_path: Path) -> None:
+    folder = tmp_path / "now-target"
+    env = stack.env | {"PITWALL_BACKUP_SCHEDULE": "0 0 1 10 *",  # a slot no other test uses (1 October)
+                       "PITWALL_BACKUP_TARGET": f"file://{folder}", "PITWALL_BACKUP_DRILL": "false"}
+    # Only admins may ask; a body that is not the request's is refused, naming the field.
+    with stack.api.client("editor") as c:
+        assert c.post("/api/v1/backups").status_code == 403
+    with stack.api.client("admin") as c:
+        bad = c.post("/api/v1/backups", json={"with_signals": "sometimes"})
+        assert bad.status_code == 422 and "with_signals" in bad.text
+        assert c.post("/api/v1/backups", json={"signals": True}).status_code == 422
+    tap = EventTap(stack.settings, "backup.completed", "backup.failed")
+    proc = ServiceProcess("backup", env, tmp_path / "backup-now.log").start()
+    try:
+        proc.wait_for_log("backup due", timeout=60)
+        tap.get(timeout=180)  # the slot made up at start; the button's backups come after it
+        with stack.api.client("admin") as c:
+            asked = c.post("/api/v1/backups")
+            assert asked.status_code == 202, asked.text
+            first = asked.json()
+            assert first["status"] == "pending" and first["id"].startswith("now-")
+            done = _until_done(tap, first["id"])
+            listed = c.get("/api/v1/backups").json()
+            cov = listed["coverage"]
+            assert listed["backups"][0]["id"] == first["id"] and listed["backups"][0]["status"] == "completed"
+            assert cov["latest_good"] == first["id"] and cov["backup_runs"] == done.runs
+            assert cov["catalogue_runs"] == _live_runs(stack) >= 4
+            assert cov["runs_not_backed_up"] == 0
+
+            # A run after the backup: the page's numbers say one run is in no backup.
+            with stack.client() as pw:
+                upload_and_wait(pw, [synth(stack.files / "after_the_backup.mcap", 6, 4242)])
+            cov = c.get("/api/v1/backups").json()["coverage"]
+            assert cov["latest_good"] == first["id"] and cov["backup_runs"] == done.runs
+            assert cov["catalogue_runs"] == _live_runs(stack) and cov["runs_not_backed_up"] == 1
+
+            # Backed up now: it holds that run too, and nothing is left out.
+            second = c.post("/api/v1/backups", json={"with_signals": False}).json()
+            assert second["id"] != first["id"]
+            again = _until_done(tap, second["id"])
+            cov = c.get("/api/v1/backups").json()["coverage"]
+            assert cov["latest_good"] == second["id"] and cov["runs_not_backed_up"] == 0
+            assert again.runs == done.runs + 1 and cov["backup_runs"] == again.runs
+        # `pitwall backup list --json` says each backup's status as the text listing does.
+        listed_json = {b["id"]: b["status"] for b in backups(stack, "--target", f"file://{folder}")}
+        assert listed_json[second["id"]] == "complete, no drill"
+        text = stack.pitwall("backup", "list", "--target", f"file://{folder}").stdout
+        for bid, status in listed_json.items():
+            line = next(ln for ln in text.splitlines() if ln.startswith(bid))
+            assert line.endswith(f"  {status}")
+    finally:
+        proc.stop()
         tap.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any, NoReturn
 from urllib.parse import urlparse
 
@@ -79,7 +78,8 @@ def now(with_signals: bool = typer.Option(False, "--with-signals", help="also th
     from pitwall.common.events import BackupDue
 
     settings, tgt = _open(target)
-    bid = f"now-{uuid.uuid4().hex[:16]}"
+    due = BackupDue.on_demand(with_signals)
+    bid = str(due.slot)
     if here:
         from pitwall.backup.core import run_backup
 
@@ -93,8 +93,7 @@ def now(with_signals: bool = typer.Option(False, "--with-signals", help="also th
     async def publish() -> None:
         conn = await connect(settings, name="pitwall-backup-now")
         try:
-            await (await Publisher.open(conn, settings)).publish(
-                BackupDue(event_id=f"backup.due.{bid}", slot=bid, with_signals=with_signals))
+            await (await Publisher.open(conn, settings)).publish(due)
         finally:
             await conn.close()
 
@@ -103,6 +102,12 @@ def now(with_signals: bool = typer.Option(False, "--with-signals", help="also th
     except Exception as exc:
         _fail(f"could not reach the broker: {exc}")
     typer.echo(f"backup {bid} asked for; the backup service makes it (`pitwall backup list` shows it when done)")
+
+
+def _status(drill: str | None) -> str:
+    """A listed backup is complete (its manifest was written last); the drill says
+    whether it also restored. The text listing and --json say it in the same words."""
+    return "complete" + (f", drill {drill}" if drill else ", no drill")
 
 
 @app.command("list")
@@ -117,17 +122,16 @@ def list_(target: str | None = _TARGET, as_json: bool = typer.Option(False, "--j
     backups = _guard(lambda: list_backups(tgt))
     drills = _guard(lambda: drill_verdicts(tgt))
     if as_json:
-        typer.echo(json.dumps([asdict(m) | {"drill": drills.get(m.id)} for m in backups], indent=1, default=str))
+        typer.echo(json.dumps([asdict(m) | {"drill": drills.get(m.id), "status": _status(drills.get(m.id))}
+                               for m in backups], indent=1, default=str))
         return
     if not backups:
         typer.echo(f"no backups at {tgt.describe()}")
         return
     typer.echo(f"{'ID':<28} {'CREATED':<26} {'SIZE':>10} {'RUNS':>6} {'OBJECTS':>8} {'COPIED':>7}  STATUS")
     for m in backups:
-        drill = drills.get(m.id)
-        status = "complete" + (f", drill {drill}" if drill else ", no drill")
         typer.echo(f"{m.id:<28} {m.created_at:<26} {m.bytes / 1e6:>8.1f}MB {m.runs:>6} {len(m.objects):>8} "
-                   f"{m.objects_copied:>7}  {status}")
+                   f"{m.objects_copied:>7}  {_status(drills.get(m.id))}")
 
 
 @app.command("verify")

@@ -112,6 +112,13 @@ class BackupDue(Event):
     slot: str | None = None
     with_signals: bool = False
 
+    @classmethod
+    def on_demand(cls, with_signals: bool = False) -> BackupDue:
+        """A backup asked for now (`pitwall backup now`, the page's button): a fresh
+        "now-<id>" slot, so it is a backup of its own whoever else asks at the same time."""
+        backup_id = f"now-{uuid.uuid4().hex[:16]}"
+        return cls(event_id=f"backup.due.{backup_id}", slot=backup_id, with_signals=with_signals)
+
 
 class BackupCompleted(Event):
     name: ClassVar[str] = "backup.completed"

@@ -458,9 +458,32 @@ class BackupVerdict(BaseModel):
     reason: str | None = None
 
 
+class BackupCoverage(BaseModel):
+    """The catalogue against the latest good backup: what a restore today would lack."""
+
+    catalogue_runs: int = Field(description="runs in the catalogue now (deleted ones not counted)")
+    latest_good: str | None = Field(None, description="the latest completed backup; null when there is none")
+    backup_runs: int | None = Field(None, description="runs the latest good backup holds (deleted ones included)")
+    backup_started_at: datetime | None = None
+    runs_not_backed_up: int = Field(description="runs (not deleted) added since the latest good backup started, or "
+                                                "all of them when there is none: in no backup yet")
+
+
 class BackupList(BaseModel):
     backups: list[BackupView]
     verdict: BackupVerdict
+    coverage: BackupCoverage
+
+
+class BackupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    with_signals: bool = Field(False, description="also the signal store (rebuildable from the MCAP files)")
+
+
+class BackupAccepted(BaseModel):
+    id: str = Field(description="the backup's id; listed by GET /backups once the backup service takes it")
+    status: Literal["pending"] = "pending"
 
 
 # -- events on runs (pitwall.common.runevents) -------------------------------------

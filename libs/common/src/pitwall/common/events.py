@@ -78,8 +78,13 @@ class ConversionRequested(Event):
     format: Literal["mat", "mat73", "csv", "parquet"] = "mat"
     layout: Literal["struct", "pairs"] = "struct"
     requested_by: str | None = None
-    # Original file names by run id, so exports are named like the runs people know.
+    # Original file names by run id (the source named in each export's meta).
     filenames: dict[str, str] = Field(default_factory=dict)
+    # Download names without suffix, made by query_api (pitwall.common.exportnames): the
+    # export's file, and each run's file inside a zip of several. Without them (a request
+    # made by hand) the converter names files after `filenames`.
+    download_name: str | None = None
+    run_names: dict[str, str] = Field(default_factory=dict)
 
 
 class ConversionProgress(Event):

@@ -18,6 +18,7 @@ Shared by the converter (CLI and service) and anything else that reads recording
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
@@ -94,17 +95,40 @@ class Selection:
             return False
         if not self.signals:
             return True
-        full = f"{topic}:{path}"
-        for pattern in self.signals:
-            if ":" in pattern:
-                if fnmatchcase(full, pattern):
-                    return True
-            elif fnmatchcase(path, pattern):
-                return True
-        return False
+        return any(glob_matches(pattern, topic, path) for pattern in self.signals)
+
+    def unmatched(self, signals: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+        """What selects nothing among `signals` ((topic, path) pairs of one recording, or
+        of every run asked for): each signal glob that matches no signal of a topic the
+        regex lets through, in the order given; with no globs, the topic regex itself
+        when it lets no signal through. Empty when every part selects something.
+
+        Callers refuse such a request, naming what is returned (see `no_match`): a glob
+        with a typo must not quietly shrink an export.
+        """
+        wanted = [(t, p) for t, p in signals if self.wants_topic(t)]
+        if not self.signals:
+            return (self.topics,) if self.topics is not None and not wanted else ()
+        return tuple(
+            g for g in self.signals if not any(glob_matches(g, t, p) for t, p in wanted)
+        )
 
     def window_ns(self, origin_ns: int) -> tuple[int | None, int | None]:
         """The window as absolute log times (inclusive), `None` for an open side."""
         lo = None if self.start_s is None else origin_ns + round(self.start_s * 1e9)
         hi = None if self.end_s is None else origin_ns + round(self.end_s * 1e9)
         return lo, hi
+
+
+def glob_matches(pattern: str, topic: str, path: str) -> bool:
+    """One `--signals` glob against one signal (see the module's doc for the two forms)."""
+    if ":" in pattern:
+        return fnmatchcase(f"{topic}:{path}", pattern)
+    return fnmatchcase(path, pattern)
+
+
+def no_match(parts: Sequence[str], where: str) -> str:
+    """The one message for globs (or a topic regex) that select nothing, said the same by
+    the API, the converter and `pitwall convert`: `'Foo:*' matches no signal of this run`."""
+    quoted = ", ".join(repr(p) for p in parts)
+    return f"{quoted} {'matches' if len(parts) == 1 else 'match'} no signal of {where}"

@@ -19,11 +19,11 @@ from pathlib import Path, PurePosixPath
 
 from minio.error import S3Error
 
-from pitwall.common import signalstore
+from pitwall.common import exportnames, signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.events import ConversionRequested
 from pitwall.common.logging import get_logger
-from pitwall.common.selection import Selection
+from pitwall.common.selection import Selection, no_match
 from pitwall.common.storage import (
     InvalidKey,
     ObjectStore,
@@ -37,8 +37,10 @@ from pitwall.converter.tabular import zip_entry
 log = get_logger(__name__)
 
 SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ".zip"}
-# What export_recording is asked to write per run (Parquet per topic: a folder, zipped later).
+# What export_recording is asked to write per run (Parquet per topic: a folder, zipped later;
+# resampled: one .parquet file, so its member in the zip says what it is).
 _RUN_OUTPUT_SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ""}
+_RESAMPLED_OUTPUT_SUFFIX = {**_RUN_OUTPUT_SUFFIX, "parquet": ".parquet"}
 # Fields that change the output; job id, requester and timestamps don't.
 _KEY_FIELDS = (
     "runs",
@@ -65,16 +67,25 @@ def request_key(req: ConversionRequested) -> str:
 
 
 def _stem(req: ConversionRequested, run_id: str) -> str:
+    """The run's file name without suffix: query_api's name for it, else its file's."""
+    named = exportnames.safe_part(req.run_names.get(run_id) or "")
+    if named:
+        return named[: exportnames.MAX_STEM]
     name = req.filenames.get(run_id) or run_id[:12]
-    stem = PurePosixPath(name).stem or run_id[:12]
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+    return exportnames.safe_part(PurePosixPath(name).stem)[: exportnames.MAX_STEM] or run_id[:12]
+
+
+def _run_stems(req: ConversionRequested) -> list[str]:
+    # Two runs can share a name (the same file name uploaded twice): not inside one zip.
+    return exportnames.unique([_stem(req, r) for r in req.runs])
 
 
 def result_object_key(req: ConversionRequested) -> str:
-    name = _stem(req, req.runs[0]) if len(req.runs) == 1 else f"pitwall-{len(req.runs)}-runs"
-    suffix = SUFFIX[req.format] if len(req.runs) == 1 else ".zip"
-    # 200 characters keep the key inside S3's 1024 bytes whatever the script.
-    return export_key(request_key(req), f"{name[:200]}{suffix}")
+    single = len(req.runs) == 1
+    named = exportnames.safe_part(req.download_name or "")
+    name = named or (_stem(req, req.runs[0]) if single else f"pitwall-{len(req.runs)}-runs")
+    suffix = SUFFIX[req.format] if single else ".zip"
+    return export_key(request_key(req), f"{name[: exportnames.MAX_STEM]}{suffix}")
 
 
 @dataclass(slots=True)
@@ -143,15 +154,24 @@ def convert(
     try:
         outputs: list[Path] = []
         n = len(req.runs)
-        for i, run_id in enumerate(req.runs):
+        # Globs no run has matched yet; query_api refuses them up front, this says the
+        # same for a request made by hand.
+        missing = set(selection.signals)
+        suffixes = _RESAMPLED_OUTPUT_SUFFIX if req.resample_hz is not None else _RUN_OUTPUT_SUFFIX
+        # Apart from `final`, which may be a zip of the same name as a run's file.
+        (work / "runs").mkdir()
+        for i, (run_id, stem) in enumerate(zip(req.runs, _run_stems(req), strict=True)):
             base = i / n
             progress(base, f"reading run {i + 1}/{n}")
             rec = load_run(store, run_id, selection)
+            source = req.filenames.get(run_id) or run_id[:12]
+            missing &= set(selection.unmatched((tc.topic, p) for tc in rec.topics.values() for p in tc.signals))
+            if n == 1 and missing:
+                raise ConversionError(no_match([g for g in selection.signals if g in missing], f"run {source}"))
             if not any(t.signals for t in rec.topics.values()):
-                raise ConversionError("the selection matches no signal in " + _stem(req, run_id))
+                raise ConversionError(f"the selection matches no signal in {source}")
             progress(base + 0.6 / n, f"writing run {i + 1}/{n}")
-            stem = _stem(req, run_id)
-            out = work / f"{stem}{_RUN_OUTPUT_SUFFIX[req.format]}"
+            out = work / "runs" / f"{stem}{suffixes[req.format]}"
             result = export_recording(
                 rec,
                 out,
@@ -161,6 +181,8 @@ def convert(
             )
             outputs.extend(Path(p) for p in result.files)
             runs_done.append({"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)})
+        if missing:
+            raise ConversionError(no_match([g for g in selection.signals if g in missing], f"the {n} runs"))
         final = work / PurePosixPath(key).name
         if len(outputs) == 1 and outputs[0].is_file() and outputs[0].suffix == final.suffix:
             shutil.move(outputs[0], final)

@@ -20,10 +20,12 @@ from fastapi.responses import StreamingResponse
 from sse_starlette.sse import EventSourceResponse
 
 from pitwall.common.events import ConversionRequested
+from pitwall.common.selection import Selection
 from pitwall.query_api import jobids, readmodel
 from pitwall.query_api.auth import Exporter, Reader
 from pitwall.query_api.deps import Resources, resources
-from pitwall.query_api.errors import AUTH, UNAVAILABLE, Error, invalid, not_found
+from pitwall.query_api.errors import AUTH, INVALID, UNAVAILABLE, Error, invalid, not_found
+from pitwall.query_api.exportnaming import RUN_FIELDS, export_names
 from pitwall.query_api.models import ExportAccepted, ExportRequest, ExportStatus
 from pitwall.query_api.publishing import publish
 from pitwall.query_api.routers.runs import stream_object
@@ -38,21 +40,24 @@ TERMINAL = ("done", "failed")
 
 @router.post(
     "/exports", response_model=ExportAccepted, status_code=status.HTTP_202_ACCEPTED,
-    responses={**NOT_FOUND, **UNAVAILABLE}, summary="Ask for an export",
+    responses={**NOT_FOUND, **INVALID, **UNAVAILABLE}, summary="Ask for an export",
 )
 async def create_export(body: ExportRequest, res: Res, who: Exporter) -> ExportAccepted:
     """Signals (globs over `topic:path`), window (seconds since each run's origin),
-    optional resampling, format and layout; one file per run (zipped when several)."""
+    optional resampling, format and layout; one file per run (zipped when several).
+    A glob or topic regex that selects no signal of the runs is a 422 naming it; the
+    file is named after the run, the selection and the window."""
     if body.topics is not None:
         try:
             re.compile(body.topics)
         except re.error as exc:
             raise invalid("topics", f"not a regular expression: {exc}", location="body", value=body.topics) from None
+    selection = Selection(topics=body.topics, signals=tuple(body.signals))
     runs = list(dict.fromkeys(body.runs))
     found = {
         d["_id"]: d
         async for d in readmodel.runs(res).find(
-            {"_id": {"$in": runs}}, {"filename": 1, "status": 1, "deleted": 1, "reason": 1, "events": 1}
+            {"_id": {"$in": runs}}, {"status": 1, "deleted": 1, "reason": 1, "events": 1, **RUN_FIELDS}
         )
     }
     for run_id in runs:
@@ -64,6 +69,7 @@ async def create_export(body: ExportRequest, res: Res, who: Exporter) -> ExportA
     start, end = body.start, body.end
     if body.event is not None:
         start, end = _event_window(found[runs[0]], body.event)
+    names = await export_names(res, [found[r] for r in runs], selection, start, end, body.resample_hz)
     job_id = jobids.new_job_id()
     event = ConversionRequested(
         job_id=job_id,
@@ -79,6 +85,8 @@ async def create_export(body: ExportRequest, res: Res, who: Exporter) -> ExportA
         layout=body.layout,
         requested_by=who.name,
         filenames={r: found[r].get("filename") or r for r in runs},
+        download_name=names.download,
+        run_names=names.runs,
     )
     await publish(res, event)
     return ExportAccepted(

@@ -1,7 +1,8 @@
 """`pitwall convert INPUT.mcap -o OUTPUT`: one MCAP to MAT (v5 / v7.3), CSV or Parquet.
 
-Any failure is one line on stderr and a non-zero exit (1: the input or the export failed,
-2: the request itself is wrong), never a traceback. Heavy modules (the reader's compiled
+Any failure is one line on stderr and a non-zero exit, never a traceback: 2 when the
+request is wrong (options, a missing input or output folder, a selection or window that
+selects nothing), 1 when the file cannot be converted (not MCAP, unreadable, out of memory). Heavy modules (the reader's compiled
 code, h5py, pyarrow) are imported only once they are needed, for the format in use.
 """
 
@@ -103,7 +104,13 @@ def convert(
     """Convert an MCAP recording to MAT, CSV or Parquet in one pass over the file."""
     began = time.perf_counter()
     from pitwall.common.selection import Selection
-    from pitwall.converter.export import ExportError, ExportParams, check_params, resolve_format
+    from pitwall.converter.export import (
+        ExportError,
+        ExportParams,
+        check_output,
+        check_params,
+        resolve_format,
+    )
 
     try:
         fmt = resolve_format(output, format)
@@ -123,7 +130,11 @@ def convert(
     except (ExportError, ValueError) as exc:
         _fail(str(exc), 2)
     if not input.is_file():
-        _fail(f"{input}: no such file" if not input.exists() else f"{input}: not a file")
+        _fail(f"{input}: no such file" if not input.exists() else f"{input}: not a file", 2)
+    try:
+        check_output(output, fmt, params)
+    except ExportError as exc:
+        _fail(str(exc), 2)
 
     try:
         _run(input, output, params, selection, began)
@@ -174,11 +185,7 @@ def _read_and_export(
         rec = read_recording(input, selection, progress=stage("reading", 0.0, 0.7))
     except McapReadError as exc:
         _fail(f"{input.name}: {exc}")
-    if not any(tc.signals for tc in rec.topics.values()):
-        if selection.topics is not None or selection.signals:
-            # An empty MAT file would only surface the typo later, in MATLAB.
-            _fail(f"the selection matches no signal (`pitwall info {input} --signals` lists them)", 2)
-        typer.echo("pitwall convert: warning: the file holds no readable signal", err=True)
+    _check_selected(input, rec, selection)
     try:
         return export_recording(
             rec,
@@ -190,3 +197,31 @@ def _read_and_export(
         )
     except ExportError as exc:
         _fail(str(exc), 2)
+
+
+def _check_selected(input: Path, rec: Any, selection: Any) -> None:
+    """Refuse (exit 2) a selection or window that selects nothing, naming the part: an
+    empty file would only surface the typo later, in MATLAB."""
+    from pitwall.common.selection import no_match
+
+    listed = f"`pitwall info {input} --signals` lists them"
+    missing = selection.unmatched((tc.topic, p) for tc in rec.topics.values() for p in tc.signals)
+    if missing:
+        _fail(f"{no_match(missing, input.name)} ({listed})", 2)
+    if not any(tc.signals for tc in rec.topics.values()):
+        typer.echo("pitwall convert: warning: the file holds no readable signal", err=True)
+        return
+    if selection.has_window and not any(tc.count for tc in rec.topics.values()):
+        _fail(_empty_window(input, selection), 2)
+
+
+def _empty_window(input: Path, selection: Any) -> str:
+    from pitwall.common.mcapread import scan_summary
+
+    info = scan_summary(input)
+    length = (info.end_ns - info.start_ns) / 1e9 if info.start_ns is not None and info.end_ns is not None else 0.0
+    if selection.start_s is not None and selection.start_s > length:
+        return f"--start {selection.start_s:g} is past the end of {input.name} ({length:.1f} s long)"
+    lo = 0.0 if selection.start_s is None else selection.start_s
+    hi = length if selection.end_s is None else selection.end_s
+    return f"no message of the selection between {lo:g} s and {hi:g} s of {input.name} ({length:.1f} s long)"

@@ -90,6 +90,18 @@ def check_params(params: ExportParams) -> None:
         raise ExportError(f"--end ({e}) must be after --start ({s})")
 
 
+def check_output(out: Path, fmt: Format, params: ExportParams) -> None:
+    """Refuse an output path before any work: its folder must exist (an export never
+    makes folders: a typo in `-o` would otherwise leave a stray tree), and only Parquet
+    per topic writes into a folder."""
+    folder_output = fmt == "parquet" and params.resample_hz is None
+    if out.is_dir() and not folder_output:
+        raise ExportError(f"{out} is a folder: give the name of the file to write")
+    parent = out.parent
+    if not parent.is_dir():
+        raise ExportError(f"{parent}: no such folder (create it first, or write elsewhere)")
+
+
 def _span(rec: Recording) -> float:
     firsts = [int(tc.log_time_ns.min()) for tc in rec.topics.values() if tc.count]
     lasts = [int(tc.log_time_ns.max()) for tc in rec.topics.values() if tc.count]
@@ -176,9 +188,16 @@ def _export_table(job: _Job, fmt: Literal["csv", "parquet"]) -> list[Path]:
     if fmt == "parquet":
         folder = out.with_suffix("") if out.suffix.lower() in (".parquet", ".pq") else out
         return tabular.write_per_topic(job.rec, folder, fmt, meta, job.progress)
+    if out.suffix.lower() == ".csv" and len(job.rec.topics) == 1:
+        # One topic fits the one CSV asked for (as a resampled wide table does).
+        _atomic(out, lambda p: tabular.write_topic_csv(job.rec, p))
+        return [out]
     if out.suffix.lower() != ".zip":
         out = out.with_suffix(".zip")
-        job.warnings.append(f"one CSV per topic without --resample: wrote the zip {out.name}")
+        job.warnings.append(
+            f"{len(job.rec.topics)} topics make one CSV each without --resample: "
+            f"wrote the zip {out} instead of {job.out.name}"
+        )
     _atomic(out, lambda p: tabular.write_per_topic(job.rec, p, fmt, meta, job.progress))
     return [out]
 
@@ -200,10 +219,7 @@ def export_recording(
     out = Path(out)
     fmt = resolve_format(out, params.format)
     check_params(params)
-    folder_output = fmt == "parquet" and params.resample_hz is None
-    if out.is_dir() and not folder_output:
-        raise ExportError(f"{out} is a folder: give the name of the file to write")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out, fmt, params)
     warnings: list[str] = []
     messages = sum(tc.count for tc in rec.topics.values())
     duration = _span(rec)

@@ -5,7 +5,8 @@
 - not resampled: one file per topic, named by the MATLAB rule (safe on every file
   system), columns `t`, `log_time_ns` (absolute, exact) and the signals by field path
   (a field whose path is already taken by a time column gets `_2`: `t_2`).
-  Parquet goes into a folder, CSV into a zip; `meta.json` sits beside the topic files.
+  Parquet goes into a folder, CSV into a zip; `meta.json` sits beside the topic files
+  (one topic asked for as `.csv` is that one CSV, without meta, like a wide CSV).
 
 Types: Parquet keeps every native type (enums as int32 codes, strings as UTF-8); CSV
 writes floats in their shortest exact form, booleans as true/false, NaN as `nan`.
@@ -128,6 +129,13 @@ def write_wide(
             zf.writestr(zip_entry("meta.json"), json.dumps(meta, indent=1), compresslevel=1)
     else:
         _write_table(table, out, fmt)
+    return [out]
+
+
+def write_topic_csv(rec: Recording, out: Path) -> list[Path]:
+    """The one topic of `rec` as a plain CSV (columns as in `topic_table`)."""
+    (tc,) = rec.topics.values()
+    _write_table(topic_table(tc, origin_of(rec)), out, "csv")
     return [out]
 
 

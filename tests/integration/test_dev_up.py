@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,8 +62,43 @@ def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
     proc.wait(timeout=60)
 
 
+def _cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`pitwall ARGS` as a new engineer types it in a terminal: no PITWALL_* set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
+    return subprocess.run([str(Path(sys.executable).with_name("pitwall")), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _cli_uses_the_stack(checkout: Path) -> None:
+    """token and backup verbs work verbatim from the checkout and from a folder below it."""
+    below = checkout / "notebooks" / "day1"
+    below.mkdir(parents=True)
+    for cwd in (checkout, below):
+        listed = _cli(cwd, "token", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "admin" in listed.stdout and "base station (make up)" in listed.stdout
+    asked = _cli(below, "backup", "now")
+    assert asked.returncode == 0, asked.stderr
+    m = re.search(r"backup (\S+) asked for", asked.stdout)
+    assert m, asked.stdout
+    backup_id = m[1]
+    deadline = time.monotonic() + 120
+    while True:
+        listing = _cli(checkout, "backup", "list", "--json")
+        assert listing.returncode == 0, listing.stderr
+        if backup_id in {b["id"] for b in json.loads(listing.stdout)}:
+            break
+        assert time.monotonic() < deadline, f"backup {backup_id} never listed: {listing.stdout[-500:]}"
+        time.sleep(2)
+    verified = _cli(below, "backup", "verify", backup_id)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "0 problem(s)" in verified.stdout
+
+
 def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
-    data_dir = tmp_path / "stack"
+    # Where `make up` keeps it: `.pitwall/` in the checkout.
+    checkout = tmp_path / "checkout"
+    data_dir = checkout / ".pitwall"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "dev-up.log"
@@ -80,6 +117,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["role"] == "admin"
         assert httpx.get(f"{url}/api/v1/runs").status_code == 401
+        _cli_uses_the_stack(checkout)
         # leave something behind in the stack's MongoDB and S3
         import pymongo
 
@@ -106,6 +144,12 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         _stop(proc, signal.SIGTERM)
         time.sleep(0.5)
         assert _ours(data_dir) == []
+        # The stack is down: one line naming it and how to start it, exit 1, at once.
+        t0 = time.monotonic()
+        down = _cli(checkout, "token", "list")
+        assert down.returncode == 1 and time.monotonic() - t0 < 5
+        assert down.stdout == "" and down.stderr.count("\n") == 1, down.stderr
+        assert "is not running" in down.stderr and "make up" in down.stderr
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -35,9 +35,18 @@ def _root() -> None:
     """pitwall: the team's telemetry data cloud."""
 
 
+# Verbs that talk to a stack's servers: they use the stack `make up` started in this
+# checkout unless PITWALL_* names another (pitwall.cli.stack).
+_STACK_VERBS = frozenset({"token", "backup", "basestation"})
+
+
 def _register(argv: list[str]) -> None:
     first = next((a for a in argv if not a.startswith("-")), None)
     known = {v[0] for v in _VERBS}
+    if first in _STACK_VERBS:
+        from pitwall.cli.stack import use_stack
+
+        use_stack()
     for verb, module, attr, group in _VERBS:
         if first in known and verb != first:
             continue

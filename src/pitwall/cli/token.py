@@ -19,6 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from pitwall.common import db
 from pitwall.common.settings import get_settings
+from pitwall.devstack.layout import ADMIN_TOKEN, DEFAULT_DATA_DIR
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="API tokens: create, list, revoke.")
 
@@ -33,8 +34,10 @@ class RoleName(StrEnum):
 
 
 def _run(work: Callable[[AsyncCollection[dict[str, Any]]], Awaitable[T]]) -> T:
+    from pitwall.cli.stack import require
     from pitwall.ingest.repository import TOKENS
 
+    require(["mongodb"])
     settings = get_settings()
 
     async def main() -> T:
@@ -104,7 +107,7 @@ def revoke(token_id: str = typer.Argument(..., help="the id shown by `pitwall to
 
 @app.command("ensure-admin")
 def ensure_admin(
-    file: Path = typer.Option(Path(".pitwall/admin-token"), "--file", help="where the admin token is kept"),
+    file: Path = typer.Option(Path(DEFAULT_DATA_DIR, ADMIN_TOKEN), "--file", help="where the admin token is kept"),
 ) -> None:
     """Print the admin token kept in FILE, creating one when FILE holds no valid token."""
     from pitwall.ingest import tokens

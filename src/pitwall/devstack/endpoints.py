@@ -72,10 +72,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def env_file_text(settings: Settings) -> str:
+def env_file_text(settings: Settings, extra: dict[str, str] | None = None) -> str:
     """A file `set -a; . FILE` can load, to point pitwall commands at a running stack."""
     lines = ["# Written by `pitwall dev up`: PITWALL_* for commands run against the dev stack."]
-    for key, value in sorted(settings_env(settings).items()):
+    for key, value in sorted((settings_env(settings) | (extra or {})).items()):
         lines.append(f"{key}={_shell_quote(value)}")
     return "\n".join(lines) + "\n"
 

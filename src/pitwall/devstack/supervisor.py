@@ -23,6 +23,7 @@ from types import FrameType
 from typing import IO, Any, TextIO
 
 from pitwall.common.settings import Settings
+from pitwall.devstack import layout
 from pitwall.devstack.endpoints import env_file_text, settings_env
 from pitwall.devstack.ports import claim, free_port
 from pitwall.devstack.process import ManagedProcess, live_processes
@@ -54,7 +55,7 @@ class StackError(RuntimeError):
 
 @dataclass
 class DevStackConfig:
-    data_dir: Path = Path(".pitwall")
+    data_dir: Path = Path(layout.DEFAULT_DATA_DIR)
     http_port: int | None = None  # None: 8000, or a free port when 8000 is taken
     samples: bool = True
     services: tuple[str, ...] = SERVICES
@@ -68,6 +69,7 @@ class _Service:
     proc: ManagedProcess
     failures: int = 0
     restart_at: float | None = None
+    held: bool = False  # started once the sample runs are in (see Supervisor._holds)
     log: IO[str] | None = field(default=None, repr=False)
 
 
@@ -85,6 +87,7 @@ class Supervisor:
         self._servers: Servers | None = None
         self._lock_fd: int | None = None
         self.settings: Settings | None = None
+        self._samples_in = threading.Event()
 
     # -- output ----------------------------------------------------------------------
     def say(self, message: str) -> None:
@@ -152,18 +155,27 @@ class Supervisor:
             vhost=vhost, mongo_db="pitwall", bucket_prefix="",
             data_dir=self.data_dir, http_port=http_port, http_host="127.0.0.1", log_format="console",
         )
-        (self.data_dir / "env").write_text(env_file_text(settings))
         self.settings = settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
         env |= settings_env(settings) | {"PYTHONUNBUFFERED": "1"}
         commands = {name: [*pitwall_argv(), "service", name] for name in self.config.services}
+        station: dict[str, str] = {}
         if "backup" in self.config.services:
             env |= self._backup_env()
         if "basestation" in self.config.services:
-            env |= self._station_env(settings)
+            station = self._station_env(settings)
+            env |= station
             if self.config.car:
                 car_dir = env["PITWALL_BASESTATION_WATCH_DIR"]
                 commands["car"] = [*pitwall_argv(), "dev", "car", car_dir]
+        # What the CLI reads to talk to this stack (pitwall.cli.stack); the station's
+        # settings too, so `pitwall basestation status` shows this station. Owner-only:
+        # it holds the station's token.
+        env_path = self.data_dir / layout.ENV_FILE
+        fd = os.open(env_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(env_file_text(settings, extra=station))
+        os.chmod(env_path, 0o600)  # a file from an older version may have been 0644
         for index, (name, argv) in enumerate(commands.items()):
             color = _COLORS[index % len(_COLORS)]
             proc = ManagedProcess(name, argv, env=env, cwd=Path.cwd(), on_line=self._printer(name, color))
@@ -171,16 +183,29 @@ class Supervisor:
             (self.data_dir / "logs").mkdir(exist_ok=True)
             service.log = open(self.data_dir / "logs" / f"{name}.log", "a", buffering=1)
             self._services.append(service)
-            proc.start()
+            service.held = self._holds(name)
+            if not service.held:
+                proc.start()
         self._record_children()
-        self.say(f"{len(self._services)} services started in {time.monotonic() - t0:.1f} s; waiting for /readyz")
+        started = [s for s in self._services if not s.held]
+        self.say(f"{len(started)} services started in {time.monotonic() - t0:.1f} s; waiting for /readyz"
+                 + "".join(f"; {s.name} starts once the sample runs are in" for s in self._services if s.held))
+
+    def _holds(self, name: str) -> bool:
+        """The backup service makes up the schedule's latest slot as soon as it starts;
+        on a new stack that backup would hold no runs and, being that slot's backup, it
+        is not made again until the next one (03:00 by default): a page saying "backed
+        up" over an empty backup. So it starts once the samples are runs. Holding the
+        process back keeps the service's own catch-up rule the only one, and nothing is
+        published before its queue exists."""
+        return name == "backup" and self.config.samples and "query_api" in self.config.services
 
     def _backup_env(self) -> dict[str, str]:
         """The dev stack's backup key: made once, kept in the data dir (a real deployment
         sets PITWALL_BACKUP_PASSWORD from the team's password manager, never beside the backup)."""
         if os.environ.get("PITWALL_BACKUP_PASSWORD"):
             return {"PITWALL_BACKUP_PASSWORD": os.environ["PITWALL_BACKUP_PASSWORD"]}
-        path = self.data_dir / "backup-key"
+        path = self.data_dir / layout.BACKUP_KEY
         if not path.exists():
             import secrets
 
@@ -200,7 +225,7 @@ class Supervisor:
         async def ensure() -> str:
             client = db.make_client(settings)
             try:
-                secret, _ = await ensure_token(db.database(client, settings)[TOKENS], self.data_dir / "station-token",
+                secret, _ = await ensure_token(db.database(client, settings)[TOKENS], self.data_dir / layout.STATION_TOKEN,
                                                "uploader", "base station (make up)")
                 return secret
             finally:
@@ -233,6 +258,8 @@ class Supervisor:
         ready = False
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not self._stop.wait(0.25):
+            if self._samples_in.is_set():
+                self._start_held()
             self._restart_dead()
             if wants_ready and not ready:
                 if http_ok(f"{url}/readyz", timeout=1.0):
@@ -245,9 +272,19 @@ class Supervisor:
                     self.say(f"{url}/readyz is still not 200 after {READY_TIMEOUT_S:.0f} s; see the service output above")
                     deadline = float("inf")
 
+    def _start_held(self) -> None:
+        # From this thread: a child dies with the thread that forked it (PDEATHSIG).
+        for service in self._services:
+            if service.held:
+                service.held = False
+                service.proc.start()
+                self._record_children()
+
     def _restart_dead(self) -> None:
         now = time.monotonic()
         for service in self._services:
+            if service.held:
+                continue
             proc = service.proc
             if service.restart_at is not None:
                 if now >= service.restart_at:
@@ -287,7 +324,7 @@ class Supervisor:
             finally:
                 await client.close()
 
-        path = self.data_dir / "admin-token"
+        path = self.data_dir / layout.ADMIN_TOKEN
         try:
             secret, created = asyncio.run(ensure())
         except Exception as exc:  # the stack is still useful; tokens can be made by hand
@@ -297,15 +334,19 @@ class Supervisor:
 
     def _load_samples_in_background(self) -> None:
         def load() -> None:
-            from pitwall.devstack.samples import load_samples
+            from pitwall.devstack.samples import load_samples, wait_for_runs
 
             assert self.settings is not None
             try:
                 t0 = time.monotonic()
-                load_samples(self.settings)
-                self.say(f"sample runs loaded in {time.monotonic() - t0:.1f} s")
+                run_ids = load_samples(self.settings)
+                made = wait_for_runs(self.settings, run_ids)
+                self.say(f"sample runs loaded in {time.monotonic() - t0:.1f} s"
+                         + ("" if made == len(run_ids) else f" ({made} of {len(run_ids)} are runs so far)"))
             except Exception as exc:  # the stack stays useful without samples
                 self.say(f"loading sample runs failed: {type(exc).__name__}: {exc}")
+            finally:
+                self._samples_in.set()  # in or not: a backup of what there is beats none
 
         threading.Thread(target=load, name="samples", daemon=True).start()
 

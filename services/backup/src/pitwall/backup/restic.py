@@ -11,12 +11,17 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 
 class ResticError(RuntimeError):
     pass
+
+
+LOCK_WAIT_S = 300.0
+LOCK_POLL_S = 2.0
 
 
 class WrongKey(ResticError):
@@ -35,8 +40,16 @@ class Restic:
                     "RESTIC_REPOSITORY": repo, "RESTIC_PASSWORD": password, "RESTIC_CACHE_DIR": _cache_dir()}
 
     def run(self, *args: str, timeout: float = 3600) -> str:
-        done = subprocess.run(["restic", "--no-lock" if args[0] in ("snapshots", "cat") else "-q", *args],
-                              env=self.env, capture_output=True, text=True, timeout=timeout)
+        # restic 0.14 (Debian 12) has no --retry-lock: a verify or restore that meets the
+        # service's prune (an exclusive lock, seconds) waits for it instead of failing.
+        waited = 0.0
+        while True:
+            done = subprocess.run(["restic", "--no-lock" if args[0] in ("snapshots", "cat") else "-q", *args],
+                                  env=self.env, capture_output=True, text=True, timeout=timeout)
+            if done.returncode == 0 or "already locked" not in done.stderr or waited >= LOCK_WAIT_S:
+                break
+            time.sleep(LOCK_POLL_S)
+            waited += LOCK_POLL_S
         if done.returncode != 0:
             err = (done.stderr or done.stdout).strip().splitlines()
             last = next((line for line in reversed(err) if line.strip()), f"exit {done.returncode}")

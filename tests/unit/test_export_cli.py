@@ -173,3 +173,75 @@ def test_start_up_stays_light(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "x.mat").stat().st_size > 128
+
+
+# -- issue 21.8: a convert says what it wrote, and refuses what would write nothing --------
+
+
+@pytest.fixture(scope="module")
+def synth_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pitwall.synth import write_synth
+
+    return write_synth(tmp_path_factory.mktemp("cli-synth") / "run.mcap", minutes=0.1, seed=8).path
+
+
+@needs_reader
+def test_csv_of_several_topics_says_it_writes_a_zip_and_names_it(synth_run: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "laps.csv"
+    proc = run(synth_run, "-o", out, "--topics", "^(VNData|ACU_data)$")
+    assert proc.returncode == 0, proc.stderr
+    zipped = tmp_path / "out" / "laps.zip"
+    assert f"wrote the zip {zipped}" in proc.stderr and "2 topics" in proc.stderr
+    assert not out.exists()
+    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["ACU_data.csv", "VNData.csv", "meta.json"]
+    # One topic fits the one CSV asked for: no zip, nothing to warn about.
+    single = tmp_path / "vn.csv"
+    proc = run(synth_run, "-o", single, "--topics", "^VNData$")
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert single.read_text().splitlines()[0].startswith('"t","log_time_ns","vn_vel.x"')
+    assert not single.with_suffix(".zip").exists()
+
+
+@needs_reader
+def test_exit_codes_say_whose_fault_it_is(synth_run: Path, tmp_path: Path) -> None:
+    # 2: the request (here a missing input); 1: a file that cannot be converted.
+    missing = run(tmp_path / "nope.mcap", "-o", tmp_path / "x.mat")
+    assert missing.returncode == 2 and "no such file" in one_line_error(missing)
+    junk = tmp_path / "junk.mcap"
+    junk.write_bytes(b"not a recording" * 50)
+    unreadable = run(junk, "-o", tmp_path / "x.mat")
+    assert unreadable.returncode == 1 and "not an MCAP file" in one_line_error(unreadable)
+    assert run(synth_run, "-o", tmp_path / "x.mat").returncode == 0
+
+
+@needs_reader
+def test_a_glob_that_matches_nothing_is_named(synth_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.mat"
+    proc = run(synth_run, "-o", out, "--signals", "VNData:vn_vel.*,Foo:*")
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "'Foo:*' matches no signal of run.mcap" in line and "vn_vel" not in line
+    assert not out.exists()
+
+
+@needs_reader
+def test_start_past_the_end_of_the_file_is_one_line(synth_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "late.mat"
+    proc = run(synth_run, "-o", out, "--start", "1000")
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "--start 1000 is past the end of run.mcap (6.0 s long)" in line
+    assert not out.exists()
+
+
+@needs_reader
+def test_output_into_a_missing_folder_creates_nothing(synth_run: Path, tmp_path: Path) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    for out in (tmp_path / "no" / "such" / "run.mat", tmp_path / "gone" / "run.parquet"):
+        proc = run(synth_run, "-o", out)
+        assert proc.returncode == 2
+        assert f"{out.parent}: no such folder" in one_line_error(proc)
+    assert sorted(tmp_path.rglob("*")) == before

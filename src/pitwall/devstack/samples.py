@@ -8,6 +8,7 @@ the error and keeps the stack running.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from pitwall.common.broker import Publisher, connect
@@ -30,7 +31,8 @@ SAMPLES: list[tuple[str, float, int, dict[str, object]]] = [
 ]
 
 
-def load_samples(settings: Settings) -> None:
+def load_samples(settings: Settings) -> list[str]:
+    """Stores and announces the samples; their run ids (SHA-256), runs once ingest took them."""
     from pitwall.synth import write_synth
 
     folder = settings.data_dir / "samples"
@@ -57,6 +59,28 @@ def load_samples(settings: Settings) -> None:
     if events:
         asyncio.run(_announce(settings, events))
     log.info("samples loaded", new=len(events), total=len(SAMPLES))
+    return [e.sha256 for e in events]
+
+
+def wait_for_runs(settings: Settings, run_ids: list[str], timeout: float = 300.0) -> int:
+    """Until ingest has made every one of these runs (or `timeout`); how many it made.
+    Announced is not ingested: whoever waits for the runs (the dev stack's first backup)
+    must see them in the catalogue."""
+    from pymongo import MongoClient
+
+    from pitwall.ingest.repository import RUNS
+
+    client: MongoClient[dict[str, object]] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=5000)
+    try:
+        runs = client[settings.mongo_db][RUNS]
+        deadline = time.monotonic() + timeout
+        while True:
+            made = int(runs.count_documents({"_id": {"$in": run_ids}}))
+            if made >= len(run_ids) or time.monotonic() > deadline:
+                return made
+            time.sleep(0.5)
+    finally:
+        client.close()
 
 
 async def _announce(settings: Settings, events: list[FileUploaded]) -> None:

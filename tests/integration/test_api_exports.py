@@ -7,6 +7,7 @@ test plays ingest and the converter), so each state is checked exactly.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -170,3 +171,64 @@ def test_progress_as_server_sent_events(api: Api) -> None:
     assert progress == sorted(progress) and progress[0] == 0.0 and progress[-1] == 1.0
     assert {0.25, 0.5, 0.75} <= set(progress)
     assert events[-1][1]["file_url"] == f"/api/v1/exports/{job}/file"
+
+
+# -- issue 21.8: exports say what they are ---------------------------------------------------
+
+
+def _refused(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    with api.client("viewer") as c:
+        r = c.post("/api/v1/exports", json=body)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["detail"]
+    return error
+
+
+def test_a_glob_that_matches_no_signal_is_refused_by_name(api: Api, runs: dict[str, str]) -> None:
+    tap = EventTap(api.settings, "conversion.requested")
+    try:
+        error = _refused(api, {"runs": [runs["a"]], "signals": ["VNData:vn_vel.*", "Foo:*", "motor_tmp"]})
+        assert error["loc"] == ["body", "signals"]
+        assert error["msg"] == "'Foo:*', 'motor_tmp' match no signal of this run"  # the good glob not named
+        error = _refused(api, {"runs": [runs["a"], runs["b"]], "signals": ["BMS:cells.*", "Foo:*"]})
+        assert error["loc"] == ["body", "signals"] and error["msg"] == "'Foo:*' matches no signal of any of these 2 runs"
+        # A topic regex that lets nothing through is named itself, not every glob after it.
+        error = _refused(api, {"runs": [runs["a"]], "topics": "^GPS", "signals": ["*:vn_vel.x"]})
+        assert error["loc"] == ["body", "topics"] and error["msg"] == "'^GPS' matches no signal of this run"
+        # Nothing was queued for any of them.
+        with pytest.raises(queue.Empty):
+            tap.get(timeout=1.0)
+    finally:
+        tap.close()
+
+
+@pytest.fixture(scope="module")
+def endurance(api: Api) -> tuple[str, str]:
+    """A run whose setup says what it was: (run id, the name's run part)."""
+    start = T0_NS + 3 * 10**12
+    doc = insert_run(api, recording(start, setup={"eventType": "Endurance"}), "log_0007.mcap")
+    when = datetime.fromtimestamp(start / 1e9, tz=UTC)
+    return doc["_id"], f"endurance_{when:%Y-%m-%d_%H%M}"
+
+
+def _requested(api: Api, body: dict[str, Any]) -> ConversionRequested:
+    tap = EventTap(api.settings, "conversion.requested")
+    try:
+        with api.client("viewer") as c:
+            require_ok(c.post("/api/v1/exports", json=body), 202)
+        event = tap.get()
+    finally:
+        tap.close()
+    assert isinstance(event, ConversionRequested)
+    return event
+
+
+def test_download_names_tell_runs_selections_and_windows_apart(api: Api, runs: dict[str, str], endurance: tuple[str, str]) -> None:
+    run_id, run = endurance
+    four = _requested(api, {"runs": [run_id], "signals": ["VNData:*", "*:motor_temp"], "start": 2.5, "end": 20})
+    assert four.download_name == f"{run}_4sig_2.5-20s" and four.run_names == {run_id: four.download_name}
+    one = _requested(api, {"runs": [run_id], "signals": ["VNData:vn_vel.*"], "start": 2.5, "resample_hz": 50})
+    assert one.download_name == f"{run}_VNData_1sig_2.5s-end_50Hz"
+    both = _requested(api, {"runs": [runs["a"], runs["b"]]})
+    assert both.download_name == "pitwall-2-runs_all"
+    assert both.run_names == {runs["a"]: "endurance_1_all", runs["b"]: "endurance_2_all"}  # no setup: the file's name

@@ -88,10 +88,11 @@ def list_() -> None:
     if not rows:
         typer.echo("no tokens")
         return
-    typer.echo(f"{'id':<10}{'role':<10}{'created':<22}{'revoked':<22}{'expires':<30}name")
+    typer.echo(f"{'id':<10}{'role':<10}{'created':<22}{'last used':<22}{'revoked':<22}{'expires':<30}name")
     for t in rows:
         expires = "never" if t.expires_at is None else _when(t.expires_at) + (" (expired)" if t.expired() else "")
-        typer.echo(f"{t.id:<10}{t.role:<10}{_when(t.created_at):<22}{_when(t.revoked_at):<22}{expires:<30}{t.name}")
+        typer.echo(f"{t.id:<10}{t.role:<10}{_when(t.created_at):<22}{_when(t.last_used_at):<22}{_when(t.revoked_at):<22}"
+                   f"{expires:<30}{t.name}")
 
 
 @app.command()

@@ -43,6 +43,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/upload"): "web page shell",
     ("GET", "/admin/backups"): "web page shell",
     ("GET", "/admin/ops"): "web page shell",
+    ("GET", "/admin/tokens"): "web page shell",
     ("GET", "/compare"): "web page shell",
     ("GET", "/favicon.ico"): "static",
     ("GET", "/static/{path:path}"): "static scripts and styles",

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # the window lock that client out for the window (429 with Retry-After).
     auth_max_failures: int = Field(default=10, ge=1)
     auth_failure_window_s: float = Field(default=60.0, gt=0)
+    # How often query_api tells ingest which tokens were used (the tokens page's "last used").
+    token_usage_report_s: float = Field(default=60.0, gt=0)
 
     # Decoded columns ingest holds at once: a file whose columns would pass this is
     # read in several passes over groups of topics (slower, but it fits a small box).

@@ -27,12 +27,14 @@ from pitwall.common.events import (
     RunIngested,
     RunRejected,
     StationStatus,
+    TokenCommand,
+    TokensUsed,
 )
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import release_free_memory
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import jobs, repository, stations, summaries
+from pitwall.ingest import jobs, repository, stations, summaries, tokens
 from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
 from pitwall.ingest.eventrules import RuleSet
@@ -122,6 +124,10 @@ class Ingestor:
             await summaries.refresh(self.db, event.run_id)
         elif isinstance(event, StationStatus):
             await stations.record(self.db[repository.STATIONS], event)
+        elif isinstance(event, TokenCommand):
+            await tokens.apply_command(self.db[repository.TOKENS], event)
+        elif isinstance(event, TokensUsed):
+            await tokens.record_usage(self.db[repository.TOKENS], event)
 
     # -- file.uploaded ---------------------------------------------------------------
     async def _existing(self, sha256: str) -> dict[str, Any] | None:

@@ -1,34 +1,37 @@
-"""API tokens: created, listed and revoked here; checked by query_api (read-only).
+"""API tokens in ingest's `tokens` collection: created, listed, revoked, last use.
 
-Only the SHA-256 of a token is stored, so a copy of the database (or a backup) gives
-nobody access. The token itself is shown once, when it is created.
-
-Contract with query_api (`pitwall.query_api.auth`): a request's bearer token `T` is
-valid when the `tokens` collection holds `{"hash": sha256_hex(T), "revoked_at": null}`
-and its `expires_at` is null (never) or in the future; its `role` and `name` then say
-who is asking. Tokens made before expiry existed have no `expires_at`: they never expire.
+What a token is (hash, roles, the document) is `pitwall.common.apitokens`; query_api
+checks tokens read-only. `pitwall token` calls these functions directly (the first admin
+token must exist before any service runs); the web page's token commands and usage
+reports arrive as events (`apply_command`, `record_usage`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-Role = Literal["viewer", "uploader", "editor", "admin"]
-ROLES: tuple[str, ...] = get_args(Role)
-PREFIX = "pw_"
+from pitwall.common.apitokens import (
+    PREFIX,
+    ROLES,
+    Role,
+    expiry,
+    hash_token,
+    new_secret,
+    new_token_id,
+    parse_duration,
+    token_document,
+)
+from pitwall.common.events import TokenCommand, TokensUsed
+from pitwall.common.logging import get_logger
 
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+__all__ = ["PREFIX", "ROLES", "Role", "TokenInfo", "create", "hash_token", "list_tokens", "parse_duration", "revoke"]
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +42,15 @@ class TokenInfo:
     created_at: datetime
     revoked_at: datetime | None
     expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    created_by: str | None = None
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> TokenInfo:
         return cls(
-            doc["_id"], doc.get("name") or "", doc["role"], doc["created_at"], doc.get("revoked_at"),
-            _aware(doc.get("expires_at")),
+            doc["_id"], doc.get("name") or "", doc["role"], _aware(doc["created_at"]) or doc["created_at"],
+            _aware(doc.get("revoked_at")), _aware(doc.get("expires_at")), _aware(doc.get("last_used_at")),
+            doc.get("created_by"),
         )
 
     def expired(self, now: datetime | None = None) -> bool:
@@ -54,18 +60,6 @@ class TokenInfo:
 def _aware(t: datetime | None) -> datetime | None:
     # A client without tz_aware gives naive datetimes; they are UTC.
     return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90m`, `12h`, `30d`, `2w` -> a timedelta; anything else is a ValueError saying so."""
-    match = _DURATION.match(text)
-    if match is None or int(match.group(1)) == 0:
-        raise ValueError(f"expected a duration like 90m, 12h, 30d or 2w, not {text!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)])
 
 
 async def _ensure_index(tokens: AsyncCollection[dict[str, Any]]) -> None:
@@ -78,24 +72,13 @@ async def create(
 ) -> tuple[TokenInfo, str]:
     """A new token with `role` (expiring `expires_in` from now, or never); returns its
     record and the secret (shown only now)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if expires_in is not None and expires_in <= timedelta(0):
         raise ValueError("a token must expire in the future")
-    await _ensure_index(tokens)
-    secret = PREFIX + secrets.token_urlsafe(32)
-    token_id = secrets.token_hex(4)
+    secret = new_secret()
     now = datetime.now(UTC)
-    doc = {
-        "_id": token_id,
-        "hash": hash_token(secret),
-        "name": name or f"{role}-{token_id}",
-        "role": role,
-        "created_at": now,
-        "revoked_at": None,
-        # Whole seconds: MongoDB keeps milliseconds, the CLI shows seconds.
-        "expires_at": (now + expires_in).replace(microsecond=0) if expires_in is not None else None,
-    }
+    doc = token_document(new_token_id(), hash_token(secret), role, name, created_at=now,
+                         expires_at=expiry(now, expires_in), created_by="pitwall token create")
+    await _ensure_index(tokens)
     await tokens.insert_one(doc)
     return TokenInfo.from_doc(doc), secret
 
@@ -105,12 +88,34 @@ async def list_tokens(tokens: AsyncCollection[dict[str, Any]], *, include_revoke
     return [TokenInfo.from_doc(d) async for d in tokens.find(query, {"hash": 0}).sort("created_at", ASCENDING)]
 
 
-async def revoke(tokens: AsyncCollection[dict[str, Any]], token_id: str) -> bool:
+async def revoke(tokens: AsyncCollection[dict[str, Any]], token_id: str, at: datetime | None = None) -> bool:
     """Revoke by id; False when no active token has that id. The record is kept (audit)."""
     result = await tokens.update_one(
-        {"_id": token_id, "revoked_at": None}, {"$set": {"revoked_at": datetime.now(UTC)}}
+        {"_id": token_id, "revoked_at": None}, {"$set": {"revoked_at": at or datetime.now(UTC)}}
     )
     return result.modified_count == 1
+
+
+async def apply_command(tokens: AsyncCollection[dict[str, Any]], cmd: TokenCommand) -> None:
+    """A token made or revoked by an admin in the web page. Idempotent: a redelivered
+    create finds its token (same id, same hash) and a second revoke finds none active."""
+    if cmd.action == "create":
+        assert cmd.hash is not None and cmd.role is not None
+        doc = token_document(cmd.token_id, cmd.hash, cmd.role, cmd.token_name, created_at=cmd.occurred_at,
+                             expires_at=cmd.expires_at, created_by=cmd.actor)
+        await _ensure_index(tokens)
+        await tokens.update_one({"_id": cmd.token_id}, {"$setOnInsert": doc}, upsert=True)
+        log.info("token created", token_id=cmd.token_id, role=cmd.role, by=cmd.actor)
+    elif await revoke(tokens, cmd.token_id, cmd.occurred_at):
+        log.info("token revoked", token_id=cmd.token_id, by=cmd.actor)
+
+
+async def record_usage(tokens: AsyncCollection[dict[str, Any]], event: TokensUsed) -> None:
+    """When each token was last seen (query_api reports in batches, minutes apart)."""
+    for token_id, at in event.last_used.items():
+        # Only forward: an older report redelivered late changes nothing.
+        await tokens.update_one({"_id": token_id, "$or": [{"last_used_at": None}, {"last_used_at": {"$lt": at}}]},
+                                {"$set": {"last_used_at": at}})
 
 
 async def lookup(tokens: AsyncCollection[dict[str, Any]], secret: str) -> TokenInfo | None:

@@ -1,7 +1,7 @@
 """Who is asking, and may they: bearer tokens (or the web page's cookie) and roles.
 
-Tokens are created by `pitwall token create` (pitwall.ingest.tokens); the `tokens`
-collection stores only their SHA-256 and, optionally, when the token expires. A lookup
+Tokens are created by `pitwall token create` or an admin in the web page (see
+pitwall.common.apitokens); the `tokens` collection stores only their SHA-256 and, optionally, when the token expires. A lookup
 is cached for `CACHE_TTL_S` so a page of plots does not cost a database round trip per
 request, and short enough that a revoked token stops working within seconds; expiry is
 checked on every request against the cached record.
@@ -14,7 +14,6 @@ Wrong tokens are counted per client (`limiter`): a burst of them is answered 429
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from pitwall.common.apitokens import hash_token
 from pitwall.common.logging import get_logger
 from pitwall.query_api import readmodel
 from pitwall.query_api.deps import Resources
@@ -69,11 +69,6 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.can(Permission.admin)
-
-
-def hash_token(token: str) -> str:
-    # The same hash `pitwall.ingest.tokens.hash_token` stores.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class TokenCache:
@@ -172,6 +167,9 @@ async def check_token(request: Request, token: str, *, how: str) -> Principal:
         raise _unauthorized(refusal)
     assert principal is not None
     limits.succeeded(client)
+    usage = getattr(request.app.state, "token_usage", None)
+    if usage is not None:
+        usage.seen(principal.token_id)
     return principal
 
 

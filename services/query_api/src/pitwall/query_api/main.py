@@ -13,6 +13,7 @@ from pitwall.common.broker import Publisher, connect
 from pitwall.common.logging import get_logger
 from pitwall.common.settings import Settings, get_settings
 from pitwall.common.storage import ObjectStore
+from pitwall.query_api import tokenusage
 from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
 from pitwall.query_api.httpmetrics import LatencyMiddleware
@@ -30,9 +31,11 @@ from pitwall.query_api.routers import (
     session,
     signals,
     stations,
+    tokens,
     uploads,
     web,
 )
+from pitwall.query_api.tokenusage import TokenUsage
 
 log = get_logger(__name__)
 
@@ -74,13 +77,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         res = Resources(settings=settings, mongo=db.make_client(settings), store=ObjectStore(settings))
         app.state.resources = res
         app.state.token_cache = TokenCache()
+        app.state.token_usage = usage = TokenUsage()
         tasks = [asyncio.create_task(_connect_broker(res)), asyncio.create_task(_ensure_buckets(res)),
-                 asyncio.create_task(ops.refresh_queue_metrics(res))]
+                 asyncio.create_task(ops.refresh_queue_metrics(res)), asyncio.create_task(tokenusage.report(res, usage))]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            await tokenusage.flush(res, usage)
             if res.amqp is not None:
                 await res.amqp.close()
             await res.mongo.close()
@@ -102,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LatencyMiddleware)  # outermost: it times the others too
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
-    for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, ops):
+    for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, tokens, ops):
         app.include_router(module.router)
     app.include_router(ops.metrics_router)
     app.include_router(web.router)

@@ -36,6 +36,8 @@ CONSUMERS: dict[str, ServiceQueue] = {
                 "conversion.completed",
                 "conversion.failed",
                 "station.status",
+                "token.command",
+                "token.used",
             ),
         ),
         ServiceQueue("converter", ("conversion.requested",)),

@@ -83,6 +83,11 @@ async def backups_page(request: Request, token: Token = None) -> Response:
     return _shell(request, token)
 
 
+@router.get("/admin/tokens")
+async def tokens_page(request: Request, token: Token = None) -> Response:
+    return _shell(request, token)
+
+
 @router.get("/admin/ops")
 async def ops_page(request: Request, token: Token = None) -> Response:
     return _shell(request, token)

@@ -199,6 +199,29 @@ class RunCommand(Event):
     actor: str | None = None
 
 
+class TokenCommand(Event):
+    """An API token made or revoked by an admin in the web page; ingest (the owner of
+    `tokens`) carries it out. Only the token's hash travels: the secret was shown to
+    the admin once and is stored nowhere."""
+
+    name: ClassVar[str] = "token.command"
+    action: Literal["create", "revoke"]
+    token_id: str = Field(pattern=r"^[0-9a-f]{8}$")
+    # create only
+    hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    role: Literal["viewer", "uploader", "editor", "admin"] | None = None
+    token_name: str | None = Field(default=None, max_length=200)
+    expires_at: datetime | None = None
+    actor: str | None = None
+
+
+class TokensUsed(Event):
+    """When tokens were last used: query_api reports the tokens it saw, in batches."""
+
+    name: ClassVar[str] = "token.used"
+    last_used: dict[str, datetime] = Field(max_length=10_000)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
@@ -214,6 +237,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         BackupFailed,
         RunCommand,
         StationStatus,
+        TokenCommand,
+        TokensUsed,
     )
 }
 

@@ -578,3 +578,47 @@ class CompareResponse(BaseModel):
     delta: list[CompareDelta]
     map: CompareMap | None = None
     notes: list[str] = Field(default_factory=list)
+
+
+# -- API tokens (admins) -------------------------------------------------------------
+TokenRole = Literal["viewer", "uploader", "editor", "admin"]
+
+
+class TokenView(BaseModel):
+    """A token as admins see it: never its secret (nor its hash)."""
+
+    id: str
+    name: str
+    role: TokenRole
+    created_at: datetime
+    created_by: str | None = None
+    last_used_at: datetime | None = Field(default=None, description="to the minute: the gateway reports use in batches")
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenList(BaseModel):
+    items: list[TokenView]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="who or what uses it (shown in logs and uploads)")
+    role: TokenRole
+    expires_in: str | None = Field(default=None, max_length=20, description="90m, 12h, 30d, 2w; null: never")
+
+
+class TokenCreated(BaseModel):
+    id: str
+    name: str
+    role: TokenRole
+    expires_at: datetime | None
+    secret: str = Field(description="the token itself: shown this once, stored nowhere")
+    command_id: str = Field(description="the token.command event id; ingest stores the token within moments")
+
+
+class TokenRevoked(BaseModel):
+    id: str
+    command_id: str

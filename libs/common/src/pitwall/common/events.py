@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pitwall.common.apitokens import Role
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -209,7 +211,7 @@ class TokenCommand(Event):
     token_id: str = Field(pattern=r"^[0-9a-f]{8}$")
     # create only
     hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    role: Literal["viewer", "uploader", "editor", "admin"] | None = None
+    role: Role | None = None
     token_name: str | None = Field(default=None, max_length=200)
     expires_at: datetime | None = None
     actor: str | None = None

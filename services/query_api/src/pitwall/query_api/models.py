@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from pitwall.common.apitokens import Role
 from pitwall.common.events import INT64_MAX, STATION_ID, StationSource
 from pitwall.common.runevents import EVENT_ID, KIND_MAX, NOTE_MAX
 
@@ -581,7 +582,7 @@ class CompareResponse(BaseModel):
 
 
 # -- API tokens (admins) -------------------------------------------------------------
-TokenRole = Literal["viewer", "uploader", "editor", "admin"]
+TokenRole = Role
 
 
 class TokenView(BaseModel):

@@ -187,10 +187,11 @@ def convert(
         if len(outputs) == 1 and outputs[0].is_file() and outputs[0].suffix == final.suffix:
             shutil.move(outputs[0], final)
         else:
+            runs_dir = work / "runs"
             with zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as zf:
                 for p in outputs:
                     files = [(f, f"{p.name}/{f.relative_to(p)}") for f in sorted(p.rglob("*")) if f.is_file()] \
-                        if p.is_dir() else [(p, p.name)]
+                        if p.is_dir() else [(p, p.name if n == 1 else p.relative_to(runs_dir).as_posix())]
                     for f, name in files:
                         entry = zip_entry(name)
                         entry.file_size = f.stat().st_size  # lets zipfile pick zip64 for big members

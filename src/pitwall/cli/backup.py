@@ -19,11 +19,19 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _open(target: str | None) -> tuple[Any, Any]:
+def _open(target: str | None, *, database: bool = False) -> tuple[Any, Any]:
+    """Settings and the backup target; first checks that the servers it needs answer
+    (S3 unless the target is a folder, MongoDB when `database`)."""
     from pitwall.backup.target import TargetError, open_target
+    from pitwall.cli.stack import Server, require
     from pitwall.common.settings import get_settings
 
     settings = get_settings()
+    uri = target or settings.backup_target
+    needs: list[Server] = ["mongodb"] if database else []
+    if not uri.startswith("file:") or database:
+        needs.append("s3")  # the catalogue's MCAP objects live in S3 too
+    require(needs)
     try:
         return settings, open_target(settings, target)
     except TargetError as exc:
@@ -77,7 +85,11 @@ def now(with_signals: bool = typer.Option(False, "--with-signals", help="also th
     """Ask the backup service for a backup now (or make it here with --here)."""
     from pitwall.common.events import BackupDue
 
-    settings, tgt = _open(target)
+    settings, tgt = _open(target, database=here)
+    if not here:
+        from pitwall.cli.stack import require
+
+        require(["broker"])
     due = BackupDue.on_demand(with_signals)
     bid = str(due.slot)
     if here:
@@ -162,7 +174,7 @@ def restore(backup_id: str = typer.Argument(...),
     from pitwall.backup.core import occupied
     from pitwall.backup.core import restore as run_restore
 
-    settings, tgt = _open(target)
+    settings, tgt = _open(target, database=into is None)
     if into:
         u = urlparse(into)
         if u.scheme not in ("mongodb", "mongodb+srv") or not u.path.strip("/"):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
@@ -412,3 +413,30 @@ def test_the_csp_watch_sees_a_violation(browser: Browser, web_stack: WebStack) -
         assert page.evaluate("() => window.injected === undefined")
     finally:
         context.close()
+
+
+def test_a_glob_that_matches_nothing_is_named_in_the_export_dialog(page: Page, web_stack: WebStack, synth_files: list[Path]) -> None:
+    run = ensure_run(web_stack, synth_files[1])
+    page.goto("/login")
+    log_in(page, web_stack.tokens["viewer"])
+    expect(page.locator("h1")).to_have_text("Runs")
+    page.goto(f"/runs/{run['id']}")
+    export = page.locator(".export-panel")
+    globs = export.locator("textarea.globs")
+    globs.fill("VNData:vn_vel.x\nVNDta:*")  # a typo in the topic
+    export.locator("button.btn.primary").click()
+    message = export.locator(".globs-error")
+    expect(message).to_have_text("'VNDta:*' matches no signal of this run: fix or remove it, then export again")
+    expect(globs).to_have_attribute("aria-invalid", "true")
+    expect(export.locator(".progress")).to_have_count(0)  # nothing was exported without it
+    # Fixed: the message goes, and the download is named after the run and the window.
+    globs.fill("VNData:vn_vel.x")
+    expect(message).to_be_hidden()
+    page.fill("input[name=start]", "2")
+    page.fill("input[name=end]", "7.5")
+    export.locator("button.btn.primary").click()
+    link = export.locator("a.download-link")
+    expect(link).to_be_visible(timeout=60_000)
+    started = datetime.fromisoformat(run["start_time"])
+    name = link.get_attribute("download") or ""
+    assert name.startswith(f"{run['setup']['event_type']}_{started:%Y-%m-%d_%H%M}_") and name.endswith("sig_2-7.5s.mat"), name

@@ -71,7 +71,7 @@ export function snippets(filename, format, layout, resampled, examples) {
       python: `import zipfile\nimport pandas as pd\n\nz = zipfile.ZipFile("${filename}")  # z.namelist(): every file in it\ndf = pd.read_csv(z.open("${member}"))\nt, value = df["t"], df["${column}"]`,
     };
   }
-  const member = resampled ? stem : `${matlabName(first.topic)}.parquet`;
+  const member = resampled ? `${stem}.parquet` : `${matlabName(first.topic)}.parquet`;
   return {
     matlab: `unzip('${filename}', '${stem}');\nT = parquetread('${stem}/${member}', 'VariableNamingRule', 'preserve');\nplot(T.t, T.("${column}"))`,
     python: `import zipfile\nimport pandas as pd\n\nz = zipfile.ZipFile("${filename}")  # z.namelist(): every file in it\ndf = pd.read_parquet(z.open("${member}"))\nt, value = df["t"], df["${column}"]`,
@@ -110,10 +110,12 @@ export class ExportBuilder {
     const duration = ctx.run.duration_s || 0;
 
     this.selectedList = h("div.export-selected");
+    // Said under the globs when the API finds one that matches no signal of the run.
+    this.globsError = h("p.error.globs-error", { id: "export-globs-error", role: "alert", hidden: true });
     this.globs = h("textarea.globs", {
-      rows: 3, spellcheck: false,
+      rows: 3, spellcheck: false, "aria-describedby": "export-globs-error",
       placeholder: "more signals as globs, one per line, e.g.\nVNData:vn_vel.*\n*:motor_temp",
-      oninput: () => this.refreshSummary(),
+      oninput: () => { this.clearGlobsError(); this.refreshSummary(); },
     });
     this.start = h("input.num-input", { type: "number", step: "0.001", min: "0", placeholder: "0", name: "start", oninput: () => this.windowEdited() });
     this.end = h("input.num-input", { type: "number", step: "0.001", min: "0", placeholder: duration.toFixed(3), name: "end", oninput: () => this.windowEdited() });
@@ -137,7 +139,8 @@ export class ExportBuilder {
         h("div.export-col",
           h("div.opt-label", "Signals"),
           this.selectedList,
-          this.globs),
+          this.globs,
+          this.globsError),
         h("div.export-col",
           h("div.opt-row",
             h("span.opt-label", "Window"),
@@ -249,6 +252,7 @@ export class ExportBuilder {
 
   async submit() {
     this.error.hidden = true;
+    this.clearGlobsError();
     let body;
     try { body = this.body(); } catch (err) { this.showError(err.message); return; }
     if (this.source) this.source.close();
@@ -262,8 +266,22 @@ export class ExportBuilder {
     } catch (err) {
       this.button.disabled = false;
       clear(this.result);
-      this.showError(err.message);
+      if (err.fields && err.fields.signals) this.showGlobsError(err.fields.signals);
+      else this.showError(err.message);
     }
+  }
+
+  /** A glob the run has no signal for: named where it was typed, never dropped silently. */
+  showGlobsError(message) {
+    this.globsError.textContent = `${message}: fix or remove it, then export again`;
+    this.globsError.hidden = false;
+    this.globs.setAttribute("aria-invalid", "true");
+    this.globs.focus();
+  }
+
+  clearGlobsError() {
+    this.globsError.hidden = true;
+    this.globs.removeAttribute("aria-invalid");
   }
 
   showError(message) {

@@ -1,10 +1,13 @@
 // Admin: are we backed up? The latest good backup's age and drill verdict first, then
-// a bar per backup (what it copied, coloured by outcome) and the table behind it.
+// how many runs it holds against the catalogue (and a warning naming the runs no backup
+// holds), a bar per backup (what it copied, coloured by outcome) and the table behind it.
+// "Back up now" asks the backup service; the backup shows as pending until it is listed.
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { DASH, fmtAgo, fmtBytes, fmtDateTime, fmtDuration } from "./format.js";
 
 const POLL_MS = 10000;
+const POLL_PENDING_MS = 2000; // while a backup asked for here is not finished
 const SVG = "http://www.w3.org/2000/svg";
 
 function every(s) {
@@ -29,6 +32,34 @@ function verdictCard(v, latest) {
       drillOk ? "Restore drill passed: the backup was restored into a scratch copy and matched its manifest."
         : `Restore drill: ${v.drill || "not run"}`) : null,
     latest && latest.status === "failed" ? h("p.bk-drill.bad", `Last attempt failed: ${latest.reason || "no reason given"}`) : null);
+}
+
+function runs(n) {
+  return `${n} run${n === 1 ? "" : "s"}`;
+}
+
+function coverageCard(c) {
+  const missing = c.runs_not_backed_up;
+  const holds = c.latest_good
+    ? `The latest good backup (${c.latest_good}) holds ${runs(c.backup_runs ?? 0)}; the catalogue has ${runs(c.catalogue_runs)}.`
+    : `No backup holds any run yet; the catalogue has ${runs(c.catalogue_runs)}.`;
+  const warning = !missing ? null
+    : h("p.bk-warning", { role: "alert", dataset: { count: missing } },
+      c.latest_good
+        ? `${runs(missing)} ${missing === 1 ? "is" : "are"} in no backup: added since the latest good backup started `
+          + `(${fmtDateTime(c.backup_started_at)}).`
+        : `${runs(missing)} ${missing === 1 ? "is" : "are"} in no backup.`,
+      ` Until a backup holds ${missing === 1 ? "it, it is" : "them, they are"} lost if this server is.`);
+  return h(`section.bk-coverage.${missing ? "warn" : "ok"}`, { dataset: { status: missing ? "warn" : "ok" } },
+    h("p.bk-holds", holds),
+    warning || (c.catalogue_runs ? h("p.bk-covered", "Every run in the catalogue is in that backup.") : null));
+}
+
+function pendingRow(p) {
+  return h("tr.bk-pending-row", { dataset: { backupId: p.id } },
+    h("td.mono", p.id), h("td", fmtDateTime(p.at)),
+    h("td", h("span.badge.bk-pending", { title: "asked for; the backup service has not taken it yet" }, "pending")),
+    h("td.muted", { colSpan: 6 }, "waiting for the backup service to take it"));
 }
 
 function chart(backups) {
@@ -70,11 +101,11 @@ function drillCell(drill) {
   return h(`td.bk-drill-cell.${drill === "passed" ? "ok" : "bad"}`, { title: drill }, drill === "passed" ? "passed" : "failed");
 }
 
-function table(backups) {
+function table(backups, pending) {
   return h("table.compact.bk-table",
     h("thead", h("tr", h("th", "Backup"), h("th", "Started"), h("th", "Status"), h("th.num", "Size"),
       h("th.num", "Runs"), h("th.num", "Objects"), h("th.num", "Copied"), h("th.num", "Took"), h("th", "Drill"))),
-    h("tbody", backups.map((b) => h("tr", { dataset: { backupId: b.id } },
+    h("tbody", pending ? pendingRow(pending) : null, backups.map((b) => h("tr", { dataset: { backupId: b.id } },
       h("td.mono", b.id),
       h("td", fmtDateTime(b.started_at)),
       h("td", h(`span.badge.bk-${b.status}`, { title: b.reason || "" }, b.status)),
@@ -88,17 +119,48 @@ function table(backups) {
 
 export async function mount(root) {
   const body = h("div.bk-body");
-  root.append(h("div.page-head", h("h1", "Backups")), body);
+  const asked = h("p.bk-asked", { role: "status" });
+  const button = h("button.btn.primary.bk-now", { type: "button", hidden: true, onclick: () => backUpNow() }, "Back up now");
+  root.append(h("div.page-head", h("h1", "Backups"), h("div.bk-now-box", asked, button)), body);
   let timer = null;
   let stopped = false;
+  let pending = null; // {id, at}: asked for here, not listed yet
+  let busy = null; // id of the backup asked for here until it finished
 
   async function load() {
-    const { backups, verdict } = await api("/backups");
+    const { backups, verdict, coverage } = await api("/backups");
+    const mine = busy && backups.find((b) => b.id === busy);
+    if (mine) pending = null;
+    if (mine && mine.status !== "running") {
+      asked.textContent = mine.status === "completed" ? `Backup ${mine.id} completed.`
+        : `Backup ${mine.id} failed: ${mine.reason || "no reason given"}`;
+      busy = null;
+    }
+    button.hidden = false;
+    button.disabled = Boolean(busy);
+    button.textContent = busy ? "Backing up…" : "Back up now";
     clear(body).append(
       verdictCard(verdict, backups[0]),
-      backups.length ? h("section.bk-history", chart(backups), table(backups))
+      coverageCard(coverage),
+      backups.length || pending ? h("section.bk-history", chart(backups), table(backups, pending))
         : h("p.muted", "The backup service records every backup here: start it with `pitwall service backup`, "
-          + "or make one now with `pitwall backup now`."));
+          + "or make one now with the button above or `pitwall backup now`."));
+  }
+
+  async function backUpNow() {
+    button.disabled = true;
+    try {
+      const { id } = await api("/backups", { method: "POST" });
+      pending = { id, at: new Date() };
+      busy = id;
+      asked.textContent = `Backup ${id} asked for.`;
+    } catch (err) {
+      asked.textContent = `Could not ask for a backup: ${err.message}`;
+      button.disabled = false;
+      return;
+    }
+    clearTimeout(timer);
+    await poll();
   }
 
   async function poll() {
@@ -106,11 +168,13 @@ export async function mount(root) {
       await load();
     } catch (err) {
       if (err.status === 403) {
+        button.hidden = true;
         clear(body).append(h("div.empty.error-box", h("h2", "Admins only"), h("p", "Backups are shown to admin tokens.")));
         stopped = true;
       }
     }
-    if (!stopped) timer = setTimeout(poll, POLL_MS);
+    clearTimeout(timer); // a poll of the button's may have overlapped the timer's: one timer goes on
+    if (!stopped) timer = setTimeout(poll, busy ? POLL_PENDING_MS : POLL_MS);
   }
   await poll();
   return { cleanup() { stopped = true; clearTimeout(timer); } };

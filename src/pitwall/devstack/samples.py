@@ -44,7 +44,7 @@ def load_samples(settings: Settings) -> list[str]:
         path = folder / name
         if not path.exists():
             tmp = path.with_suffix(".part")
-            write_synth(tmp, minutes=minutes, seed=seed, **opts)  # type: ignore[arg-type]
+            write_synth(tmp, minutes=minutes, seed=seed, **opts)
             tmp.rename(path)
         stored = store.put_mcap_file(path)
         # Announced on every start under a fixed event id: ingest's idempotency keys

@@ -77,6 +77,12 @@ def _cli_uses_the_stack(checkout: Path) -> None:
         listed = _cli(cwd, "token", "list")
         assert listed.returncode == 0, listed.stderr
         assert "admin" in listed.stdout and "base station (make up)" in listed.stdout
+    # The dev stack's base station, as the env file describes it.
+    deadline = time.monotonic() + 60
+    while (station := _cli(below, "basestation", "status", "--json")).returncode != 0:
+        assert time.monotonic() < deadline, station.stderr
+        time.sleep(1)
+    assert {"files", "totals"} <= set(json.loads(station.stdout))
     asked = _cli(below, "backup", "now")
     assert asked.returncode == 0, asked.stderr
     m = re.search(r"backup (\S+) asked for", asked.stdout)

@@ -130,9 +130,13 @@ def test_export_waits_then_downloads(pw: Client, api: Api, seeded: dict[str, tup
         worker.join()
         assert path == tmp_path / "client_0.mat" and path.read_bytes() == content
 
-        worker = _play_converter(api, tap, None, reason="the selection matches no signal in client_0")
-        with pytest.raises(ExportFailed, match="matches no signal"):
-            pw.export(seeded["r0"][0], ["Nope:*"], dest=tmp_path, poll_s=0.1, timeout=30)
+        worker = _play_converter(api, tap, None, reason="run client_0 has no file in storage (deleted or never uploaded)")
+        with pytest.raises(ExportFailed, match="no file in storage"):
+            pw.export(seeded["r0"][0], ["VNData:vn_vel.x"], dest=tmp_path, poll_s=0.1, timeout=30)
         worker.join()
+        # A glob with a typo never becomes a job: the API names it at once.
+        with pytest.raises(PitwallError, match="'Nope:\\*' matches no signal of this run") as refused:
+            pw.export(seeded["r0"][0], ["VNData:vn_vel.x", "Nope:*"], dest=tmp_path, poll_s=0.1, timeout=30)
+        assert refused.value.status == 422
     finally:
         tap.close()

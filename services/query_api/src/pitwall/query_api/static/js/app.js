@@ -1,6 +1,7 @@
 // The page's router: one HTML shell, a view per path, links handled without reloads.
 import { api, can, whoami } from "./api.js";
 import { clear, h } from "./dom.js";
+import { themeToggle } from "./theme.js";
 
 const routes = [
   { pattern: /^\/$/, nav: "runs", load: () => import("./runs.js") },
@@ -71,7 +72,8 @@ async function showWho() {
   const box = document.getElementById("who");
   try {
     const me = await whoami();
-    // Admin pages are listed for admins only (the API refuses the others anyway).
+    // Links to pages the role cannot use are not shown (the API refuses them anyway).
+    document.querySelector("[data-nav=upload]").hidden = !can(me, "upload");
     for (const name of ["backups", "ops"]) document.querySelector(`[data-nav=${name}]`).hidden = !can(me, "admin");
     clear(box).append(
       h("span.who-name", me.name),
@@ -89,5 +91,6 @@ async function showWho() {
   }
 }
 
+document.getElementById("who").before(themeToggle());
 showWho();
 render();

@@ -71,7 +71,7 @@ export class LossMap extends TrackMap {
     for (const c of this.cursors) {
       const p = this.at(c.d);
       if (!p) continue;
-      ctx.fillStyle = "#fff";
+      ctx.fillStyle = cssVar("--map-paper", "#fff");
       ctx.beginPath(); ctx.arc(L.px(p[0]), L.py(p[1]), 7, 0, 2 * Math.PI); ctx.fill();
       ctx.fillStyle = c.colour;
       ctx.beginPath(); ctx.arc(L.px(p[0]), L.py(p[1]), 4.5, 0, 2 * Math.PI); ctx.fill();

@@ -3,6 +3,7 @@
 // All share the x axis (distance or lap time), the cursor and the zoom.
 import { clear, h } from "./dom.js";
 import { fmtValue } from "./format.js";
+import { onThemeChange } from "./theme.js";
 import { lapColour } from "./comparestate.js";
 
 const DELTA_KEY = "__delta__";
@@ -36,10 +37,13 @@ export class ComparePlots {
       this.panesEl);
     this.resizer = new ResizeObserver(() => this.resize());
     this.resizer.observe(this.panesEl);
+    // Axis colours are read when drawing (below), so a new theme needs only a redraw.
+    this.offTheme = onThemeChange(() => { for (const p of this.panes) p.u.redraw(false, true); });
   }
 
   destroy() {
     this.resizer.disconnect();
+    this.offTheme();
     for (const p of this.panes) p.u.destroy();
     this.panes = [];
   }
@@ -77,8 +81,8 @@ export class ComparePlots {
   }
 
   pane(key, title, series, { width, height, last, delta = false, kind = "float", enumNames = null, refColour = "#111827" }) {
-    const text = cssVar("--muted", "#6b7280");
-    const grid = cssVar("--grid", "#eef0f3");
+    const text = () => cssVar("--muted", "#6b7280");
+    const grid = () => cssVar("--grid", "#eef0f3");
     const unit = this.unit();
     const values = series.map((s) => h("span.cmp-value", { style: { color: s.colour } }, ""));
     const head = h("div.pane-head",

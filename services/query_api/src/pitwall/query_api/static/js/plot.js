@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { clear, debounce, h } from "./dom.js";
 import { fmtValue } from "./format.js";
+import { onThemeChange } from "./theme.js";
 
 export const SERIES_COLOURS = ["#2563eb", "#e5484d", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569"];
 const MIN_SPAN_S = 0.005;
@@ -52,8 +53,8 @@ export class PlotStack {
     this.el = h("div.plot",
       h("div.plot-toolbar",
         h("button.btn.small", { type: "button", onclick: () => this.setView(null), title: "Show the whole run (double-click on the plot)" }, "Whole run"),
-        h("button.btn.small", { type: "button", onclick: () => this.zoomBy(0.5), title: "Zoom in" }, "+"),
-        h("button.btn.small", { type: "button", onclick: () => this.zoomBy(2), title: "Zoom out" }, "−"),
+        h("button.btn.small", { type: "button", onclick: () => this.zoomBy(0.5), title: "Zoom in", "aria-label": "Zoom in" }, "+"),
+        h("button.btn.small", { type: "button", onclick: () => this.zoomBy(2), title: "Zoom out", "aria-label": "Zoom out" }, "−"),
         this.markButton,
         this.windowReadout,
         this.timeReadout,
@@ -63,11 +64,14 @@ export class PlotStack {
     this.refetch = debounce(() => this.fetch(), 180);
     this.resizer = new ResizeObserver(() => this.resize());
     this.resizer.observe(this.panesEl);
+    // Axis colours are read when drawing (below), so a new theme needs only a redraw.
+    this.offTheme = onThemeChange(() => { for (const p of this.panes) p.u.redraw(false, true); });
     this.drawEmpty();
   }
 
   destroy() {
     this.resizer.disconnect();
+    this.offTheme();
     for (const p of this.panes) p.u.destroy();
     this.panes = [];
   }
@@ -100,8 +104,8 @@ export class PlotStack {
     const width = Math.max(300, this.panesEl.clientWidth || 800);
     const n = this.signals.length;
     const height = n <= 1 ? 260 : n === 2 ? 170 : n <= 4 ? 135 : 110;
-    const text = cssVar("--muted", "#6b7280");
-    const grid = cssVar("--grid", "#eef0f3");
+    const text = () => cssVar("--muted", "#6b7280");
+    const grid = () => cssVar("--grid", "#eef0f3");
     const view = this.currentView();
     this.signals.forEach((sig, i) => {
       const colour = SERIES_COLOURS[i % SERIES_COLOURS.length];

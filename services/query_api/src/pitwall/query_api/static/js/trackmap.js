@@ -1,6 +1,7 @@
 // The GPS track on a canvas: laps in colour, the part shown in the plot highlighted,
 // the car where the plot cursor is. Hovering the map moves the plot cursor.
 import { h } from "./dom.js";
+import { onThemeChange } from "./theme.js";
 
 export const LAP_COLOURS = ["#2563eb", "#e5484d", "#16a34a", "#d97706", "#0891b2", "#db2777", "#65a30d", "#7c3aed", "#ea580c", "#0f766e"];
 export const BEST = "#9333ea";
@@ -72,10 +73,12 @@ export class TrackMap {
     this.canvas.addEventListener("mouseleave", () => this.onHover(null));
     this.resizer = new ResizeObserver(() => this.draw());
     this.resizer.observe(this.el);
+    this.offTheme = onThemeChange(() => this.draw());
   }
 
   destroy() {
     this.resizer.disconnect();
+    this.offTheme();
   }
 
   /** Speed at each point from its neighbours (m/s): the track carries positions only. */
@@ -220,9 +223,9 @@ export class TrackMap {
       const f = k2 > k ? (this.cursor - this.t[k]) / (this.t[k2] - this.t[k]) : 0;
       const cx = L.px(this.x[k] + f * (this.x[k2] - this.x[k]));
       const cy = L.py(this.y[k] + f * (this.y[k2] - this.y[k]));
-      ctx.fillStyle = "#fff";
+      ctx.fillStyle = cssVar("--map-paper", "#fff");
       ctx.beginPath(); ctx.arc(cx, cy, 7, 0, 2 * Math.PI); ctx.fill();
-      ctx.fillStyle = "#111827";
+      ctx.fillStyle = cssVar("--map-ink", "#111827");
       ctx.beginPath(); ctx.arc(cx, cy, 4.5, 0, 2 * Math.PI); ctx.fill();
     }
     this.scaleBar(ctx, L);
@@ -248,13 +251,15 @@ export class TrackMap {
 
   flag(ctx, x, y) {
     const s = 3.5;
+    const ink = cssVar("--map-ink", "#111827");
+    const paper = cssVar("--map-paper", "#fff");
     for (let r = 0; r < 2; r += 1) {
       for (let c = 0; c < 3; c += 1) {
-        ctx.fillStyle = (r + c) % 2 ? "#fff" : "#111827";
+        ctx.fillStyle = (r + c) % 2 ? paper : ink;
         ctx.fillRect(x - 1.5 * s + c * s, y - s + r * s, s, s);
       }
     }
-    ctx.strokeStyle = "#111827";
+    ctx.strokeStyle = ink;
     ctx.lineWidth = 1;
     ctx.strokeRect(x - 1.5 * s, y - s, 3 * s, 2 * s);
   }

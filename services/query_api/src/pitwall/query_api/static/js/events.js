@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { clear, confirmDialog, h, toast } from "./dom.js";
 import { fmtDateTime } from "./format.js";
+import { keyboardRow } from "./rowkeys.js";
 
 const POLL_MS = 300;
 const POLL_FOR_MS = 15000;
@@ -48,15 +49,15 @@ export class EventsPanel {
         : "No events on this run."));
       return;
     }
-    const rows = this.events.map((e) => h("tr.event-row", { dataset: { eventId: e.id }, title: "zoom the plot to this event", onclick: (ev) => { if (!ev.target.closest("button")) this.zoom(e); } },
+    const rows = this.events.map((e) => keyboardRow(h("tr.event-row", { dataset: { eventId: e.id }, title: "zoom the plot to this event", onclick: (ev) => { if (!ev.target.closest("button")) this.zoom(e); } },
       h("td", h(`span.event-kind.${e.source === "rule" ? "rule" : "user"}`, e.kind)),
       h("td.num.event-window", `${fmtS(e.start_s)} – ${fmtS(e.end_s)}`),
       h("td.event-note", e.note || ""),
       h("td.muted.event-who", e.source === "rule" ? `rule ${e.rule || ""}` : (e.created_by || ""),
         e.created_at ? h("div.sub", fmtDateTime(e.created_at)) : null),
       h("td", this.editable
-        ? h("button.btn.small.danger-ghost.event-delete", { type: "button", title: "remove this event", "aria-label": `remove event ${e.kind}`, onclick: () => this.remove(e) }, "Delete")
-        : null)));
+        ? h("button.btn.small.danger-ghost.event-delete", { type: "button", title: "remove this event", "aria-label": `Delete event ${e.kind}`, onclick: () => this.remove(e) }, "Delete")
+        : null)), `event ${e.kind}, ${fmtS(e.start_s)} to ${fmtS(e.end_s)}: zoom the plot to it`));
     this.list.append(h("div.table-wrap", h("table.compact.hover.events-table",
       h("thead", h("tr", h("th", "Kind"), h("th.num", "Window"), h("th", "Note"), h("th", "By"), h("th", ""))),
       h("tbody", rows))));

@@ -7,6 +7,7 @@ import { EventsPanel } from "./events.js";
 import { ExportBuilder } from "./export.js";
 import { DASH, fmtBytes, fmtCount, fmtDateTime, fmtDistance, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
 import { PlotStack } from "./plot.js";
+import { keyboardRow } from "./rowkeys.js";
 import { channelsTable, setupPanel, tagsNotesPanel, waitForUpdate } from "./runmeta.js";
 import { signalTree } from "./signaltree.js";
 import { BEST, LAP_COLOURS, TrackMap } from "./trackmap.js";
@@ -79,6 +80,7 @@ function lapsTable(laps, bestLap, onPick, runId) {
       for (const r of tbody.children) r.classList.toggle("picked", r === tr);
       onPick(l);
     });
+    keyboardRow(tr, `lap ${l.lap}, ${fmtLap(l.time_s)}${isBest ? ", best" : ""}: show in the plot`);
     tbody.append(tr);
   });
   syncCompare();
@@ -230,15 +232,16 @@ export async function mount(root, [runId]) {
   const lapList = lapsTable(laps, bestLap, (l) => plot.setView([l.start_s, l.end_s]), run.id);
   const editableMeta = { editable, onChange: () => {} };
 
+  // The plot first, so a laptop's first screen shows it; the map, laps and setup below it.
   root.append(h("div.run-grid",
     h("aside.sidebar", panel("Signals", treeView.el, { cls: "tree-panel" })),
     h("div.run-main",
+      panel("Plot", plot.el, { cls: "plot-panel" }),
       h("div.row-2.track-row",
         panel("Track", trackBody, { cls: "track-panel", actions: trackActions }),
         h("div.stack",
           laps.length ? panel(`Laps (${laps.length})`, lapList, { cls: "laps-panel" }) : null,
           panel("Setup", setupPanel(run, editableMeta), { cls: "setup-panel" }))),
-      panel("Plot", plot.el, { cls: "plot-panel" }),
       panel("Events", events.el, { cls: "events-panel" }),
       panel("Export", exporter.el, { cls: "export-panel" }),
       h("div.row-2.meta-row",

@@ -77,7 +77,7 @@ export function signalTree(tree, { isSelected, onToggle }) {
   }
 
   const search = h("input.tree-search", {
-    type: "search", placeholder: `Filter ${fmtCount(total)} signals…  (e.g. vel x, temp)`, spellcheck: false,
+    type: "search", placeholder: `Filter ${fmtCount(total)} signals…  (e.g. vel x, temp)`, spellcheck: false, "aria-label": "Filter signals",
   });
   const applyFilter = () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);

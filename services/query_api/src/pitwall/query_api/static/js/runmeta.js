@@ -39,7 +39,7 @@ export function setupPanel(run, { editable, onChange }) {
       const value = s[field];
       table.append(h("dt", label));
       if (editing && SETUP_FIELDS.some(([f]) => f === field)) {
-        table.append(h("dd", h("input", { type: "text", name: field, value: value ?? "", maxlength: 200, dataset: { field } })));
+        table.append(h("dd", h("input", { type: "text", name: field, value: value ?? "", maxlength: 200, dataset: { field }, "aria-label": label })));
       } else {
         table.append(h("dd", value === null || value === undefined || value === "" ? h("span.muted", DASH) : String(value)));
       }
@@ -105,7 +105,7 @@ export function tagsNotesPanel(run, { editable, onChange }) {
         editable ? h("button.chip-x", { type: "button", title: `remove tag ${t}`, onclick: () => patch({ tags: tags.filter((x) => x !== t) }, "Tags") }, "×") : null));
     }
     if (editable) {
-      const input = h("input.tag-input", { type: "text", placeholder: "add tag ⏎", maxlength: 64, name: "tag" });
+      const input = h("input.tag-input", { type: "text", placeholder: "add tag ⏎", maxlength: 64, name: "tag", "aria-label": "Add a tag" });
       input.addEventListener("keydown", (e) => {
         if (e.key !== "Enter") return;
         e.preventDefault();
@@ -116,7 +116,7 @@ export function tagsNotesPanel(run, { editable, onChange }) {
     }
     body.append(h("div.opt-label", "Tags"), tagRow, h("div.opt-label", "Notes"));
     if (editable) {
-      const notes = h("textarea.notes", { rows: 4, name: "notes", placeholder: "What happened in this run: changes, issues, driver feedback…" }, run.notes || "");
+      const notes = h("textarea.notes", { rows: 4, name: "notes", "aria-label": "Notes", placeholder: "What happened in this run: changes, issues, driver feedback…" }, run.notes || "");
       const save = h("button.btn.small", { type: "button", onclick: () => patch({ notes: notes.value }, "Notes") }, "Save notes");
       body.append(notes, h("div.row-actions", save));
     } else {
@@ -131,7 +131,8 @@ export function tagsNotesPanel(run, { editable, onChange }) {
 
 export function channelsTable(run) {
   const rows = (run.channels || []).slice().sort((a, b) => a.topic.localeCompare(b.topic));
-  return h("div.table-wrap.channels",
+  // Focusable: it scrolls, and keyboard users must be able to scroll it too.
+  return h("div.table-wrap.channels", { tabindex: 0, role: "region", "aria-label": "Channels" },
     h("table.compact",
       h("thead", h("tr", h("th", "Topic"), h("th.num", "Messages"), h("th.num", "Rate"), h("th.num", "Signals"))),
       h("tbody", rows.map((c) => h("tr", { title: `schema ${c.schema_name || "?"} · ${c.encoding || "?"}` },
@@ -140,18 +141,58 @@ export function channelsTable(run) {
         h("td.num", c.signal_count ?? DASH))))));
 }
 
-/** Who uploaded the file and who changed what, newest first. */
+/** Who uploaded the file and who changed what, newest first, in words. */
 export function historyList(run) {
   const items = [];
   for (const u of run.uploads || []) {
-    items.push({ at: u.received_at, text: `${u.uploader || "someone"} uploaded ${u.filename || "the file"}${u.source ? ` (${u.source})` : ""}` });
+    items.push({ at: u.received_at, who: u.uploader, text: `uploaded ${u.filename || "the file"}${u.source ? ` (${u.source})` : ""}` });
   }
-  const verbs = { delete: "deleted the run", restore: "restored the run" };
-  for (const e of run.history || []) {
-    const what = verbs[e.action] || `changed ${Object.keys(e.changes || {}).map((k) => (k === "setup" ? `setup (${Object.keys(e.changes.setup || {}).join(", ")})` : k)).join(", ") || "the run"}`;
-    items.push({ at: e.at, text: `${e.actor || "someone"} ${what}` });
-  }
+  for (const e of run.history || []) items.push({ at: e.at, who: e.actor, text: describeChange(e) });
   items.sort((a, b) => String(b.at).localeCompare(String(a.at)));
   if (!items.length) return h("p.muted", "nothing yet");
-  return h("ul.activity", items.slice(0, 12).map((i) => h("li", h("span.when", fmtDateTime(i.at)), " ", i.text)));
+  return h("ul.activity", items.slice(0, 12).map((i) => h("li",
+    h("span.when", fmtDateTime(i.at)), " ", h("span.actor", `${i.who || "someone"}:`), " ", i.text)));
+}
+
+// Seconds as people write them: 12.4, 13.05, 80.
+const secs = (x) => (Number.isFinite(x) ? String(Number(x.toFixed(2))) : "?");
+const shown = (v) => {
+  if (v === null || v === undefined || v === "") return "(empty)";
+  const text = String(v);
+  return text.length > 60 ? `${text.slice(0, 59)}…` : text;
+};
+const eventWords = (ev, verb) => (ev && ev.kind
+  ? `event '${ev.kind}' ${verb}, ${secs(ev.start_s)}–${secs(ev.end_s)} s`
+  : `an event ${verb}`);
+
+/** One history entry as a sentence: "setup.driver: Adam → Ben; tags: +wet −dry". */
+export function describeChange(entry) {
+  const changes = entry.changes || {};
+  const before = entry.before || {};
+  switch (entry.action) {
+    case "delete": return "deleted the run";
+    case "restore": return "restored the run";
+    case "add_event": return eventWords(changes, "added");
+    case "remove_event": return eventWords(before.event, "removed");
+    default: break;
+  }
+  const parts = [];
+  for (const [field, value] of Object.entries(changes.setup || {})) {
+    // Entries written before ingest kept the old value (`before`) say only the new one.
+    parts.push(before.setup && field in before.setup
+      ? `setup.${field}: ${shown(before.setup[field])} → ${shown(value)}`
+      : `setup.${field} set to ${shown(value)}`);
+  }
+  if ("tags" in changes) {
+    const now = changes.tags || [];
+    if (Array.isArray(before.tags)) {
+      const added = now.filter((t) => !before.tags.includes(t)).map((t) => `+${t}`);
+      const removed = before.tags.filter((t) => !now.includes(t)).map((t) => `−${t}`);
+      parts.push(added.length || removed.length ? `tags: ${[...added, ...removed].join(" ")}` : "tags unchanged");
+    } else {
+      parts.push(now.length ? `tags set to ${now.join(", ")}` : "tags cleared");
+    }
+  }
+  if ("notes" in changes) parts.push(changes.notes ? "notes changed" : "notes cleared");
+  return parts.length ? parts.join("; ") : "changed the run";
 }

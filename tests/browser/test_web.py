@@ -200,15 +200,13 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     first_pane = page.locator(".pane").first
     assert first_pane.get_attribute("data-key") == SIGNALS[0]  # speed comes first
     assert coloured_pixels(page, ".pane:first-child canvas", SERIES_BLUE) > 200, "no line in the plot"
-    # Cursor read-out: the time and the value under the pointer (a taller window for the picture).
-    page.set_viewport_size({"width": 1440, "height": 1180})
+    # Cursor read-out: the time and the value under the pointer. (docs/screenshots/run.png
+    # and run-dark.png come from test_run_page_a11y.py.)
     box = first_pane.locator(".u-over").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     expect(page.locator(".t-readout")).to_have_text(re.compile(r"t = \d+\.\d{3} s"))
     expect(first_pane.locator(".pane-value")).to_have_text(re.compile(r"\d"))
-    page.screenshot(path=str(shots / "run.png"))
-    page.set_viewport_size({"width": 1440, "height": 900})
     first_pane.scroll_into_view_if_needed()
     box = first_pane.locator(".u-over").bounding_box()
     assert box is not None

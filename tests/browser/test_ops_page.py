@@ -49,9 +49,10 @@ def _run(pw: Any, run_id: str) -> dict[str, Any] | None:
 def test_a_dead_letter_is_shown_with_its_reason_and_retry_sends_it_back(
     page: Page, web_stack: WebStack, shots: Path, tmp_path: Path,  # noqa: F811
 ) -> None:
-    from pitwall.client import Client, ExportFailed
-    from pitwall.common.events import RunCommand
+    from pitwall.client import Client, PitwallError
+    from pitwall.common.events import ConversionRequested, RunCommand
     from pitwall.devstack.waiting import wait_until
+    from pitwall.query_api import jobids
     from pitwall.synth import write_synth
 
     base, tokens = web_stack.base_url, web_stack.tokens
@@ -70,8 +71,13 @@ def test_a_dead_letter_is_shown_with_its_reason_and_retry_sends_it_back(
     with Client(base, tokens["admin"]) as pw:
         ready = pw.upload(tmp_path / "ready.mcap")["id"]
         wait_until(lambda: (_run(pw, ready) or {}).get("status") == "ready", what="the run ingested", timeout=60)
-        with pytest.raises(ExportFailed, match="matches no signal"):
+        # The API refuses a glob that matches nothing; a request made by hand on the bus
+        # reaches the converter, which fails it with the same words.
+        with pytest.raises(PitwallError, match="matches no signal of this run"):
             pw.export(ready, ["NoSuchTopic:nothing"], dest=tmp_path, progress=False, timeout=60)
+    _publish(web_stack, ConversionRequested(
+        job_id=jobids.new_job_id(), runs=[ready], signals=["NoSuchTopic:nothing"], filenames={ready: "ready.mcap"},
+    ))
 
     # An edit of a run that does not exist yet: ingest gives up on it (PermanentError),
     # the message goes to ingest's dead-letter queue with the reason.

@@ -131,6 +131,6 @@ def test_find_laps_and_clear_errors(stack: Api, real_run: tuple[str, Path], tmp_
     out = done.stdout
     assert f"found=1 id={run_id} name={REAL}" in out
     assert "laps=0" in out  # the real file has no GPS and no lap timer
-    # The converter's own reason reaches the MATLAB user.
-    assert "load error: pitwall.load: the selection matches no signal" in out
+    # The API's own reason reaches the MATLAB user: the glob that matches nothing, by name.
+    assert "load error: pitwall: POST /api/v1/exports: HTTP 422: 'Nope:nothing' matches no signal of this run" in out
     assert "token error: pitwall: GET /api/v1/me: HTTP 401" in out

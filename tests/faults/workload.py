@@ -198,7 +198,7 @@ class Workload:
         if self._rng.random() < 0.3:
             body["start"], body["end"] = 0.5, 2.0
         if self._rng.random() < 0.1:
-            body["signals"] = ["NoSuchTopic:nothing"]  # must end `failed` with a reason
+            body["signals"] = ["NoSuchTopic:nothing"]  # must be refused at once: a 422 naming the glob
         status, answer = self._request(http, "POST", f"{API}/exports", json=body)
         accepted = status == 202 and isinstance(answer, dict) and bool(answer.get("id"))
         job = answer.get("id", "") if isinstance(answer, dict) else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,17 +52,25 @@ def lap_run(web_stack: WebStack, tmp_path_factory: pytest.TempPathFactory) -> di
             {"tags": ["wet"]},
             {"notes": "understeer in T3"},
         ]
+        def updated_at() -> str:
+            return str(editor.get(f"/api/v1/runs/{run['id']}").raise_for_status().json()["updated_at"])
+
         for change in changes:
-            before = editor.get(f"/api/v1/runs/{run['id']}").raise_for_status().json()["updated_at"]
+            before = updated_at()
             editor.patch(f"/api/v1/runs/{run['id']}", json=change).raise_for_status()
-            _wait(lambda: editor.get(f"/api/v1/runs/{run['id']}").json()["updated_at"] != before, "an edit")
-        editor.post(f"/api/v1/runs/{run['id']}/events", json={"kind": "lockup T3", "start_s": 12.4, "end_s": 13.1}).raise_for_status()
-        _wait(lambda: len(editor.get(f"/api/v1/runs/{run['id']}/events").json()["events"]) >= 1, "the event")
+            _wait(lambda: updated_at() != before, "an edit")  # noqa: B023 - called before the loop moves on
+        events = f"/api/v1/runs/{run['id']}/events"
+        cone = editor.post(events, json={"kind": "cone", "start_s": 20, "end_s": 21.25}).raise_for_status().json()["event_id"]
+        _wait(lambda: len(editor.get(events).json()["events"]) == 1, "the cone")
+        editor.delete(f"{events}/{cone}").raise_for_status()
+        _wait(lambda: editor.get(events).json()["events"] == [], "the cone's removal")
+        editor.post(events, json={"kind": "lockup T3", "start_s": 12.4, "end_s": 13.1}).raise_for_status()
+        _wait(lambda: len(editor.get(events).json()["events"]) == 1, "the lockup")
         run["events"] = editor.get(f"/api/v1/runs/{run['id']}/events").raise_for_status().json()["events"]
     return run
 
 
-def _wait(done: Any, what: str, timeout: float = 20.0) -> None:
+def _wait(done: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not done():
         assert time.monotonic() < deadline, f"{what} never showed"
@@ -184,11 +192,13 @@ def test_laps_and_events_by_keyboard(context_for: Any, web_stack: WebStack, lap_
     page.keyboard.press("ArrowDown")
     second = page.locator(".lap-row").nth(1)
     expect(second).to_be_focused()
+    scrolled = page.evaluate("() => window.scrollY")
     page.keyboard.press(" ")
     expect(second).to_have_class(re.compile(r"\bpicked\b"))
     expect(first).not_to_have_class(re.compile(r"\bpicked\b"))
     assert shown_window(page) == pytest.approx((laps[1]["start_s"], laps[1]["end_s"]), abs=0.006)
-    # Space on a row must not scroll the page; Up goes back.
+    # Space on a row picks it and does not scroll the page; Up goes back.
+    assert page.evaluate("() => window.scrollY") == scrolled
     page.keyboard.press("ArrowUp")
     expect(first).to_be_focused()
     # The event rows, further down: Enter zooms the plot to the event.
@@ -212,6 +222,7 @@ def test_the_history_says_what_changed(context_for: Any, web_stack: WebStack, la
     assert "tags: +wet −dry" in text, text
     assert "tags: +dry" in text, text
     assert "notes changed" in text, text
+    assert "event 'cone' removed, 20–21.25 s" in text, text
     assert all("web-editor" in line for line in lines if "→" in line or "tags:" in line), lines
 
 

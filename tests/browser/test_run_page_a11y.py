@@ -124,10 +124,7 @@ def serious_violations(page: Page) -> list[str]:
     """axe-core's findings of impact serious or critical, one line each."""
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async () => {
-        // TODO(export.js, being changed by another hand): its interpolation <select> and its
-        // globs <textarea> need an aria-label (select-name, label-title-only); until then
-        // the export panel is left out here, the rest of the page is checked.
-        const result = await axe.run({exclude: [".export-panel"]}, {resultTypes: ["violations"]});
+        const result = await axe.run(document, {resultTypes: ["violations"]});
         return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
             .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " " + (n.failureSummary || "").replace(/\\s+/g, " ")).join(" | ")}`);
     }""")
@@ -146,6 +143,12 @@ def test_the_plot_is_on_the_first_screen_and_nothing_says_null(context_for: Any,
     assert page.evaluate("() => window.scrollY") == 0
     text = page.locator("body").inner_text()
     assert not re.search(r"\bnull\b|\bundefined\b|NaN", text), re.findall(r".{0,40}\b(?:null|undefined|NaN)\b.{0,40}", text)
+    # With nothing selected the signals header said "… signals null" (Element.append(null)).
+    checked = page.locator(".signal-tree input[type=checkbox]:checked")
+    while checked.count():
+        checked.first.uncheck()
+    summary = page.locator(".tree-panel").inner_text()
+    assert "signals" in summary and not re.search(r"\bnull\b", summary), summary
     # A viewer sees no links to pages they cannot use.
     for nav in ("upload", "backups", "ops"):
         expect(page.locator(f"[data-nav={nav}]")).to_be_hidden()

@@ -113,7 +113,7 @@ export class ExportBuilder {
     // Said under the globs when the API finds one that matches no signal of the run.
     this.globsError = h("p.error.globs-error", { id: "export-globs-error", role: "alert", hidden: true });
     this.globs = h("textarea.globs", {
-      rows: 3, spellcheck: false, "aria-describedby": "export-globs-error",
+      rows: 3, spellcheck: false, "aria-describedby": "export-globs-error", "aria-label": "more signals as globs, one per line",
       placeholder: "more signals as globs, one per line, e.g.\nVNData:vn_vel.*\n*:motor_temp",
       oninput: () => { this.clearGlobsError(); this.refreshSummary(); },
     });
@@ -121,7 +121,7 @@ export class ExportBuilder {
     this.end = h("input.num-input", { type: "number", step: "0.001", min: "0", placeholder: duration.toFixed(3), name: "end", oninput: () => this.windowEdited() });
     this.resampleOn = h("input", { type: "checkbox", name: "resample", onchange: () => this.refreshOptions() });
     this.hz = h("input.num-input", { type: "number", min: "0.001", step: "any", value: "100", name: "resample_hz", disabled: true });
-    this.interp = h("select", { name: "interp", disabled: true }, h("option", { value: "hold" }, "hold (zero-order)"), h("option", { value: "linear" }, "linear"));
+    this.interp = h("select", { name: "interp", disabled: true, "aria-label": "interpolation onto the time base" }, h("option", { value: "hold" }, "hold (zero-order)"), h("option", { value: "linear" }, "linear"));
     this.layoutBox = h("div.opt-row",
       h("span.opt-label", "MAT layout"),
       segmented("layout", [

@@ -1,6 +1,6 @@
 // The run's signals by topic, searchable, with statistics; checking one plots it (and
 // puts it in the export).
-import { clear, debounce, h } from "./dom.js";
+import { append, clear, debounce, h } from "./dom.js";
 import { fmtCount, fmtValue } from "./format.js";
 
 function statsLine(s) {
@@ -99,10 +99,11 @@ export function signalTree(tree, { isSelected, onToggle }) {
 
   function drawSummary(matching) {
     const selected = [...boxes.entries()].filter(([, b]) => b.checked).length;
-    clear(summary).append(
+    // dom.js's append, not the element's: Element.append(null) writes the text "null".
+    append(clear(summary), [
       h("span", matching === null ? `${tree.topics.length} topics · ${fmtCount(total)} signals` : `${fmtCount(matching)} matching`),
       selected ? h("span.sel-count", `${selected} selected`) : null,
-    );
+    ]);
   }
   drawSummary(null);
 

@@ -271,6 +271,7 @@ class Supervisor:
                 elif time.monotonic() > deadline:
                     self.say(f"{url}/readyz is still not 200 after {READY_TIMEOUT_S:.0f} s; see the service output above")
                     deadline = float("inf")
+                    self._samples_in.set()  # no samples before /readyz: backups need not wait for them
 
     def _start_held(self) -> None:
         # From this thread: a child dies with the thread that forked it (PDEATHSIG).

@@ -51,15 +51,21 @@ class RunEvent(BaseModel):
         return self.model_dump()
 
 
-def words(text: str) -> list[str]:
-    """Lower-case words, cut like every free-text search of the project cuts them."""
-    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= PREFIX_MIN]
+def words(text: str, shortest: int = PREFIX_MIN) -> list[str]:
+    """Lower-case words, cut like every free-text search of the project cuts them
+    (`shortest=1` keeps single letters and digits, for matching names such as "lot 5")."""
+    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= shortest]
+
+
+def prefixes(found: Iterable[str]) -> list[str]:
+    """Each word and its starts of at least PREFIX_MIN characters: stored beside a
+    document, they let an equality on one index find a word from its first letters."""
+    out: set[str] = set()
+    for word in found:
+        out.update(word[:n] for n in range(PREFIX_MIN, len(word) + 1))
+    return sorted(out)
 
 
 def event_tokens(events: Iterable[Mapping[str, Any]]) -> list[str]:
     """The search tokens of a run's events: each word of a kind or note and its prefixes."""
-    out: set[str] = set()
-    for event in events:
-        for word in words(f"{event.get('kind') or ''} {event.get('note') or ''}"):
-            out.update(word[:n] for n in range(PREFIX_MIN, len(word) + 1))
-    return sorted(out)
+    return prefixes(w for event in events for w in words(f"{event.get('kind') or ''} {event.get('note') or ''}"))

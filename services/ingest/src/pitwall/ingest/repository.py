@@ -21,6 +21,12 @@ TOKENS = "tokens"
 STATIONS = "stations"
 
 _BY_START = [("start_ns", DESCENDING), ("_id", DESCENDING)]
+_BY_UPLOADED = [(summaries.UPLOADED_NS, DESCENDING), ("_id", DESCENDING)]
+# The fields a list filters on with one equality (or an $in of a few values).
+LIST_FILTER_FIELDS = (
+    "setup.track", "setup.driver", "setup.event_type", "setup.car",
+    "tags", "status", "topics", "search", summaries.EVENT_TOKENS,
+)
 
 INDEXES: dict[str, list[IndexModel]] = {
     # Lists read `run_summaries`, so runs need only their lookups (older databases keep
@@ -28,14 +34,14 @@ INDEXES: dict[str, list[IndexModel]] = {
     RUNS: [IndexModel([("uploads.event_id", ASCENDING)], name="upload_event")],
     RUN_SUMMARIES: [
         # Every list filter is an equality on one field + the keyset sort on
-        # (start_ns, _id): each gets an index that serves both, no blocking sort.
+        # (start_ns, _id) or (uploaded_ns, _id): each pair gets an index that serves
+        # both, no blocking sort.
         IndexModel([("deleted", ASCENDING), *_BY_START], name="list"),
+        IndexModel([("deleted", ASCENDING), *_BY_UPLOADED], name="list_uploaded"),
+        *(IndexModel([(f, ASCENDING), ("deleted", ASCENDING), *_BY_START], name=f"by_{f}") for f in LIST_FILTER_FIELDS),
         *(
-            IndexModel([(f, ASCENDING), ("deleted", ASCENDING), *_BY_START], name=f"by_{f}")
-            for f in (
-                "setup.track", "setup.driver", "setup.event_type", "setup.car",
-                "tags", "status", "topics", "search", summaries.EVENT_TOKENS,
-            )
+            IndexModel([(f, ASCENDING), ("deleted", ASCENDING), *_BY_UPLOADED], name=f"by_{f}_uploaded")
+            for f in LIST_FILTER_FIELDS
         ),
     ],
     SIGNALS: [

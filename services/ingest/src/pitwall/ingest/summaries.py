@@ -15,11 +15,13 @@ from pymongo import DeleteOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from pitwall.common.logging import get_logger
-from pitwall.common.summaries import SOURCE_PROJECTION, run_summary
+from pitwall.common.summaries import FORMAT, FORMAT_VERSION, SOURCE_PROJECTION, run_summary
 from pitwall.ingest import repository
 
 log = get_logger(__name__)
 BATCH = 500
+# Stands for the `updated_at` of a summary of another format: never equal to a run's.
+_OUTDATED = object()
 
 
 async def write(db: AsyncDatabase[dict[str, Any]], run: Mapping[str, Any]) -> None:
@@ -38,11 +40,15 @@ async def refresh(db: AsyncDatabase[dict[str, Any]], run_id: str) -> None:
 
 async def backfill(db: AsyncDatabase[dict[str, Any]]) -> dict[str, int]:
     """Make every run's summary and only those: missing ones are created, ones whose
-    `updated_at` differs from their run's are rebuilt, ones without a run removed.
+    `updated_at` differs from their run's or that an older `run_summary` made (another
+    FORMAT_VERSION: fields it did not derive) are rebuilt, ones without a run removed.
     Idempotent; a database from before summaries gets them all on its first start."""
     started = time.perf_counter()
     runs, sums = db[repository.RUNS], db[repository.RUN_SUMMARIES]
-    have = {d["_id"]: d.get("updated_at") async for d in sums.find({}, {"updated_at": 1})}
+    have = {
+        d["_id"]: d.get("updated_at") if d.get(FORMAT) == FORMAT_VERSION else _OUTDATED
+        async for d in sums.find({}, {"updated_at": 1, FORMAT: 1})
+    }
     todo: list[Any] = []
     seen = 0
     created = 0

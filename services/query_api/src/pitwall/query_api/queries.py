@@ -18,6 +18,10 @@ to about a page's worth of documents instead of the whole collection.
 Runs whose start time is unknown (rejected files) have `start_ns: null`, which MongoDB
 sorts before every number. They are listed after all the others in both directions:
 the listing is a chain of plain index ranges (see `page_queries`).
+
+The "uploaded" orders walk (uploaded_ns, _id) the same way, on ingest's `*_uploaded`
+twins of those indexes: `uploaded_ns` is never null, and a start-time range becomes a
+plain filter on `start_ns` (a file whose clock said 2000 is still the newest upload).
 """
 
 from __future__ import annotations
@@ -30,22 +34,29 @@ import operator
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from pitwall.common.summaries import EVENT_TOKENS, LIST_FIELDS
+from pitwall.common.runevents import words
+from pitwall.common.summaries import EVENT_TOKENS, LIST_FIELDS, UPLOADED_NS
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-Sort = Literal["-start", "start"]
+Sort = Literal["-start", "start", "-uploaded", "uploaded"]
+SORTS: tuple[Sort, ...] = ("-start", "start", "-uploaded", "uploaded")
+# The keyset field of each order (then `_id`).
+SORT_KEYS: dict[str, str] = {"start": "start_ns", "uploaded": UPLOADED_NS}
 
-# The fields of a list item (the summaries' filter fields, topics and tokens, stay out).
+# The fields of a list item (the summaries' filter fields, topics and tokens, stay out)
+# and the keyset field of the uploaded orders, for the cursor.
 SUMMARY_FIELDS = LIST_FIELDS
-SUMMARY_PROJECTION = dict.fromkeys(SUMMARY_FIELDS, 1)
+SUMMARY_PROJECTION = dict.fromkeys((*SUMMARY_FIELDS, UPLOADED_NS), 1)
+# Filters matched by name: the exact value, else every value whose words start so.
+NAME_FIELDS = {"track": "setup.track", "driver": "setup.driver", "car": "setup.car"}
 
 STATS = ("min", "max", "mean", "count")
 # Up to this many candidate runs always go into the query (see `_walk_is_cheaper`).
@@ -99,8 +110,17 @@ def parse_where(text: str) -> Predicate:
 
 
 def text_tokens(text: str) -> list[str]:
-    """The words of a free-text query, cut like ingest cuts the `search` field."""
-    return sorted({w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= 2})
+    """The words of a free-text query, cut like ingest cuts the `search` field (whose
+    summary holds every word's starts too, so each may be the start of a word)."""
+    return sorted(set(words(text)))
+
+
+def name_matches(wanted: str, stored: str) -> bool:
+    """Every word of `wanted` starts a word of `stored`, case ignored: `Michigan`
+    matches "Michigan International Speedway - lot 5", `lot 5` too, `lot 7` not."""
+    asked = words(wanted, 1)
+    have = words(stored, 1)
+    return bool(asked) and all(any(h.startswith(a) for h in have) for a in asked)
 
 
 @dataclass(frozen=True)
@@ -127,16 +147,26 @@ class RunFilters:
 
     @property
     def descending(self) -> bool:
-        return self.sort == "-start"
+        return self.sort.startswith("-")
 
-    def match(self, run_ids: set[str] | None) -> dict[str, Any]:
-        """Everything but the start-time bounds of a page."""
+    @property
+    def key(self) -> str:
+        """The field the listing is ordered by (then `_id`)."""
+        return SORT_KEYS[self.sort.lstrip("-")]
+
+    @property
+    def by_start(self) -> bool:
+        return self.key == "start_ns"
+
+    def match(self, run_ids: set[str] | None, names: Mapping[str, tuple[Any, ...]] | None = None) -> dict[str, Any]:
+        """Everything but the keyset bounds of a page. `names`: the stored values that
+        the track/driver/car filters stand for (`resolve_names`); else taken as exact."""
         q: dict[str, Any] = {"deleted": {"$in": [False, True]} if self.include_deleted else False}
         for name, field_ in (
             ("track", "setup.track"), ("driver", "setup.driver"),
             ("event_type", "setup.event_type"), ("car", "setup.car"), ("status", "status"),
         ):
-            values = getattr(self, name)
+            values = names[name] if names is not None and name in names else getattr(self, name)
             if values:
                 # One value of a field or another: an $in of points still walks the index in order.
                 q[field_] = values[0] if len(values) == 1 else {"$in": list(values)}
@@ -148,7 +178,14 @@ class RunFilters:
                 q[field_] = values[0] if len(values) == 1 else {"$all": list(values)}
         if run_ids is not None:
             q["_id"] = {"$in": sorted(run_ids)}
+        if not self.by_start and self.has_time_range:
+            # Ordered by upload: the recording time is a filter like any other.
+            q["start_ns"] = self.start_bounds()
         return q
+
+    def key_bounds(self) -> dict[str, Any]:
+        """The range of the ordering field a listing covers."""
+        return self.start_bounds() if self.by_start else {"$gt": INT64_MIN}
 
     def start_bounds(self) -> dict[str, Any]:
         # Start times are integers, so `>= x` is written `> x - 1`: SecantusDB (the
@@ -186,29 +223,30 @@ def _ns(dt: datetime) -> int:
 # -- cursors ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """The last run of a page: (start_ns, _id); start_ns None once past the dated runs."""
+    """The last run of a page: (its value of the order's key, _id); the value is None
+    once past the runs without a start time."""
 
-    start_ns: int | None
+    value: int | None
     run_id: str
     fingerprint: str
 
     def encode(self) -> str:
-        raw = json.dumps([self.start_ns, self.run_id, self.fingerprint], separators=(",", ":"))
+        raw = json.dumps([self.value, self.run_id, self.fingerprint], separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, text: str, filters: RunFilters) -> Cursor:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            start_ns, run_id, fp = json.loads(raw)
-            ok = (start_ns is None or type(start_ns) is int) and isinstance(run_id, str) and isinstance(fp, str)
+            value, run_id, fp = json.loads(raw)
+            ok = (value is None or type(value) is int) and isinstance(run_id, str) and isinstance(fp, str)
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             ok = False
         if not ok:
             raise FilterError("cursor", "not a cursor this API handed out")
         if fp != filters.fingerprint():
             raise FilterError("cursor", "this cursor belongs to a query with other filters or sort")
-        return cls(start_ns, run_id, fp)
+        return cls(value, run_id, fp)
 
 
 def _id_after(base: dict[str, Any], op: str, run_id: str) -> dict[str, Any]:
@@ -221,34 +259,59 @@ def _id_after(base: dict[str, Any], op: str, run_id: str) -> dict[str, Any]:
 def page_queries(filters: RunFilters, base: dict[str, Any], cursor: Cursor | None) -> list[dict[str, Any]]:
     """The queries whose results, in order, continue the listing after `cursor`.
 
-    The keyset condition (start_ns, _id) < (s, id) is an OR; instead of one $or query
-    it is split into queries that each are a plain index range: the runs sharing the
-    cursor's start time after its id, then the runs strictly before that start time,
-    then (when no time range is asked) the runs without a start time. Each is served
-    in order by the same index, and a page rarely needs more than the first of them.
+    The keyset condition (key, _id) < (k, id) is an OR; instead of one $or query it is
+    split into queries that each are a plain index range: the runs sharing the cursor's
+    key after its id, then the runs strictly before that key, then (ordered by start,
+    when no time range is asked) the runs without a start time. Each is served in
+    order by the same index, and a page rarely needs more than the first of them.
     """
+    key = filters.key
     after = "$lt" if filters.descending else "$gt"
     queries: list[dict[str, Any]] = []
-    if cursor is not None and cursor.start_ns is None:
-        return [{**base, "start_ns": None, "_id": _id_after(base, after, cursor.run_id)}]
-    bounds = filters.start_bounds()
+    if cursor is not None and cursor.value is None:
+        return [{**base, key: None, "_id": _id_after(base, after, cursor.run_id)}]
+    bounds = filters.key_bounds()
     if cursor is not None:
-        assert cursor.start_ns is not None
-        queries.append({**base, "start_ns": cursor.start_ns, "_id": _id_after(base, after, cursor.run_id)})
+        assert cursor.value is not None
+        queries.append({**base, key: cursor.value, "_id": _id_after(base, after, cursor.run_id)})
         if filters.descending:
-            bounds["$lt"] = min(bounds.get("$lt", cursor.start_ns), cursor.start_ns)
+            bounds["$lt"] = min(bounds.get("$lt", cursor.value), cursor.value)
         else:
-            bounds["$gt"] = cursor.start_ns
-    queries.append({**base, "start_ns": bounds})
-    if not filters.has_time_range:
-        # A time range excludes runs without a start time.
-        queries.append({**base, "start_ns": None})
+            bounds["$gt"] = cursor.value
+    queries.append({**base, key: bounds})
+    if filters.by_start and not filters.has_time_range:
+        # A time range excludes runs without a start time; every run has an upload time.
+        queries.append({**base, key: None})
     return queries
 
 
 def sort_spec(filters: RunFilters) -> list[tuple[str, int]]:
     d = -1 if filters.descending else 1
-    return [("start_ns", d), ("_id", d)]
+    return [(filters.key, d), ("_id", d)]
+
+
+async def resolve_names(runs: AsyncCollection[dict[str, Any]], filters: RunFilters) -> dict[str, tuple[Any, ...]]:
+    """The stored values each track/driver/car filter stands for: a value some run has
+    exactly is itself; any other is every stored value it `name_matches` (an empty
+    tuple: no run can match). The list then asks for an $in of them, which still walks
+    the field's index in order. The cursor's fingerprint keeps the values as asked, so
+    a run with a new matching name, uploaded between two pages, does not void it."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, field_ in NAME_FIELDS.items():
+        asked: tuple[str, ...] = getattr(filters, name)
+        if not asked:
+            continue
+        found: list[Any] = []
+        stored: list[Any] | None = None
+        for value in asked:
+            if await runs.find_one({field_: value}, {"_id": 1}) is not None:
+                found.append(value)
+                continue
+            if stored is None:
+                stored = [v for v in await runs.distinct(field_) if isinstance(v, str | int | float) and v != ""]
+            found += [v for v in stored if name_matches(value, str(v))]
+        out[name] = tuple(dict.fromkeys(found))
+    return out
 
 
 async def resolve_where(signals: AsyncCollection[dict[str, Any]], predicates: tuple[Predicate, ...]) -> set[str] | None:
@@ -323,7 +386,7 @@ def _learned(runs: AsyncCollection[dict[str, Any]], filters: RunFilters) -> _Lea
 
 
 def _learn(runs: AsyncCollection[dict[str, Any]], filters: RunFilters, items: list[dict[str, Any]], need: int, first_page: bool) -> None:
-    starts = [d["start_ns"] for d in items if d.get("start_ns") is not None]
+    starts = [d[filters.key] for d in items if d.get(filters.key) is not None]
     key = (runs.full_name, filters.fingerprint())
     old = _LEARNED.get(key)
     width = old.width if old else 0
@@ -357,10 +420,12 @@ async def _take_range(
     filters: RunFilters,
     from_cursor: bool,
 ) -> list[dict[str, Any]]:
-    """The runs of a start-time range query (`start_ns: {$gt[, $lt]}`), in order, read
-    window by window from the side the listing comes from. The windows are adjacent
-    and together are the range, so the result is the range query's, whatever their size."""
-    bounds = query["start_ns"]
+    """The runs of a range query on the order's key (`start_ns: {$gt[, $lt]}` or the
+    same on `uploaded_ns`), in order, read window by window from the side the listing
+    comes from. The windows are adjacent and together are the range, so the result is
+    the range query's, whatever their size."""
+    key = filters.key
+    bounds = query[key]
     lo: int = bounds["$gt"]  # exclusive
     hi: int | None = bounds.get("$lt")  # exclusive; None: no upper bound
     learned = _learned(runs, filters)
@@ -372,12 +437,12 @@ async def _take_range(
         upper = hi  # the first window is open above on a first page: runs newer than the edge
         anchor = hi if from_cursor or learned.edge is None else learned.edge + 1
         if hi is not None:
-            anchor = min(anchor, hi)
+            anchor = hi if anchor is None else min(anchor, hi)
         assert anchor is not None
         for i in range(MAX_WINDOWS):
             gt = lo if i == MAX_WINDOWS - 1 else max(lo, anchor - width - 1)
             window = {"$gt": gt, **({"$lt": upper} if upper is not None else {})}
-            got = await _take(runs, {**query, "start_ns": window}, sort, need - len(out), allowed)
+            got = await _take(runs, {**query, key: window}, sort, need - len(out), allowed)
             out += got
             if len(out) >= need or gt <= lo:
                 break
@@ -390,7 +455,7 @@ async def _take_range(
             lt = anchor + width
             last = i == MAX_WINDOWS - 1 or lt >= (INT64_MAX if hi is None else hi)
             window = {"$gt": lower, **({"$lt": hi} if last and hi is not None else {} if last else {"$lt": lt})}
-            got = await _take(runs, {**query, "start_ns": window}, sort, need - len(out), allowed)
+            got = await _take(runs, {**query, key: window}, sort, need - len(out), allowed)
             out += got
             if len(out) >= need or last:
                 break
@@ -433,13 +498,16 @@ async def list_runs(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs and the cursor of the next page (None on the last)."""
     cursor = Cursor.decode(cursor_text, filters) if cursor_text else None
+    names = await resolve_names(runs, filters)
+    if any(not values for values in names.values()):
+        return [], None
     run_ids = await resolve_candidates(signals, filters)
     if run_ids is not None and not run_ids:
         return [], None
     in_query, allowed = run_ids, None
     if run_ids is not None and await _walk_is_cheaper(runs, len(run_ids), limit):
         in_query, allowed = None, run_ids
-    base = filters.match(in_query)
+    base = filters.match(in_query, names)
     sort = sort_spec(filters)
     items: list[dict[str, Any]] = []
     # One more than the page tells whether a next page exists.
@@ -447,7 +515,7 @@ async def list_runs(
         need = limit + 1 - len(items)
         if need <= 0:
             break
-        if isinstance(query.get("start_ns"), dict):
+        if isinstance(query.get(filters.key), dict):
             got = await _take_range(runs, query, sort, need, allowed, filters, cursor is not None)
             _learn(runs, filters, got, need, cursor is None and not items)
             items += got
@@ -456,4 +524,4 @@ async def list_runs(
     if len(items) <= limit:
         return items, None
     last = items[limit - 1]
-    return items[:limit], Cursor(last.get("start_ns"), last["_id"], filters.fingerprint()).encode()
+    return items[:limit], Cursor(last.get(filters.key), last["_id"], filters.fingerprint()).encode()

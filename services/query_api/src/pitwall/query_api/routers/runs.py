@@ -35,6 +35,7 @@ from pitwall.query_api.publishing import publish
 from pitwall.query_api.queries import (
     FilterError,
     RunFilters,
+    Sort,
     as_utc,
     list_runs,
     parse_where,
@@ -46,6 +47,10 @@ router = APIRouter(prefix="/api/v1", tags=["runs"], responses=AUTH)
 MAX_VALUES = 20
 Res = Annotated[Resources, Depends(resources)]
 MAX_VALUE_CHARS = 300
+NAME_RULE = (
+    "A name some run has exactly matches only itself; any other matches every name of which each of "
+    "its words (case ignored) starts a word: `Michigan` finds \"Michigan International Speedway - lot 5\"."
+)
 
 
 def _values(description: str) -> Any:
@@ -82,10 +87,10 @@ async def get_runs(
     who: Reader,
     recorded_after: Annotated[IsoDatetime | None, Query(description="ISO 8601; runs that started at or after")] = None,
     recorded_before: Annotated[IsoDatetime | None, Query(description="ISO 8601; runs that started before")] = None,
-    track: Annotated[list[str], _values("exact track name; several: any of them")] = [],  # noqa: B006 - FastAPI copies defaults
-    driver: Annotated[list[str], _values("exact driver name; several: any of them")] = [],  # noqa: B006
+    track: Annotated[list[str], _values(f"track name; several: any of them. {NAME_RULE}")] = [],  # noqa: B006 - FastAPI copies defaults
+    driver: Annotated[list[str], _values(f"driver name; several: any of them. {NAME_RULE}")] = [],  # noqa: B006
     event_type: Annotated[list[str], _values("endurance, autocross, skidpad, acceleration, testing...; several: any")] = [],  # noqa: B006
-    car: Annotated[list[str], _values("exact car name; several: any of them")] = [],  # noqa: B006
+    car: Annotated[list[str], _values(f"car name; several: any of them. {NAME_RULE}")] = [],  # noqa: B006
     status_: Annotated[
         list[Literal["ready", "recovered", "rejected"]], Query(alias="status", max_length=3)
     ] = [],  # noqa: B006
@@ -96,16 +101,21 @@ async def get_runs(
         list[str],
         Query(max_length=10, description="signal statistic predicates, all must hold: `VNData:vn_vel.x.max>25` (stats min, max, mean, count; ops > >= < <= =)"),
     ] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=500, description="free text over file name, notes and setup: every word must match")] = None,
+    q: Annotated[str | None, Query(max_length=500, description="free text over file name, notes and setup: every word must match a word or a word's start (`endur` finds endurance)")] = None,
     event: Annotated[str | None, Query(max_length=200, description="runs with events whose kind or note has every word (or a word's start): `lockup`, `lock t3`")] = None,
     include_deleted: Annotated[bool, Query(description="admins only: list soft-deleted runs too")] = False,
-    sort: Annotated[Literal["-start", "start"], Query(description="`-start`: newest first (default); `start`: oldest first")] = "-start",
+    sort: Annotated[
+        Sort,
+        Query(description="`-start`: newest recording first (default); `start`: oldest recording first; "
+                          "`-uploaded`: last catalogued first, whatever the file's clock said; `uploaded`: first catalogued first"),
+    ] = "-start",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page")] = None,
 ) -> RunPage:
     """Runs matching every filter given, newest first, one page at a time.
 
-    Runs without a start time (rejected files) come last in either order.
+    Runs without a start time (rejected files) come last in either recording order;
+    in the upload orders every run has its place.
     """
     for name, values in (("track", track), ("driver", driver), ("event_type", event_type), ("car", car),
                          ("tag", tag), ("has_topic", has_topic), ("has_signal", has_signal), ("where", where)):

@@ -10,6 +10,7 @@ const routes = [
   { pattern: /^\/upload$/, nav: "upload", load: () => import("./upload.js") },
   { pattern: /^\/admin\/backups$/, nav: "backups", load: () => import("./backups.js") },
   { pattern: /^\/admin\/ops$/, nav: "ops", load: () => import("./ops.js") },
+  { pattern: /^\/admin\/tokens$/, nav: "tokens", load: () => import("./tokens.js") },
 ];
 
 const root = document.getElementById("app");
@@ -74,7 +75,7 @@ async function showWho() {
     const me = await whoami();
     // Links to pages the role cannot use are not shown (the API refuses them anyway).
     document.querySelector("[data-nav=upload]").hidden = !can(me, "upload");
-    for (const name of ["backups", "ops"]) document.querySelector(`[data-nav=${name}]`).hidden = !can(me, "admin");
+    for (const name of ["backups", "ops", "tokens"]) document.querySelector(`[data-nav=${name}]`).hidden = !can(me, "admin");
     clear(box).append(
       h("span.who-name", me.name),
       h(`span.role.role-${me.role}`, me.role),

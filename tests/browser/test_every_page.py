@@ -115,6 +115,9 @@ def test_admin_makes_copies_and_revokes_a_token(context: BrowserContext, web_sta
     page.click("nav [data-nav=tokens]")
     page.wait_for_url("**/admin/tokens")
     page.wait_for_selector("table.tk-table")
+    # Only this page: the runs list, left while still loading, must not draw itself here.
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("main#app h1")).to_have_text(["API tokens"])
     page.fill("#tk-name", "Mia's notebook")
     page.select_option("#tk-role", "viewer")
     page.select_option("#tk-expires", "30d")

@@ -42,17 +42,22 @@ async function render() {
     return;
   }
   const params = path.match(route.pattern).slice(1);
+  // Each page mounts into a box of its own: a page left while it was still loading
+  // (its data arrives after the next page was drawn) fills a detached box, not this one.
+  const mine = current;
+  const box = h("div.view");
+  root.append(box);
   try {
     const module = await route.load();
-    const view = await module.mount(root, params);
-    if (current.path === path) {
+    const view = await module.mount(box, params);
+    if (current === mine) {
       current.view = view || null;
       current.cleanup = view && view.cleanup ? view.cleanup : null;
     } else if (view && view.cleanup) view.cleanup();
   } catch (err) {
-    if (err.status === 401) return;
-    clear(root);
-    root.append(h("div.empty.error-box",
+    if (err.status === 401 || current !== mine) return;
+    clear(box);
+    box.append(h("div.empty.error-box",
       h("h2", err.status === 404 ? "Not found" : "Something went wrong"),
       h("p", err.message),
       h("a.btn", { href: "/", "data-link": true }, "Back to the runs")));

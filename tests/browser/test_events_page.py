@@ -114,7 +114,7 @@ def test_mark_an_event_on_the_plot_list_shade_find_delete(page: Page, web_stack:
 
     # The runs list finds it by the event's kind, not the other run.
     page.goto("/?event=lock")
-    expect(page.locator("table.runs tbody tr")).to_have_count(1)
+    expect(page.locator("table.runs tbody tr[data-run-id]")).to_have_count(1)
     expect(page.locator(f"table.runs tbody tr[data-run-id='{run['id']}']")).to_have_count(1)
     page.fill("input[name=event]", "fault")
     expect(page).to_have_url(re.compile(r"event=fault"))

@@ -104,7 +104,7 @@ def test_station_panel_follows_the_car(page: Page, web_stack: WebStack, station:
     # Finished: copied, uploaded, confirmed; the run shows in the list without a reload.
     expect(confirmed).to_have_text("1", timeout=60_000)
     expect(pending).to_have_text("0")
-    expect(page.locator("table.runs tbody tr")).to_have_count(1, timeout=15_000)
+    expect(page.locator("table.runs tbody tr[data-run-id]")).to_have_count(1, timeout=15_000)
     expect(page.locator("table.runs tbody")).to_contain_text("stint-1.mcap")
     page.screenshot(path=str(shots / "stations-runs.png"), clip={"x": 0, "y": 0, "width": 1440, "height": 560})
     expect(card).to_have_class(ONLINE)

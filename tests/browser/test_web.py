@@ -154,7 +154,7 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
 
     # --- the list, then find the run by filters kept in the URL ---------------------------
     page.click("a[data-nav=runs]")
-    rows = page.locator("table.runs tbody tr")
+    rows = page.locator("table.runs tbody tr[data-run-id]")
     loaded = page.locator("table.runs[aria-busy=false]")
     expect(loaded).to_have_count(1)
     expect(rows).to_have_count(2)

@@ -13,6 +13,21 @@ function asDate(value) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+const day = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric" });
+
+/** A calendar day in the browser's time zone: "Sat, 6 Jan 2024" (– when unknown). */
+export function fmtDay(value) {
+  const d = asDate(value);
+  return d ? day.format(d) : DASH;
+}
+
+/** Which local calendar day a time falls on, as "2024-01-06" ("" when unknown): runs group by it. */
+export function dayKey(value) {
+  const d = asDate(value);
+  if (!d) return "";
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
 /** Recording start in the browser's time zone: "Sat, 6 Jan 2024, 16:37". */
 export function fmtDateTime(value) {
   const d = asDate(value);

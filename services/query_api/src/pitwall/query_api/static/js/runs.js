@@ -1,13 +1,26 @@
-// The runs list: filters kept in the URL, one page at a time ("Load more" follows next_cursor).
+// The runs list: filters kept in the URL, one page at a time ("Load more" follows next_cursor),
+// in recording or upload order, grouped by the day of that order's time.
 import { api, can, whoami } from "./api.js";
 import { clear, debounce, h } from "./dom.js";
-import { DASH, fmtDateTime, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
+import { DASH, dayKey, fmtDateTime, fmtDay, fmtDuration, fmtLap, fmtSpeed } from "./format.js";
 import { stationsPanel } from "./stations.js";
 import { chipInput, statusBadge } from "./widgets.js";
 
 const PAGE = 50;
 const SINGLE = ["q", "event", "after", "before", "track", "driver", "event_type", "car", "tag", "status", "sort", "deleted", "limit"];
 const MULTI = ["has_signal", "where"];
+// `sort` in the address: "" is the API's default (-start); "oldest" is what older links say for "start".
+const ORDERS = [
+  ["", "Newest recording first"], ["start", "Oldest recording first"],
+  ["-uploaded", "Latest upload first"], ["uploaded", "Earliest upload first"],
+];
+const COLUMNS = 11;
+
+/** The API's sort for the address's `sort`. */
+function apiSort(value) {
+  if (value === "oldest") return "start";
+  return ORDERS.some(([v]) => v && v === value) ? value : "-start";
+}
 
 /** The filters in the address bar, as {name: value} (MULTI names: arrays). */
 function readFilters() {
@@ -49,7 +62,7 @@ function apiQuery(f, cursor) {
     recorded_before: f.before ? dayStart(f.before, 1) : undefined,
     track: f.track, driver: f.driver, event_type: f.event_type, car: f.car, tag: f.tag,
     status: f.status, has_signal: f.has_signal, where: f.where,
-    sort: f.sort === "oldest" ? "start" : undefined,
+    sort: apiSort(f.sort) === "-start" ? undefined : apiSort(f.sort),
     include_deleted: f.deleted === "1" ? "true" : undefined,
     limit: pageSize(f), cursor,
   };
@@ -64,6 +77,29 @@ function select(name, label, values, current, onChange) {
       options.map((v) => h("option", { value: v, selected: v === current }, v))));
 }
 
+/** A day's header line, "Sat, 4 May 2024 · Road Atlanta · 3 runs", kept up to date as
+ * "Load more" adds runs of the same day. */
+function dayGroup(key, when) {
+  const cell = h("th", { colspan: COLUMNS, scope: "colgroup" });
+  const row = h("tr.day-head", { dataset: { day: key || "none" } }, cell);
+  const tracks = [];
+  let count = 0;
+  return {
+    key,
+    row,
+    add(run) {
+      const track = run.setup?.track;
+      if (track && !tracks.includes(track)) tracks.push(track);
+      count += 1;
+      cell.textContent = [
+        key ? fmtDay(when) : "No recorded time",
+        tracks.length ? tracks.join(", ") : "no track",
+        `${count} run${count === 1 ? "" : "s"}`,
+      ].join(" · ");
+    },
+  };
+}
+
 function runRow(run) {
   const href = `/runs/${run.id}`;
   const s = run.setup || {};
@@ -74,6 +110,7 @@ function runRow(run) {
       h("a.run-link", { href, "data-link": true }, fmtDateTime(run.start_time)),
       h("div.sub", run.filename || run.id.slice(0, 12),
         (run.tags || []).map((t) => h("span.tag", t)))),
+    h("td.uploaded", fmtDateTime(run.ingested_at)),
     h("td.num", fmtDuration(run.duration_s)),
     h("td", cell(s.track)),
     h("td", cell(s.driver)),
@@ -92,14 +129,55 @@ export async function mount(root) {
   let controller = null;
   let shown = 0;
 
+  let group = null; // the day the last listed run belongs to
   const count = h("span.count");
   const errorBox = h("p.error", { role: "alert", hidden: true });
   const tbody = h("tbody");
-  const table = h("table.runs", { "aria-busy": "true" },
-    h("thead", h("tr",
-      h("th", "Recorded"), h("th.num", "Duration"), h("th", "Track"), h("th", "Driver"), h("th", "Event"),
-      h("th", "Car"), h("th.num", "Laps"), h("th.num", "Best lap"), h("th.num", "Top speed"), h("th", "Status"))),
-    tbody);
+  const headRow = h("tr");
+  const table = h("table.runs", { "aria-busy": "true" }, h("thead", headRow), tbody);
+
+  /** A column header that orders the list by its time: a click picks it newest first, a second click flips it. */
+  function sortHeader(label, field) {
+    const current = apiSort(filters.sort);
+    const on = current.replace("-", "") === field;
+    const descending = current.startsWith("-");
+    const next = on && descending ? field : `-${field}`;
+    const arrow = on ? (descending ? " ↓" : " ↑") : "";
+    return h("th", { "aria-sort": on ? (descending ? "descending" : "ascending") : "none" },
+      h("button.sort-head", {
+        type: "button", dataset: { sort: field },
+        title: `order by ${field === "start" ? "recording" : "upload"} time`,
+        onclick: () => { update("sort", next === "-start" ? "" : next); buildHead(); buildForm(); },
+      }, label, h("span.sort-arrow", { "aria-hidden": "true" }, arrow)));
+  }
+
+  function buildHead() {
+    clear(headRow);
+    headRow.append(
+      sortHeader("Recorded", "start"), sortHeader("Uploaded", "uploaded"), h("th.num", "Duration"),
+      h("th", "Track"), h("th", "Driver"), h("th", "Event type"), h("th", "Car"), h("th.num", "Laps"),
+      h("th.num", "Best lap"), h("th.num", "Top speed"), h("th", "Status"));
+  }
+
+  /** Appends a run under its day's header line (a new one when the day changes). */
+  function addRun(run) {
+    const when = apiSort(filters.sort).endsWith("uploaded") ? run.ingested_at : run.start_time;
+    const key = dayKey(when);
+    if (!group || group.key !== key) {
+      group = dayGroup(key, when);
+      tbody.append(group.row);
+    }
+    group.add(run);
+    tbody.append(runRow(run));
+  }
+
+  /** The search boxes hold more than the list was asked for: a newer request is on its way. */
+  function typingAhead() {
+    return ["q", "event"].some((name) => {
+      const input = form.querySelector(`input[name="${name}"]`);
+      return input && input.value.trim() !== (filters[name] || "");
+    });
+  }
   const moreButton = h("button.btn", { type: "button", onclick: () => load(false) }, "Load more");
   const footer = h("div.list-footer");
   const form = h("form.filters", { onsubmit: (e) => e.preventDefault() });
@@ -123,11 +201,11 @@ export async function mount(root) {
         h("label.field.grow",
           h("span.field-label", "Search"),
           h("input", {
-            type: "search", name: "q", value: filters.q, placeholder: "file name, notes, setup… (every word must match)",
+            type: "search", name: "q", value: filters.q, placeholder: "file name, notes, setup… (every word, or its start, must match)",
             oninput: (e) => typed("q", e.target.value.trim()),
           })),
         h("label.field",
-          h("span.field-label", "Event"),
+          h("span.field-label", "Marked event"),
           h("input", {
             type: "search", name: "event", value: filters.event, placeholder: "lockup, fault…",
             title: "runs with an event whose kind or note has these words (or words starting so)",
@@ -141,13 +219,12 @@ export async function mount(root) {
           h("input", { type: "date", name: "before", value: filters.before, onchange: (e) => update("before", e.target.value) })),
         h("label.field",
           h("span.field-label", "Order"),
-          h("select", { name: "sort", onchange: (e) => update("sort", e.target.value) },
-            h("option", { value: "" }, "Newest first"),
-            h("option", { value: "oldest", selected: filters.sort === "oldest" }, "Oldest first")))),
+          h("select", { name: "sort", onchange: (e) => { update("sort", e.target.value); buildHead(); } },
+            ORDERS.map(([value, label]) => h("option", { value, selected: value === (apiSort(filters.sort) === "-start" ? "" : apiSort(filters.sort)) }, label))))),
       h("div.filter-row",
         select("track", "Track", facets.track, filters.track, update),
         select("driver", "Driver", facets.driver, filters.driver, update),
-        select("event_type", "Event", facets.event_type, filters.event_type, update),
+        select("event_type", "Event type", facets.event_type, filters.event_type, update),
         select("car", "Car", facets.car, filters.car, update),
         select("tag", "Tag", facets.tags, filters.tag, update),
         select("status", "Status", ["ready", "recovered", "rejected"], filters.status, update)),
@@ -191,9 +268,14 @@ export async function mount(root) {
     for (const el of form.querySelectorAll(".invalid")) el.classList.remove("invalid");
     try {
       const page = await api("/runs", { query: apiQuery(filters, cursor), signal: controller.signal });
-      if (fresh) clear(tbody);
+      // Nothing for a word still being typed: keep the last list (dimmed) for the request to come.
+      if (fresh && !page.items.length && typingAhead()) return;
+      if (fresh) {
+        clear(tbody);
+        group = null;
+      }
       tbody.classList.remove("stale");
-      for (const run of page.items) tbody.append(runRow(run));
+      for (const run of page.items) addRun(run);
       shown += page.items.length;
       cursor = page.next_cursor;
       clear(footer);
@@ -233,6 +315,7 @@ export async function mount(root) {
   }
 
   buildForm();
+  buildHead();
   // A run a station just delivered shows up without a reload (first page only: a
   // reader deep in "Load more" keeps their place).
   const stations = stationsPanel({ onConfirmed: () => { if (shown <= pageSize(filters)) load(true); } });
@@ -258,6 +341,7 @@ export async function mount(root) {
     onQueryChange() {
       filters = readFilters();
       buildForm();
+      buildHead();
       load(true);
     },
     cleanup() {

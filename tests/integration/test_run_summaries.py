@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,30 @@ def test_start_up_backfill_gives_old_databases_their_summaries(stack: tuple[Api,
     # Idempotent: a second start finds nothing to do.
     ingest.restart().wait_for_log('"ready"', timeout=60)
     assert backfill_counts(ingest) == {"runs": len(old) + 2, "created": 0, "rebuilt": 0, "removed": 0}
+
+
+def test_start_up_backfill_rebuilds_summaries_made_by_older_code(stack: tuple[Api, ServiceProcess]) -> None:
+    """A summary from before upload order and word-start search (no `format`, no
+    `uploaded_ns`, whole words only) is rebuilt: the run is then found by a word's start
+    and at the top of the upload order."""
+    from pitwall.common.summaries import FORMAT, UPLOADED_NS
+
+    api, ingest = stack
+    ingest.stop()
+    runs, sums = api.db[repository.RUNS], api.db[repository.RUN_SUMMARIES]
+    doc = run_docs(recording(T0_NS - 10**15, seconds=2, rate_hz=5), "quokka_session.mcap")[0]
+    doc["ingested_at"] = doc["updated_at"] = max(d["ingested_at"] for d in runs.find({}, {"ingested_at": 1})) + timedelta(hours=1)
+    doc["search"] = ["quokka", "session", "mcap"]
+    runs.insert_one(doc)
+    old = run_summary(doc)
+    for derived in (FORMAT, UPLOADED_NS):
+        del old[derived]
+    sums.insert_one(old | {"search": doc["search"]})
+    assert doc["_id"] not in listed(api, q="quok")
+
+    ingest.restart().wait_for_log('"ready"', timeout=60)
+    assert backfill_counts(ingest)["rebuilt"] == 1
+    assert list(listed(api, q="quok")) == [doc["_id"]]
+    with api.client("viewer") as c:
+        top = require_ok(c.get("/api/v1/runs", params={"sort": "-uploaded", "limit": 1}))["items"]
+    assert top[0]["id"] == doc["_id"]

@@ -57,12 +57,15 @@ def _vary(template: dict[str, Any], i: int, rng: Any) -> dict[str, Any]:
     setup = dict(template.get("setup") or {})
     setup.update(driver=rng.choice(DRIVERS), track=rng.choice(TRACKS), event_type=rng.choice(EVENTS), car=rng.choice(CARS))
     filename = f"{setup['event_type']}_{i:06d}.mcap"
+    # Uploaded minutes to days after the recording ends, so upload order differs from start order.
+    uploaded = datetime.fromtimestamp((start + length) / 1e9 + rng.randrange(60, 3 * 86400), UTC)
     return {
         **template, "_id": sha, "sha256": sha, "object_key": f"mcap/{sha}.mcap", "filename": filename,
         "start_ns": start, "end_ns": start + length, "duration_s": length / 1e9,
         "start_time": datetime.fromtimestamp(start / 1e9, UTC), "end_time": datetime.fromtimestamp((start + length) / 1e9, UTC),
         "setup": setup, "search": tokens(filename, *(v for v in setup.values() if isinstance(v, str))),
         "uploads": [{**template["uploads"][0], "event_id": f"bench-{sha[:16]}", "filename": filename}],
+        "ingested_at": uploaded, "updated_at": uploaded,
     }
 
 
@@ -190,20 +193,35 @@ def _routes(fill: Filler, client: Any) -> list[tuple[str, str, dict[str, Any] | 
     starts = sorted(fill.starts)
     after = datetime.fromtimestamp(starts[int(n * 0.7)] / 1e9, UTC).isoformat()
     before = datetime.fromtimestamp(starts[int(n * 0.9)] / 1e9, UTC).isoformat()
+    track_word = TRACKS[1].split()[0][:5]
     filters: list[tuple[str, dict[str, Any]]] = [
         ("unfiltered", {}),
         (f"driver ({matching:,} match)", {"driver": driver}),
         ("track", {"track": TRACKS[1]}),
         ("date range (20 % of runs)", {"recorded_after": after, "recorded_before": before}),
         ("text `q=skidpad`", {"q": "skidpad"}),
+        # Issue 21: upload order and word starts (the old route has neither: new side only).
+        ("sort `-uploaded`", {"sort": "-uploaded"}),
+        ("sort `uploaded`", {"sort": "uploaded"}),
+        ("sort `start` (oldest first)", {"sort": "start"}),
+        ("driver, sort `-uploaded`", {"driver": driver, "sort": "-uploaded"}),
+        ("text word start `q=skid`", {"q": "skid"}),
+        (f"track word start `track={track_word}`", {"track": track_word}),
     ]
     out: list[tuple[str, str, dict[str, Any] | None]] = []
     for name, params in filters:
         out.append(("first", name, {"limit": LIMIT, **params}))
-    for name, params, depth in (("unfiltered", {}, min(DEEP, n // 2)), (filters[1][0], {"driver": driver}, min(DEEP, matching // 2))):
+    for name, params, depth in (("unfiltered", {}, min(DEEP, n // 2)), (filters[1][0], {"driver": driver}, min(DEEP, matching // 2)),
+                                ("sort `-uploaded`", {"sort": "-uploaded"}, min(DEEP, n // 2))):
         cursor, at = _cursor(client, params, depth)
         out.append((f"deep ({at:,} in)", name, {"limit": LIMIT, **params, "cursor": cursor} if cursor else None))
     return out
+
+
+def _old_understands(params: dict[str, Any]) -> bool:
+    """The old route knew neither upload order nor word starts: measured on the new side only."""
+    return params.get("sort") in (None, "-start", "start") and params.get("q") in (None, "skidpad") \
+        and params.get("track") in (None, *TRACKS)
 
 
 def _stats(client: Any, params: dict[str, Any], reps: int, budget: float) -> tuple[float | None, float | None, int, list[str]]:
@@ -252,7 +270,7 @@ def run(ctx: Context, section: Section) -> None:
                     o50 = o99 = None
                     oreqs = 0
                     oerr: list[str] = []
-                    if old is not None and n <= OLD_MAX_RUNS:
+                    if old is not None and n <= OLD_MAX_RUNS and _old_understands(params):
                         o50, o99, oreqs, oerr = _stats(old_c, params, cfg.requests, BUDGET_S)
                     for route, failed in (("run_summaries", errors), ("old route", oerr)):
                         if failed:

@@ -128,12 +128,14 @@ class Client:
         return dict(self._json("GET", f"{API}/me"))
 
     def runs(self, *, page_size: int = 200, **filters: Any) -> Iterator[dict[str, Any]]:
-        """Every run matching the filters, newest first, fetched a page at a time.
+        """Every run matching the filters, newest recording first, fetched a page at a time.
 
         Filters as in `GET /api/v1/runs`: recorded_after/recorded_before (datetime or
-        ISO text), track, driver, event_type, car, status, tag, has_topic, has_signal,
-        where (`"VNData:vn_vel.x.max>25"`, or a list of them), q, sort ("-start" or
-        "start"), include_deleted. A list gives several values of one filter.
+        ISO text), track, driver, car (an exact name, or words that start words of the
+        names: "Michigan"), event_type, status, tag, has_topic, has_signal, where
+        (`"VNData:vn_vel.x.max>25"`, or a list of them), q (every word, or its start),
+        sort ("-start", "start", "-uploaded": today's uploads first, "uploaded"),
+        include_deleted. A list gives several values of one filter.
         """
         params = _params(filters)
         cursor: str | None = None

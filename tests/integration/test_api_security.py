@@ -164,7 +164,8 @@ def test_token_cli_expires_and_list_shows_it(api: Api, service_env: dict[str, st
     listed = pitwall("list").stdout.splitlines()
     assert "expires" in listed[0]
     row = next(line for line in listed if line.endswith("station-30d"))
-    shown = datetime.strptime(" ".join(row.split()[5:7]), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    at = listed[0].index("expires")  # fixed-width columns
+    shown = datetime.strptime(row[at : at + 19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs((shown - when).total_seconds()) < 120
     assert all("never" in line for line in listed if line.endswith("test-admin"))
     bad = pitwall("create", "--role", "viewer", "--expires", "soon")

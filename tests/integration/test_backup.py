@@ -97,7 +97,10 @@ def stack(settings: Settings, service_env: dict[str, str], endpoints: Any,
         with s.client() as pw:
             ids = upload_and_wait(pw, files)
             pw.update_run(ids[0], setup={"driver": "Priya"}, notes="backed up")
-            wait_until(lambda rid=ids[0]: pw.run(rid)["notes"] == "backed up", what="the edit applied", timeout=30)
+            # Ingest writes the run, then its list summary: wait for the list too (the tests compare lists).
+            wait_until(lambda rid=ids[0]: pw.run(rid)["notes"] == "backed up"
+                       and any(r["id"] == rid and r["notes"] == "backed up" for r in pw.runs()),
+                       what="the edit applied", timeout=30)
         try:
             yield s
         finally:

@@ -104,7 +104,8 @@ def expected(runs: list[Seeded], sort: str) -> list[str]:
     return [r.id for r in dated + undated]
 
 
-def walk(api: Api, params: dict[str, Any], limit: int) -> list[str]:
+def walk(api: Api, params: dict[str, Any], limit: int, pages: int | None = None) -> list[str]:
+    """The ids of the listing, page by page to its end (or the first `pages` pages)."""
     ids: list[str] = []
     cursor = None
     with api.client("viewer") as c:
@@ -115,6 +116,8 @@ def walk(api: Api, params: dict[str, Any], limit: int) -> list[str]:
             if cursor is None:
                 return ids
             assert len(page["items"]) == limit, "a page before the last one is short"
+            if pages is not None and len(ids) >= pages * limit:
+                return ids
 
 
 @pytest.mark.parametrize("sort", ["-uploaded", "uploaded", "-start", "start"])
@@ -141,8 +144,11 @@ def test_uploaded_order_with_a_filter_and_a_recording_window(api: Api, runs: lis
     params = {"sort": "-uploaded", "track": "Road Atlanta - paddock", "recorded_after": after.isoformat(), "recorded_before": before.isoformat()}
     match = [r for r in runs if r.track == "Road Atlanta - paddock" and r.start_ns is not None and _ns(after) <= r.start_ns < _ns(before)]
     assert 100 < len(match) < 2500
-    assert walk(api, params, 40) == expected(match, "-uploaded")
-    assert walk(api, {**params, "sort": "uploaded"}, 40) == expected(match, "uploaded")
+    # Three pages each way (the four orders are paged to their end above): on SecantusDB
+    # every page of this shape is a collection scan (see SECANTUS_SCANS).
+    for sort in ("-uploaded", "uploaded"):
+        got = walk(api, {**params, "sort": sort}, 100, pages=3)
+        assert len(got) == 300 and got == expected(match, sort)[:300]
 
 
 def _words_start(r: Seeded, *starts: str) -> bool:
@@ -165,7 +171,9 @@ PREFIX_CASES: dict[str, tuple[dict[str, Any], Any]] = {
 @pytest.mark.parametrize("name", list(PREFIX_CASES))
 def test_search_and_names_match_word_starts(api: Api, runs: list[Seeded], name: str) -> None:
     params, match = PREFIX_CASES[name]
-    assert walk(api, {**params, "sort": "-uploaded"}, 500) == expected([r for r in runs if match(r)], "-uploaded")
+    want = expected([r for r in runs if match(r)], "-uploaded")
+    got = walk(api, {**params, "sort": "-uploaded"}, 250, pages=2)
+    assert got == want[: len(got)] and len(got) == min(len(want), 500)
 
 
 @pytest.mark.parametrize(

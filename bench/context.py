@@ -27,6 +27,7 @@ class Config:
     quick: bool = False
     backend: str = "auto"
     runs: int | None = None  # API: run documents to insert (None: tiers by back-end)
+    list_tiers: tuple[int, ...] | None = None  # lists: run counts to measure (None: 1k, 10k, 100k)
 
     @property
     def small(self) -> Spec:

@@ -236,7 +236,7 @@ def run(ctx: Context, section: Section) -> None:
 
     cfg = ctx.config
     stack = ctx.get_stack()
-    tiers = QUICK_TIERS if cfg.quick else TIERS
+    tiers = cfg.list_tiers or (QUICK_TIERS if cfg.quick else TIERS)
     template = template_document(cfg.tiny)
     template["signal_keys"] = template["signal_keys"][:KEEP_SIGNAL_KEYS]
     template["topics"] = template["topics"][:KEEP_TOPICS]

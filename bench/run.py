@@ -55,7 +55,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("auto", "local", "docker"), help="servers for ingest/api (auto: docker when an engine answers)",
     )
     ap.add_argument("--runs", type=int, default=None, help="api: run documents to insert (default 5,000 local, 100,000 docker)")
+    ap.add_argument("--list-tiers", default=None, metavar="N,N",
+                    help="lists: the run counts to measure (default 1000,10000,100000)")
     args = ap.parse_args(argv)
+    try:
+        args.list_tiers = tuple(int(n) for n in args.list_tiers.split(",")) if args.list_tiers else None
+    except ValueError:
+        ap.error("--list-tiers takes run counts separated by commas, e.g. 1000,10000")
     only = [n.strip() for item in args.only for n in item.split(",") if n.strip()]
     unknown = sorted(set(only) - set(SECTIONS))
     if unknown:
@@ -66,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    ctx = Context(Config(quick=args.quick, backend=args.backend, runs=args.runs))
+    ctx = Context(Config(quick=args.quick, backend=args.backend, runs=args.runs, list_tiers=args.list_tiers))
     sections: list[Section] = []
     began = time.perf_counter()
     try:

@@ -79,7 +79,8 @@ def run_documents(
     return docs
 
 
-def insert_runs(settings: Any, docs: list[dict[str, Any]], batch: int = 1000) -> float:
+def insert_runs(settings: Any, docs: list[dict[str, Any]], batch: int = 50) -> float:
+    # Small batches: SecantusDB's cost per document grows with the size of one insert.
     from pymongo import MongoClient
 
     from pitwall.common.summaries import COLLECTION, run_summary

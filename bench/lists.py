@@ -87,7 +87,7 @@ class Filler:
         self.seconds = {"runs": 0.0, "summaries": 0.0}
         self.inserted = {"runs": 0, "summaries": 0}
 
-    def fill(self, n: int, batch: int = 1000) -> None:
+    def fill(self, n: int, batch: int = 1000, insert_batch: int = 50) -> None:
         from pitwall.common.summaries import run_summary
         from pitwall.ingest import repository
 
@@ -99,11 +99,14 @@ class Filler:
             if self.count < OLD_MAX_RUNS:
                 old = docs[: OLD_MAX_RUNS - self.count]
                 t = time.perf_counter()
-                self.db[repository.RUNS].insert_many(old, ordered=False)
+                for k in range(0, len(old), insert_batch):  # SecantusDB: small inserts are far faster
+                    self.db[repository.RUNS].insert_many(old[k : k + insert_batch], ordered=False)
                 self.seconds["runs"] += time.perf_counter() - t
                 self.inserted["runs"] += len(old)
             t = time.perf_counter()
-            self.db[repository.RUN_SUMMARIES].insert_many([run_summary(d) for d in docs], ordered=False)
+            sums = [run_summary(d) for d in docs]
+            for k in range(0, len(sums), insert_batch):
+                self.db[repository.RUN_SUMMARIES].insert_many(sums[k : k + insert_batch], ordered=False)
             self.seconds["summaries"] += time.perf_counter() - t
             self.inserted["summaries"] += len(docs)
             self.count += len(docs)

@@ -23,8 +23,7 @@ export function currentTheme() {
 export function setTheme(choice) {
   if (!CHOICES.includes(choice)) throw new Error(`no theme ${choice}`);
   try { localStorage.setItem(THEME_KEY, choice); } catch { /* kept for this page only */ }
-  if (choice === "system") delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = choice;
+  document.documentElement.dataset.theme = currentTheme();
   document.dispatchEvent(new CustomEvent(CHANGED));
 }
 
@@ -34,6 +33,7 @@ export function onThemeChange(fn) {
   return () => document.removeEventListener(CHANGED, fn);
 }
 
+// theme-boot.js has already put the system's new setting on <html>; canvases redraw.
 systemDark.addEventListener("change", () => {
   if (themeChoice() === "system") document.dispatchEvent(new CustomEvent(CHANGED));
 });

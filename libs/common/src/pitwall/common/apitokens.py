@@ -49,6 +49,14 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2)])
 
 
+def aware(value: Any) -> datetime | None:
+    """A stored instant as an aware datetime (a client without tz_aware reads naive UTC);
+    None for anything that is not a datetime."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def expiry(now: datetime, expires_in: timedelta | None) -> datetime | None:
     # Whole seconds: MongoDB keeps milliseconds, the listings show seconds.
     return (now + expires_in).replace(microsecond=0) if expires_in is not None else None

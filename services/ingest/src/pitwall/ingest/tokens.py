@@ -20,6 +20,7 @@ from pitwall.common.apitokens import (
     PREFIX,
     ROLES,
     Role,
+    aware,
     expiry,
     hash_token,
     new_secret,
@@ -48,18 +49,13 @@ class TokenInfo:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> TokenInfo:
         return cls(
-            doc["_id"], doc.get("name") or "", doc["role"], _aware(doc["created_at"]) or doc["created_at"],
-            _aware(doc.get("revoked_at")), _aware(doc.get("expires_at")), _aware(doc.get("last_used_at")),
+            doc["_id"], doc.get("name") or "", doc["role"], aware(doc["created_at"]) or doc["created_at"],
+            aware(doc.get("revoked_at")), aware(doc.get("expires_at")), aware(doc.get("last_used_at")),
             doc.get("created_by"),
         )
 
     def expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or datetime.now(UTC))
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    # A client without tz_aware gives naive datetimes; they are UTC.
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
 async def _ensure_index(tokens: AsyncCollection[dict[str, Any]]) -> None:

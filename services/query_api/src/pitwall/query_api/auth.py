@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from pitwall.common.apitokens import hash_token
+from pitwall.common.apitokens import aware, hash_token
 from pitwall.common.logging import get_logger
 from pitwall.query_api import readmodel
 from pitwall.query_api.deps import Resources
@@ -97,12 +97,10 @@ async def _load(res: Resources, token_hash: str) -> Principal | None:
     )
     if doc is None or doc.get("role") not in ROLE_PERMISSIONS:
         return None
-    expires = doc.get("expires_at")
-    if isinstance(expires, datetime) and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)
+    expires = aware(doc.get("expires_at"))
     return Principal(
         str(doc["_id"]), str(doc.get("name") or doc["_id"]), str(doc["role"]),
-        expires if isinstance(expires, datetime) else None,
+        expires,
     )
 
 

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 
-from pitwall.common.apitokens import expiry, hash_token, new_secret, new_token_id, parse_duration
+from pitwall.common.apitokens import (
+    aware,
+    expiry,
+    hash_token,
+    new_secret,
+    new_token_id,
+    parse_duration,
+)
 from pitwall.common.events import TokenCommand
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Admin
@@ -25,18 +32,12 @@ Res = Annotated[Resources, Depends(resources)]
 MAX_TOKENS = 1000
 
 
-def _aware(t: Any) -> datetime | None:
-    if not isinstance(t, datetime):
-        return None
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
 def view(doc: dict[str, Any], now: datetime) -> TokenView:
-    expires, revoked = _aware(doc.get("expires_at")), _aware(doc.get("revoked_at"))
+    expires, revoked = aware(doc.get("expires_at")), aware(doc.get("revoked_at"))
     state = "revoked" if revoked else "expired" if expires is not None and expires <= now else "active"
     return TokenView(
-        id=doc["_id"], name=doc.get("name") or doc["_id"], role=doc["role"], created_at=_aware(doc["created_at"]) or now,
-        created_by=doc.get("created_by"), last_used_at=_aware(doc.get("last_used_at")), expires_at=expires,
+        id=doc["_id"], name=doc.get("name") or doc["_id"], role=doc["role"], created_at=aware(doc["created_at"]) or now,
+        created_by=doc.get("created_by"), last_used_at=aware(doc.get("last_used_at")), expires_at=expires,
         revoked_at=revoked, state=state,
     )
 

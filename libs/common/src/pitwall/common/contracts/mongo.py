@@ -1,0 +1,29 @@
+"""The catalogue database's collection names.
+
+Ingest owns and writes the collections below (indexes in `pitwall.ingest.repository`);
+query_api reads them; the backup service dumps all of them and owns `BACKUPS`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+RUNS: Final = "runs"
+# The slim copy of each run that lists and facets read (see pitwall.common.summaries).
+RUN_SUMMARIES: Final = "run_summaries"
+# One document per (run, signal) with its statistics, for where-queries.
+SIGNALS: Final = "signals"
+# Export jobs, from the conversion.* events.
+JOBS: Final = "jobs"
+# Events written in the same step as the change they announce, published after it.
+OUTBOX: Final = "outbox"
+# Idempotency keys of handled messages.
+PROCESSED: Final = "processed"
+# API tokens (only hashes).
+TOKENS: Final = "tokens"
+# The latest station.status per base station (`_id` = station_id).
+STATIONS: Final = "stations"
+# The backup service's record of each backup it made or tried.
+BACKUPS: Final = "backups"
+
+ALL: Final = (RUNS, RUN_SUMMARIES, SIGNALS, JOBS, OUTBOX, PROCESSED, TOKENS, STATIONS, BACKUPS)

@@ -12,7 +12,6 @@ index lookup per word (the server has no text index; see `event_tokens`).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -20,11 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pitwall.common.contracts.searchwords import prefixes, words
+
 KIND_MAX = 40
 NOTE_MAX = 500
 EVENT_ID = r"^[0-9a-f]{32}$"
-# Word prefixes shorter than this are not indexed (nor searchable): "l" would match half a season.
-PREFIX_MIN = 2
 
 
 def new_event_id() -> str:
@@ -49,21 +48,6 @@ class RunEvent(BaseModel):
     def doc(self) -> dict[str, Any]:
         """What goes into MongoDB (datetimes stay datetimes)."""
         return self.model_dump()
-
-
-def words(text: str, shortest: int = PREFIX_MIN) -> list[str]:
-    """Lower-case words, cut like every free-text search of the project cuts them
-    (`shortest=1` keeps single letters and digits, for matching names such as "lot 5")."""
-    return [w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= shortest]
-
-
-def prefixes(found: Iterable[str]) -> list[str]:
-    """Each word and its starts of at least PREFIX_MIN characters: stored beside a
-    document, they let an equality on one index find a word from its first letters."""
-    out: set[str] = set()
-    for word in found:
-        out.update(word[:n] for n in range(PREFIX_MIN, len(word) + 1))
-    return sorted(out)
 
 
 def event_tokens(events: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -13,7 +13,8 @@ from typing import TypeAlias
 
 import numpy as np
 
-MAGIC = b"\x89MCAP0\r\n"
+from pitwall.common.contracts.mcap import MAGIC  # noqa: F401  (re-exported for the reader)
+
 RECORD_HEADER = 9  # opcode (1) + length (8)
 FOOTER_RECORD = RECORD_HEADER + 20
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 
@@ -30,11 +31,13 @@ def up(
     ),
 ) -> None:
     """Start MongoDB, S3, RabbitMQ and the five services; Ctrl-C stops everything."""
+    from pitwall.devstack.servers import RabbitChoice
     from pitwall.devstack.supervisor import DevStackConfig, Supervisor
 
     if rabbit not in ("auto", "machine", "private"):
         raise typer.BadParameter("auto, machine or private", param_hint="--rabbit")
-    config = DevStackConfig(data_dir=data_dir, http_port=port, samples=samples, rabbit=rabbit, car=car)
+    choice = cast("RabbitChoice", rabbit)  # checked just above
+    config = DevStackConfig(data_dir=data_dir, http_port=port, samples=samples, rabbit=choice, car=car)
     raise typer.Exit(Supervisor(config).run())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from pitwall.common.broker import Publisher, connect
 from pitwall.common.events import FileUploaded
@@ -20,7 +21,7 @@ from pitwall.common.storage import ObjectStore
 log = get_logger(__name__)
 
 # (file name, minutes, seed, writer options): a mix of what the team's loggers write.
-SAMPLES: list[tuple[str, float, int, dict[str, object]]] = [
+SAMPLES: list[tuple[str, float, int, dict[str, Any]]] = [
     ("endurance_practice.mcap", 3.0, 11, {}),
     ("autocross_run1.mcap", 2.0, 23, {"chunked": False}),
     ("testing_cutoff.mcap", 1.5, 37, {"truncate": True}),

@@ -42,7 +42,7 @@ class Servers:
     timings: dict[str, float] = field(default_factory=dict)  # seconds from start to answering
     notes: list[str] = field(default_factory=list)  # what was decided, for people
     ports: dict[str, Any] = field(default_factory=dict)
-    _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _stoppers: list[Callable[[], object]] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
         stoppers, self._stoppers = self._stoppers, []
@@ -55,7 +55,7 @@ class Servers:
         self.stop()
 
 
-def _stop_parallel(stoppers: list[Callable[[], None]]) -> None:
+def _stop_parallel(stoppers: list[Callable[[], object]]) -> None:
     """In parallel: weed alone takes a few seconds to drain."""
     threads = [threading.Thread(target=fn, daemon=True) for fn in stoppers]
     for t in threads:
@@ -114,7 +114,7 @@ def start_local_servers(
     data_dir = data_dir.resolve()
     logs = data_dir / "logs"
     install_signal_safety_net()
-    stoppers: list[Callable[[], None]] = []
+    stoppers: list[Callable[[], object]] = []
     notes: list[str] = []
     timings: dict[str, float] = {}
     claimed: list[int] = []

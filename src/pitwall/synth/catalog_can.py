@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from pitwall.synth.schemas import EnumDef, FieldDef, MessageDef, ProtoFile
 from pitwall.synth.signals import (
@@ -70,6 +71,16 @@ _MC_WHEEL = (0, 1, 2, 3)
 _MC_SIGN = (1.0, -1.0, 1.0, -1.0)
 
 
+def _wheel_above(name: str, wheel: int, limit: float) -> Recipe:
+    """One wheel's column of a state above a limit (a factory, so each loop turn keeps its wheel)."""
+    return lambda c: c.st(name)[:, wheel] > limit
+
+
+def _wheel_over(name: str, wheel: int, divisor: str) -> Recipe:
+    """One wheel's column of a state divided by a car-wide state."""
+    return lambda c: c.st(name)[:, wheel] / c.st(divisor)
+
+
 def _mc_messages() -> list[CanMessage]:
     out: list[CanMessage] = []
     for i, wheel in enumerate(_MC_WHEEL):
@@ -86,7 +97,7 @@ def _mc_messages() -> list[CanMessage]:
                     ("dc_on", "bool", ready(2)),
                     ("quit_inverter_on", "bool", ready(3)),
                     ("inverter_on", "bool", ready(3)),
-                    ("derating_on", "bool", lambda c, w=wheel: c.st("motor_temp")[:, w] > 70.0),
+                    ("derating_on", "bool", _wheel_above("motor_temp", wheel, 70.0)),
                     ("speed_rpm", "int32", st("motor_rpm", sign, wheel=wheel, noise=2.0)),
                     ("torque_current", "float", st("motor_torque", 2.1, wheel=wheel, noise=0.05)),
                     (
@@ -130,7 +141,7 @@ def _mc_messages() -> list[CanMessage]:
                     (
                         "dc_bus_current",
                         "float",
-                        lambda c, w=wheel: c.st("motor_power")[:, w] / c.st("pack_voltage"),
+                        _wheel_over("motor_power", wheel, "pack_voltage"),
                     ),
                     (
                         "ac_current_rms",
@@ -712,7 +723,7 @@ GPS_EPOCH_UNIX_NS = 315_964_800 * 10**9
 GPS_LEAP_SECONDS = 18
 
 
-def _gps_time_ns(c: Ctx) -> Column:
+def _gps_time_ns(c: Ctx) -> npt.NDArray[np.uint64]:
     """ns since the GPS epoch (1980-01-06), GPS time being 18 s ahead of UTC."""
     since = c.start_ns - GPS_EPOCH_UNIX_NS + GPS_LEAP_SECONDS * 10**9
     return (np.int64(since) + np.round(c.t * 1e9).astype(np.int64)).astype(np.uint64)

@@ -89,8 +89,9 @@ async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue
             log.info("old backups pruned", removed=pruned.removed, objects_removed=pruned.objects_removed)
     except Exception as exc:  # a failed prune leaves more kept than asked: never less
         log.warning("prune failed", error=str(exc)[:300])
+    finished_at = datetime.now(UTC)
     done = {
-        "status": "completed", "finished_at": datetime.now(UTC), "bytes": manifest.bytes, "runs": manifest.runs,
+        "status": "completed", "finished_at": finished_at, "bytes": manifest.bytes, "runs": manifest.runs,
         "objects": len(manifest.objects), "documents": manifest.documents, "objects_copied": manifest.objects_copied,
         "bytes_copied": manifest.bytes_copied, "seconds": manifest.seconds, "drill": verdict, "drill_seconds": drill_s,
         "target": target.describe(), "manifest_key": manifest.key,
@@ -105,7 +106,7 @@ async def make_backup(settings: Settings, w: Wiring, coll: Any, event: BackupDue
     log.info("backup completed", backup_id=bid, runs=manifest.runs, objects=len(manifest.objects),
              objects_copied=manifest.objects_copied, seconds=manifest.seconds, drill=verdict)
     metrics.BACKUPS.labels(service="backup", outcome="completed").inc()
-    metrics.BACKUP_LAST_SUCCESS.labels(service="backup").set(done["finished_at"].timestamp())
+    metrics.BACKUP_LAST_SUCCESS.labels(service="backup").set(finished_at.timestamp())
     metrics.BACKUP_LAST_SECONDS.labels(service="backup", outcome="completed").set(
         asyncio.get_running_loop().time() - started)
 

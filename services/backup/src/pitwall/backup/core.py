@@ -317,7 +317,7 @@ def restore(settings: Settings, target: Target, backup_id: str, *, force: bool =
             bucket, dest = ((settings.bucket_mcap, key) if key.startswith("mcap/")
                             else (settings.bucket_signals, key.removeprefix("signals/")))
             size = manifest.objects[key]
-            store.client.put_object(bucket, dest, ChunkReader(target.area.read(key)), size, part_size=16 << 20)
+            store.client.put_object(bucket, dest, ChunkReader.file(target.area.read(key)), size, part_size=16 << 20)
 
         parallel(keys, put_one, progress, "restore objects")
         client = mongo(settings)

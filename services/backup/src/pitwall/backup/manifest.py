@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -44,11 +45,11 @@ class Manifest:
     def documents(self) -> int:
         return sum(c.count for c in self.collections.values())
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> builtins.bytes:  # builtins: the class has a `bytes` field
         return json.dumps(asdict(self), indent=1, sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> Manifest:
+    def from_json(cls, data: builtins.bytes) -> Manifest:
         doc = json.loads(data)
         doc["collections"] = {k: CollectionDump(**v) for k, v in doc["collections"].items()}
         doc.pop("drill", None)  # written by the first version; the verdict lives in drills/ now

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol, cast
 from urllib.parse import urlparse
 
 import urllib3
@@ -98,7 +98,7 @@ class S3Area:
 
     def write(self, key: str, chunks: Iterator[bytes], size: int) -> None:
         with self._errors(f"writing {key}"):
-            self.client.put_object(self.bucket, self._k(key), ChunkReader(chunks), size, part_size=16 * 1024 * 1024)
+            self.client.put_object(self.bucket, self._k(key), ChunkReader.file(chunks), size, part_size=16 * 1024 * 1024)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with self._errors(f"writing {key}"):
@@ -178,6 +178,11 @@ class ChunkReader(io.RawIOBase):
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self._buf = b""
+
+    @classmethod
+    def file(cls, chunks: Iterator[bytes]) -> BinaryIO:
+        """The reader typed as minio's put_object wants it (it only calls read(n))."""
+        return cast(BinaryIO, cls(chunks))
 
     def readable(self) -> bool:
         return True

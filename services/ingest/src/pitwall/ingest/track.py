@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from pitwall.common.columns import Recording, Signal
+from pitwall.common.contracts.documents import LapDoc, TrackDoc
 
 EARTH_RADIUS_M = 6_371_000.0
 MAX_TRACK_POINTS = 2000
@@ -29,7 +29,7 @@ class TrackView:
     points: list[list[float]]  # [t_s, lat, lon], at most MAX_TRACK_POINTS
     distance_m: float
     top_speed_mps: float
-    laps: list[dict[str, Any]] = field(default_factory=list)
+    laps: list[LapDoc] = field(default_factory=list)
     # Seconds since the origin and metres driven at each fix: lap distances for laps
     # timed by something else (the car's lap timer). Not stored.
     fix_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -41,7 +41,7 @@ class TrackView:
         a, b = np.interp([start_s, end_s], self.fix_t, self.fix_m)
         return float(b - a)
 
-    def as_doc(self) -> dict[str, Any]:
+    def as_doc(self) -> TrackDoc:
         return {
             "topic": self.topic,
             "lat_path": self.lat_path,
@@ -64,7 +64,7 @@ def find_gps(rec: Recording) -> tuple[str, Signal, Signal] | None:
         lons = [s for s in t.signals.values() if not s.repeated and _leaf(s.path) in _LON_NAMES]
         if lats and lons and t.count > 1 and (best is None or t.count > best[0]):
             best = (t.count, t.topic, lats[0], lons[0])
-    return None if best is None else best[1:]  # type: ignore[return-value]
+    return None if best is None else best[1:]
 
 
 def _haversine(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -133,7 +133,7 @@ def _line_crossing(t: np.ndarray, along: np.ndarray, k: int) -> float:
     return float(t[k])
 
 
-def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[dict[str, Any]]:
+def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[LapDoc]:
     """Laps from returns to the start line (where the car first moved)."""
     if len(t) < 3:
         return []
@@ -181,7 +181,7 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[dict[st
         else:
             times.append(float(t[k]))
     cum = np.concatenate([[0.0], np.cumsum(step)])
-    laps = []
+    laps: list[LapDoc] = []
     for n_lap, ((a, b), (ta, tb)) in enumerate(zip(itertools.pairwise(crossings), itertools.pairwise(times), strict=True), start=1):
         laps.append(
             {
@@ -211,10 +211,10 @@ def find_lap_counter(rec: Recording) -> tuple[str, Signal] | None:
                 continue
             if t.count > 1 and (best is None or t.count > best[0]):
                 best = (t.count, t.topic, sig)
-    return None if best is None else best[1:]  # type: ignore[return-value]
+    return None if best is None else best[1:]
 
 
-def laps_from_counter(t: np.ndarray, counter: np.ndarray) -> list[dict[str, Any]]:
+def laps_from_counter(t: np.ndarray, counter: np.ndarray) -> list[LapDoc]:
     """Laps between successive +1 steps of a lap counter; the lap before the first step
     (the out lap, its start unknown) is left out. Each step is placed midway between the
     two samples around it."""
@@ -223,7 +223,7 @@ def laps_from_counter(t: np.ndarray, counter: np.ndarray) -> list[dict[str, Any]
     c = counter.astype(np.int64)
     steps = np.nonzero(np.diff(c) == 1)[0]
     marks = (t[steps] + t[steps + 1]) / 2
-    laps = []
+    laps: list[LapDoc] = []
     for k in range(len(marks) - 1):
         laps.append(
             {
@@ -253,7 +253,7 @@ def find_lap_timer(rec: Recording) -> tuple[str, Signal, Signal] | None:
     return None
 
 
-def laps_from_timer(t: np.ndarray, number: np.ndarray, clock: np.ndarray, clock_path: str) -> list[dict[str, Any]]:
+def laps_from_timer(t: np.ndarray, number: np.ndarray, clock: np.ndarray, clock_path: str) -> list[LapDoc]:
     """Completed laps of the car's lap timer.
 
     Each sample of a running lap says when its lap started (its time minus the clock);
@@ -268,7 +268,7 @@ def laps_from_timer(t: np.ndarray, number: np.ndarray, clock: np.ndarray, clock_
         sel = running & (n == lap)
         if sel.sum() >= 2:
             starts[int(lap)] = float(np.median(t[sel] - c[sel]))
-    laps = []
+    laps: list[LapDoc] = []
     for lap in sorted(starts):
         if lap + 1 in starts and starts[lap + 1] > starts[lap]:
             laps.append(

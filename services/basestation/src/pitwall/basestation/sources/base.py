@@ -57,7 +57,7 @@ class Source(Protocol):
 
     async def remove(self, path: str) -> None: ...
 
-    async def changes(self) -> AsyncIterator[None]:
+    def changes(self) -> AsyncIterator[None]:
         """Yields when something may have changed (best effort; scans still run)."""
         ...
 

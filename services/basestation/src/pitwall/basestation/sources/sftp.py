@@ -12,7 +12,7 @@ import posixpath
 import shlex
 import warnings
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 with warnings.catch_warnings():
     # asyncssh still names DSA types at import; cryptography warns on every start-up.
@@ -136,7 +136,8 @@ class SFTPSource:
         async def read(sftp: asyncssh.SFTPClient) -> bytes:
             async with sftp.open(self._full(path), "rb") as f:
                 await f.seek(max(0, size - n))
-                return bytes(await f.read(min(n, size)))
+                # Opened "rb": asyncssh types read() as str | bytes, but it returns bytes.
+                return bytes(cast(bytes, await f.read(min(n, size))))
 
         return bytes(await self._call(path, read))
 
@@ -151,7 +152,7 @@ class SFTPSource:
                     block = await f.read(chunk)
                     if not block:
                         return
-                    yield bytes(block)
+                    yield bytes(cast(bytes, block))
         except (asyncssh.SFTPError, *_LINK_ERRORS) as exc:
             raise await self._failure(f"{path} (mid-copy)", exc) from None
 
@@ -187,8 +188,9 @@ class SFTPSource:
 
 
 def _mtime_ns(attrs: asyncssh.SFTPAttrs) -> int:
-    if getattr(attrs, "mtime_ns", None):
-        return int(attrs.mtime_ns)
+    mtime_ns = getattr(attrs, "mtime_ns", None)
+    if mtime_ns:
+        return int(mtime_ns)
     return int(attrs.mtime or 0) * 1_000_000_000
 
 

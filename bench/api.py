@@ -53,7 +53,7 @@ def run_documents(
     template: dict[str, Any], count: int, *, max_signal_keys: int | None = None, seed: int = 5
 ) -> list[dict[str, Any]]:
     """`count` runs varied from the template: ids, names, start times and setups."""
-    from pitwall.ingest.documents import tokens
+    from pitwall.common.contracts.searchwords import word_set as tokens
 
     rng = random.Random(seed)
     template = copy.deepcopy(template)

@@ -49,7 +49,7 @@ STEP_NS = 3 * 3600 * 10**9  # a run every ~3 hours
 def _vary(template: dict[str, Any], i: int, rng: Any) -> dict[str, Any]:
     """Run i: the template with its own id, name, start time and setup (shallow: the
     big nested parts are shared, never modified)."""
-    from pitwall.ingest.documents import tokens
+    from pitwall.common.contracts.searchwords import word_set as tokens
 
     sha = f"{rng.getrandbits(256):064x}"
     start = T0_NS + i * STEP_NS + rng.randrange(3600 * 10**9)

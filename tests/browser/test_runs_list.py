@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, Page, expect
 from pymongo import MongoClient
 from test_web import log_in
 
+from pitwall.common.contracts.searchwords import word_set as tokens
 from pitwall.common.summaries import run_summary
 from pitwall.ingest import repository
-from pitwall.ingest.documents import tokens
 
 if TYPE_CHECKING:
     from conftest import WebStack

@@ -15,10 +15,11 @@ import pytest
 from helpers.api import T0_NS, Api, recording, require_ok, run_docs, save_run, sha_of, start_api
 
 from pitwall.common.columns import Recording
+from pitwall.common.contracts.searchwords import word_set as tokens
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.ingest import repository
-from pitwall.ingest.documents import rejected_document, tokens
+from pitwall.ingest.documents import rejected_document
 from pitwall.query_api.queries import Cursor, RunFilters, page_queries, sort_spec
 
 pytestmark = pytest.mark.stack

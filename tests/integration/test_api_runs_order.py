@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from helpers.api import Api, require_ok, start_api
 
+from pitwall.common.contracts.searchwords import word_set as tokens
 from pitwall.common.settings import Settings
 from pitwall.common.summaries import run_summary
 from pitwall.ingest import repository
-from pitwall.ingest.documents import tokens
 from pitwall.query_api.queries import Cursor, RunFilters, page_queries, sort_spec
 
 # Seeding 10,000 summaries into SecantusDB (20 indexes) takes a few minutes on a busy machine.

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pitwall.common.columns import Recording, TopicColumns
+from pitwall.common.contracts.documents import ChannelDoc, LapDoc
 from pitwall.common.selection import Selection
 from pitwall.ingest import eventrules
 from pitwall.ingest.eventrules import RuleSet
@@ -85,7 +86,7 @@ class Digest:
     file: Recording = field(default_factory=lambda: Recording(topics={}, origin_ns=None))
     start_ns: int | None = None
     end_ns: int | None = None
-    channels: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[ChannelDoc] = field(default_factory=list)
     signal_keys: list[str] = field(default_factory=list)
     stats: list[dict[str, Any]] = field(default_factory=list)
     passes: int = 0
@@ -160,7 +161,7 @@ class Digest:
             return None
         return derive_track(Recording(topics={self._gps.topic: self._gps}, origin_ns=self.file.origin_ns))
 
-    def laps(self, track: TrackView | None) -> list[dict[str, Any]]:
+    def laps(self, track: TrackView | None) -> list[LapDoc]:
         """The car's lap timer where it has one (it knows its own line), else the laps
         found in the GPS track, else a lap counter's steps; distances from the GPS."""
         origin = self.file.origin_ns or 0

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from typing import Any
 
+from pitwall.common.contracts.documents import RunDoc, UploadDoc
+from pitwall.common.contracts.searchwords import word_set
 from pitwall.common.events import FileUploaded
 from pitwall.common.runevents import RunEvent
 from pitwall.ingest.digest import Digest
 from pitwall.ingest.setup import normalise_setup
 
 
-def upload_entry(event: FileUploaded) -> dict[str, Any]:
+def upload_entry(event: FileUploaded) -> UploadDoc:
     return {
         "event_id": event.event_id,
         "filename": event.filename,
@@ -23,27 +23,18 @@ def upload_entry(event: FileUploaded) -> dict[str, Any]:
     }
 
 
-def tokens(*texts: str | None) -> list[str]:
-    """Lower-case word tokens for free-text search (SecantusDB has no $text index)."""
-    out: set[str] = set()
-    for text in texts:
-        if text:
-            out.update(w for w in re.split(r"[^0-9a-z]+", text.lower()) if len(w) >= 2)
-    return sorted(out)
-
-
 def _dt(ns: int | None) -> datetime | None:
     return None if ns is None else datetime.fromtimestamp(ns / 1e9, tz=UTC)
 
 
-def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
+def run_document(digest: Digest, event: FileUploaded) -> RunDoc:
     start_ns, end_ns = digest.start_ns, digest.end_ns
     setup, raw = normalise_setup(digest.file.metadata)
     track = digest.track()
     laps = digest.laps(track)
     now = datetime.now(UTC)
     lost_messages = sum(s.count for s in digest.file.skipped if s.what == "tail")
-    doc: dict[str, Any] = {
+    doc: RunDoc = {
         "_id": event.sha256,
         "sha256": event.sha256,
         "status": "recovered" if digest.file.truncated else "ready",
@@ -79,11 +70,11 @@ def run_document(digest: Digest, event: FileUploaded) -> dict[str, Any]:
         "ingested_at": now,
         "updated_at": now,
     }
-    doc["search"] = tokens(event.filename, *(v for v in setup.values() if isinstance(v, str)))
+    doc["search"] = word_set(event.filename, *(v for v in setup.values() if isinstance(v, str)))
     return doc
 
 
-def rejected_document(event: FileUploaded, reason: str) -> dict[str, Any]:
+def rejected_document(event: FileUploaded, reason: str) -> RunDoc:
     now = datetime.now(UTC)
     return {
         "_id": event.sha256,
@@ -105,5 +96,5 @@ def rejected_document(event: FileUploaded, reason: str) -> dict[str, Any]:
         "deleted_at": None,
         "ingested_at": now,
         "updated_at": now,
-        "search": tokens(event.filename),
+        "search": word_set(event.filename),
     }

@@ -154,7 +154,7 @@ class Ingestor:
         if digest.stats:
             await self.signals.insert_many([{"run_id": event.sha256, **s} for s in digest.stats], ordered=False)
         try:
-            await self.runs.insert_one(doc)
+            await self.runs.insert_one(dict(doc))
         except DuplicateKeyError:
             # A concurrent upload of the same file won the race: this one is a duplicate.
             existing = await self._existing(event.sha256)
@@ -205,7 +205,7 @@ class Ingestor:
     async def _reject(self, event: FileUploaded, reason: str) -> None:
         try:
             rejected = rejected_document(event, reason)
-            await self.runs.insert_one(rejected)
+            await self.runs.insert_one(dict(rejected))
         except DuplicateKeyError:
             existing = await self._existing(event.sha256)
             assert existing is not None

@@ -14,9 +14,9 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from pitwall.common.broker import PermanentError
+from pitwall.common.contracts.searchwords import word_set
 from pitwall.common.events import RunCommand
 from pitwall.common.runevents import RunEvent
-from pitwall.ingest.documents import tokens
 from pitwall.ingest.setup import SETUP_FIELDS
 
 EDITABLE = {"notes", "tags"}
@@ -63,7 +63,7 @@ async def apply_command(runs: AsyncCollection[dict[str, Any]], cmd: RunCommand) 
         setup = dict(run.get("setup") or {})
         setup.update({k.split(".", 1)[1]: v for k, v in sets.items() if k.startswith("setup.")})
         notes = sets.get("notes", run.get("notes"))
-        sets["search"] = tokens(run.get("filename"), notes, *(v for v in setup.values() if isinstance(v, str)))
+        sets["search"] = word_set(run.get("filename"), notes, *(v for v in setup.values() if isinstance(v, str)))
         audit["before"] = _before(run, sets)
         update = {"$set": sets}
     # The audit entry keyed by event id makes a redelivered command a no-op.

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from pitwall.common.columns import Recording, Signal, TopicColumns
+from pitwall.common.contracts.documents import ChannelDoc
 
 MAX_DISTINCT = 32
 
@@ -52,8 +53,8 @@ def recording_stats(rec: Recording) -> list[dict[str, Any]]:
     return [signal_stats(t, s) for t in rec.topics.values() for s in t.signals.values()]
 
 
-def channel_summaries(rec: Recording) -> list[dict[str, Any]]:
-    out = []
+def channel_summaries(rec: Recording) -> list[ChannelDoc]:
+    out: list[ChannelDoc] = []
     for t in rec.topics.values():
         n = t.count
         first = int(t.log_time_ns[0]) if n else None

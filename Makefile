@@ -33,9 +33,12 @@ up: install ## run the whole stack locally; Ctrl-C stops it (data stays in .pitw
 test: install ## run every test; the fixtures start the servers they need
 	./scripts/ensure-chromium.sh && ./scripts/ensure-sshd.sh && ./scripts/ensure-restic.sh && ./scripts/ensure-octave.sh && $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: install ## ruff on everything, mypy on libs/common, known vulnerabilities with a fix in uv.lock (pip-audit)
+lint: install ## ruff on everything, mypy on libs, services and the CLI, import rules (import-linter), pip-audit
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy libs/common/src
+	$(VENV)/bin/mypy libs/*/src services/*/src src
+	@# The contracts are in pyproject.toml [tool.importlinter]: services independent, libraries
+	@# import no service or CLI, the CLI no service, query_api's routers not each other.
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python scripts/audit-deps.py
 
 .PHONY: load

@@ -83,7 +83,8 @@ def insert_runs(settings: Any, docs: list[dict[str, Any]], batch: int = 50) -> f
     # Small batches: SecantusDB's cost per document grows with the size of one insert.
     from pymongo import MongoClient
 
-    from pitwall.common.summaries import COLLECTION, run_summary
+    from pitwall.common.contracts.mongo import RUN_SUMMARIES as COLLECTION
+    from pitwall.common.summaries import run_summary
 
     client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_url, tz_aware=True)
     try:

@@ -15,7 +15,8 @@ import os
 import threading
 from concurrent.futures import Future
 
-_MAGIC = b"\x89MCAP0\r\n"
+from pitwall.common.contracts.mcap import MAGIC, has_magic
+
 _started: dict[str, Future[str]] = {}
 _stop = threading.Event()
 
@@ -36,7 +37,7 @@ def start(argv: list[str]) -> None:
             continue
         try:
             with open(token, "rb") as f:
-                if f.read(len(_MAGIC)) != _MAGIC:
+                if not has_magic(f.read(len(MAGIC))):
                     continue
         except OSError:
             continue

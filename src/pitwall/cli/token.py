@@ -35,7 +35,7 @@ class RoleName(StrEnum):
 
 def _run(work: Callable[[AsyncCollection[dict[str, Any]]], Awaitable[T]]) -> T:
     from pitwall.cli.stack import require
-    from pitwall.ingest.repository import TOKENS
+    from pitwall.common.contracts.mongo import TOKENS
 
     require(["mongodb"])
     settings = get_settings()

@@ -18,7 +18,11 @@ import numpy.typing as npt
 from pitwall.synth.track import GRAVITY, LAUNCH_AFTER_S, Drive
 
 # The car (numbers of a typical FSAE electric car; they are stated so tests can use them).
-WHEEL_RADIUS_M = 0.2032  # 16-inch tyre: wheel rpm * 2*pi*R / 60 = ground speed
+# 16-inch tyre: wheel rpm * 2*pi*R / 60 = ground speed. The simulated car's own value, not
+# settings.DEFAULT_WHEEL_RADIUS_M: it is the truth the wheel speeds are generated from, so a
+# test of the compare's rpm -> distance checks against it independently of the setting.
+# Equal to the default on purpose (the dev stack compares simulated runs with the default).
+WHEEL_RADIUS_M = 0.2032
 GEAR_RATIO = 11.86  # motor rpm / wheel rpm (hub motors with planetary reduction)
 MASS_KG = 280.0  # car with driver
 WHEELBASE_M = 1.535

@@ -17,12 +17,36 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal, get_args
+
+from pitwall.common.contracts.documents import TokenDoc
 
 Role = Literal["viewer", "uploader", "editor", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 PREFIX = "pw_"
+
+
+class Permission(StrEnum):
+    """What a request may do; query_api's guards ask for one per route."""
+
+    read = "read"
+    export = "export"
+    upload = "upload"
+    edit = "edit"
+    admin = "admin"
+
+
+# What each role may do: the page shows it, query_api enforces it, ingest stores the role.
+ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
+    "viewer": frozenset({Permission.read, Permission.export}),
+    "uploader": frozenset({Permission.read, Permission.export, Permission.upload}),
+    "editor": frozenset({Permission.read, Permission.export, Permission.edit}),
+    "admin": frozenset(Permission),
+}
+assert tuple(ROLE_PERMISSIONS) == ROLES, "every role has its permissions"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -65,7 +89,7 @@ def expiry(now: datetime, expires_in: timedelta | None) -> datetime | None:
 def token_document(
     token_id: str, token_hash: str, role: str, name: str | None, *,
     created_at: datetime | None = None, expires_at: datetime | None = None, created_by: str | None = None,
-) -> dict[str, Any]:
+) -> TokenDoc:
     """The `tokens` document of a new token (never the secret)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")

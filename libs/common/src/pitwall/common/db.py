@@ -28,8 +28,5 @@ async def ping(client: AsyncMongoClient[dict[str, Any]]) -> None:
     await client.admin.command("ping")
 
 
-# The backup service's record of each backup it made or tried (its own collection in the
-# catalogue database; query_api reads it for the admin page and /readyz).
-BACKUPS = "backups"
 # A backup older than this many schedule intervals is stale.
 BACKUP_STALE_INTERVALS = 2

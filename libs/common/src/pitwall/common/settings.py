@@ -8,6 +8,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The team's 16-inch tyre, loaded: lap comparison without GPS turns wheel rpm into distance
+# with it (`pitwall.common.lapcompare.rpm_to_mps`). Here, not in lapcompare: settings must
+# not import numpy (the base station reads them).
+DEFAULT_WHEEL_RADIUS_M = 0.2032
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PITWALL_", env_file=None, extra="ignore")
@@ -42,7 +47,7 @@ class Settings(BaseSettings):
     http_port: int = 8000
     upload_max_bytes: int = 8 * 1024**3
     # Lap comparison without GPS: distance from wheel rpm needs the loaded tyre radius.
-    wheel_radius_m: float = Field(default=0.2032, gt=0.05, le=1.0)
+    wheel_radius_m: float = Field(default=DEFAULT_WHEEL_RADIUS_M, gt=0.05, le=1.0)
     # Wrong tokens (log-in or bearer): this many different ones from one client within
     # the window lock that client out for the window (429 with Retry-After).
     auth_max_failures: int = Field(default=10, ge=1)

@@ -19,8 +19,6 @@ from typing import Any
 
 from pitwall.common.runevents import event_tokens, prefixes
 
-COLLECTION = "run_summaries"
-
 # What a list item shows (query_api's `RunSummary`, less `id`).
 LIST_FIELDS = (
     "filename", "status", "reason", "start_time", "end_time", "start_ns", "end_ns",

@@ -22,7 +22,7 @@ from pitwall.backup.core import prune, record_drill, run_backup
 from pitwall.backup.drill import drill
 from pitwall.backup.target import open_target
 from pitwall.common import db, metrics
-from pitwall.common.db import BACKUPS
+from pitwall.common.contracts.mongo import BACKUPS
 from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed, Event
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import run_service

@@ -24,12 +24,13 @@ from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 
 from pitwall.backup.manifest import CollectionDump
-from pitwall.common.summaries import COLLECTION as SUMMARIES
+from pitwall.common.contracts.mongo import RUN_SUMMARIES as SUMMARIES
+from pitwall.common.contracts.mongo import RUNS, SIGNALS
 from pitwall.common.summaries import run_summary
 
 RAW = CodecOptions(document_class=RawBSONDocument)
 # Collections whose documents belong to one run (field naming it): cut to the dumped runs.
-PER_RUN = {"signals": "run_id"}
+PER_RUN = {SIGNALS: "run_id"}
 SKIP = ("system.",)
 
 
@@ -37,14 +38,14 @@ def dump_database(client: MongoClient[Any], database: str, folder: Path) -> tupl
     """Write `<name>.bson` and `<name>.indexes.json` per collection; the dumped runs."""
     db = client[database]
     names = sorted(n for n in db.list_collection_names() if not n.startswith(SKIP))
-    if "runs" in names:
+    if RUNS in names:
         names = sorted({*names, SUMMARIES})  # derived from the runs, present or not
-    order = (["runs"] if "runs" in names else []) + [n for n in names if n not in ("runs", SUMMARIES)]
+    order = ([RUNS] if RUNS in names else []) + [n for n in names if n not in (RUNS, SUMMARIES)]
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, CollectionDump] = {}
     run_ids: set[Any] = set()
     runs: list[dict[str, Any]] = []
-    summaries = _Writer(folder / f"{SUMMARIES}.bson") if "runs" in names else None
+    summaries = _Writer(folder / f"{SUMMARIES}.bson") if RUNS in names else None
     for name in order:
         coll = db.get_collection(name, codec_options=RAW)
         digest = hashlib.sha256()
@@ -59,7 +60,7 @@ def dump_database(client: MongoClient[Any], database: str, folder: Path) -> tupl
                 digest.update(raw)
                 count += 1
                 size += len(raw)
-                if summaries is not None and name == "runs":
+                if summaries is not None and name == RUNS:
                     summaries.add(encode(run_summary(doc)))
                     run_ids.add(doc["_id"])
                     runs.append({"_id": doc["_id"], "object_key": doc.get("object_key"), "sha256": doc.get("sha256"),
@@ -67,7 +68,7 @@ def dump_database(client: MongoClient[Any], database: str, folder: Path) -> tupl
         indexes = [_index_spec(ix) for ix in db[name].list_indexes() if ix.get("name") != "_id_"]
         (folder / f"{name}.indexes.json").write_text(json.dumps(indexes, default=str, sort_keys=True))
         out[name] = CollectionDump(count, digest.hexdigest(), size, indexes)
-        if summaries is not None and name == "runs":
+        if summaries is not None and name == RUNS:
             summaries.close()
             indexes = [_index_spec(ix) for ix in db[SUMMARIES].list_indexes() if ix.get("name") != "_id_"]
             (folder / f"{SUMMARIES}.indexes.json").write_text(json.dumps(indexes, default=str, sort_keys=True))

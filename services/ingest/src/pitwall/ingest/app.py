@@ -10,6 +10,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
 from pitwall.common import db, metrics
+from pitwall.common.contracts import mongo
 from pitwall.common.events import Event, FileUploaded, StationStatus
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.logging import get_logger
@@ -62,11 +63,11 @@ async def main(settings: Settings, stop: asyncio.Event, rules: RuleSet | None = 
     await summaries.backfill(database)
     store = ObjectStore(settings)
     await retry_forever("s3", lambda: asyncio.to_thread(store.ensure_buckets), stop)
-    outbox = Outbox(database[repository.OUTBOX])
+    outbox = Outbox(database[mongo.OUTBOX])
     ingestor = Ingestor(database, store, outbox, rules)
     async with wiring(settings, stop, "ingest") as w:
         relay = asyncio.create_task(outbox.relay(w.publisher, stop))
-        backlog = asyncio.create_task(watch_outbox(database[repository.OUTBOX], settings.metrics_refresh_s, stop))
+        backlog = asyncio.create_task(watch_outbox(database[mongo.OUTBOX], settings.metrics_refresh_s, stop))
         async def handle(event: Event, message: AbstractIncomingMessage) -> None:
             await ingestor.handle(event, message)
             if isinstance(event, FileUploaded):
@@ -75,7 +76,7 @@ async def main(settings: Settings, stop: asyncio.Event, rules: RuleSet | None = 
         await consume_until_stopped(
             w, "ingest", handle, stop,
             idempotency_key=idempotency_key,
-            store=MongoIdempotencyStore(database[repository.PROCESSED]),
+            store=MongoIdempotencyStore(database[mongo.PROCESSED]),
             prefetch=2,
         )
         await relay

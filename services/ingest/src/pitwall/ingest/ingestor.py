@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from pitwall.common import metrics, signalstore
 from pitwall.common.columns import Recording
+from pitwall.common.contracts import mongo
 from pitwall.common.events import (
     ConversionCompleted,
     ConversionFailed,
@@ -34,7 +35,7 @@ from pitwall.common.logging import get_logger
 from pitwall.common.runtime import release_free_memory
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import jobs, repository, stations, summaries, tokens
+from pitwall.ingest import jobs, stations, summaries, tokens
 from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
 from pitwall.ingest.eventrules import RuleSet
@@ -105,8 +106,8 @@ class Ingestor:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], store: ObjectStore, outbox: Outbox, rules: RuleSet | None = None) -> None:
         self.db = db
         self.rules = rules or RuleSet()
-        self.runs = db[repository.RUNS]
-        self.signals = db[repository.SIGNALS]
+        self.runs = db[mongo.RUNS]
+        self.signals = db[mongo.SIGNALS]
         self.store = store
         self.outbox = outbox
         self.settings = store.settings
@@ -118,16 +119,16 @@ class Ingestor:
         if isinstance(event, FileUploaded):
             await self.on_file_uploaded(event)
         elif isinstance(event, ConversionRequested | ConversionProgress | ConversionCompleted | ConversionFailed):
-            await jobs.record(self.db[repository.JOBS], event)
+            await jobs.record(self.db[mongo.JOBS], event)
         elif isinstance(event, RunCommand):
             await apply_command(self.runs, event)
             await summaries.refresh(self.db, event.run_id)
         elif isinstance(event, StationStatus):
-            await stations.record(self.db[repository.STATIONS], event)
+            await stations.record(self.db[mongo.STATIONS], event)
         elif isinstance(event, TokenCommand):
-            await tokens.apply_command(self.db[repository.TOKENS], event)
+            await tokens.apply_command(self.db[mongo.TOKENS], event)
         elif isinstance(event, TokensUsed):
-            await tokens.record_usage(self.db[repository.TOKENS], event)
+            await tokens.record_usage(self.db[mongo.TOKENS], event)
 
     # -- file.uploaded ---------------------------------------------------------------
     async def _existing(self, sha256: str) -> dict[str, Any] | None:

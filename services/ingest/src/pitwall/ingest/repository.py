@@ -1,4 +1,5 @@
-"""MongoDB collections owned by ingest, and the indexes behind every API query."""
+"""The indexes of the collections ingest owns (names in pitwall.common.contracts.mongo),
+behind every API query."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from pitwall.common import summaries
 
-RUNS = "runs"
-# The slim copy of each run that lists read (see pitwall.common.summaries).
-RUN_SUMMARIES = summaries.COLLECTION
-SIGNALS = "signals"
-JOBS = "jobs"
-OUTBOX = "outbox"
-PROCESSED = "processed"
-TOKENS = "tokens"
-# The latest station.status per base station (`_id` = station_id).
-STATIONS = "stations"
+# The names are the contract's (tests and tools still reach them through this module).
+from pitwall.common.contracts.mongo import (
+    JOBS,
+    OUTBOX,
+    PROCESSED,
+    RUN_SUMMARIES,
+    RUNS,
+    SIGNALS,
+    STATIONS,
+    TOKENS,
+)
+
+__all__ = [
+    "INDEXES", "JOBS", "LIST_FILTER_FIELDS", "OUTBOX", "PROCESSED", "RUNS", "RUN_SUMMARIES", "SIGNALS",
+    "STATIONS", "TOKENS", "ensure_indexes",
+]
 
 _BY_START = [("start_ns", DESCENDING), ("_id", DESCENDING)]
 _BY_UPLOADED = [(summaries.UPLOADED_NS, DESCENDING), ("_id", DESCENDING)]

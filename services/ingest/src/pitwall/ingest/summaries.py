@@ -14,9 +14,9 @@ from typing import Any
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from pitwall.common.contracts import mongo
 from pitwall.common.logging import get_logger
 from pitwall.common.summaries import FORMAT, FORMAT_VERSION, SOURCE_PROJECTION, run_summary
-from pitwall.ingest import repository
 
 log = get_logger(__name__)
 BATCH = 500
@@ -26,14 +26,14 @@ _OUTDATED = object()
 
 async def write(db: AsyncDatabase[dict[str, Any]], run: Mapping[str, Any]) -> None:
     """The summary of this run document, as it now is in `runs`."""
-    await db[repository.RUN_SUMMARIES].replace_one({"_id": run["_id"]}, run_summary(run), upsert=True)
+    await db[mongo.RUN_SUMMARIES].replace_one({"_id": run["_id"]}, run_summary(run), upsert=True)
 
 
 async def refresh(db: AsyncDatabase[dict[str, Any]], run_id: str) -> None:
     """Re-read the run and rewrite its summary (after an update of the run)."""
-    run = await db[repository.RUNS].find_one({"_id": run_id}, SOURCE_PROJECTION)
+    run = await db[mongo.RUNS].find_one({"_id": run_id}, SOURCE_PROJECTION)
     if run is None:
-        await db[repository.RUN_SUMMARIES].delete_one({"_id": run_id})
+        await db[mongo.RUN_SUMMARIES].delete_one({"_id": run_id})
     else:
         await write(db, run)
 
@@ -44,7 +44,7 @@ async def backfill(db: AsyncDatabase[dict[str, Any]]) -> dict[str, int]:
     FORMAT_VERSION: fields it did not derive) are rebuilt, ones without a run removed.
     Idempotent; a database from before summaries gets them all on its first start."""
     started = time.perf_counter()
-    runs, sums = db[repository.RUNS], db[repository.RUN_SUMMARIES]
+    runs, sums = db[mongo.RUNS], db[mongo.RUN_SUMMARIES]
     have = {
         d["_id"]: d.get("updated_at") if d.get(FORMAT) == FORMAT_VERSION else _OUTDATED
         async for d in sums.find({}, {"updated_at": 1, FORMAT: 1})

@@ -8,6 +8,7 @@ reports arrive as events (`apply_command`, `record_usage`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,7 +48,7 @@ class TokenInfo:
     created_by: str | None = None
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> TokenInfo:
+    def from_doc(cls, doc: Mapping[str, Any]) -> TokenInfo:
         return cls(
             doc["_id"], doc.get("name") or "", doc["role"], aware(doc["created_at"]) or doc["created_at"],
             aware(doc.get("revoked_at")), aware(doc.get("expires_at")), aware(doc.get("last_used_at")),
@@ -75,7 +76,7 @@ async def create(
     doc = token_document(new_token_id(), hash_token(secret), role, name, created_at=now,
                          expires_at=expiry(now, expires_in), created_by="pitwall token create")
     await _ensure_index(tokens)
-    await tokens.insert_one(doc)
+    await tokens.insert_one(dict(doc))
     return TokenInfo.from_doc(doc), secret
 
 

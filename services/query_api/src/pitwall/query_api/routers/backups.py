@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, status
 
-from pitwall.common.db import BACKUP_STALE_INTERVALS, BACKUPS
+from pitwall.common.contracts.mongo import BACKUPS
+from pitwall.common.db import BACKUP_STALE_INTERVALS
 from pitwall.common.events import BackupDue
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Admin

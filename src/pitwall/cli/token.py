@@ -1,8 +1,8 @@
 """`pitwall token create|list|revoke|ensure-admin`: API tokens, an admin tool of ingest's DB.
 
-Writes the `tokens` collection directly through `pitwall.ingest.tokens` (the owner of
-that collection): token management must work even when no service is running, e.g.
-to get the first admin token.
+Writes the `tokens` collection directly through `pitwall.common.tokenstore` (shared with
+ingest, which applies the web page's token commands): token management must work even when
+no service is running, e.g. to get the first admin token.
 """
 
 from __future__ import annotations
@@ -63,10 +63,11 @@ def create(
     ),
 ) -> None:
     """Create a token and print it (it is shown only this once)."""
-    from pitwall.ingest import tokens
+    from pitwall.common import tokenstore as tokens
+    from pitwall.common.apitokens import parse_duration
 
     try:
-        expires_in = tokens.parse_duration(expires) if expires is not None else None
+        expires_in = parse_duration(expires) if expires is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--expires") from None
     info, secret = _run(lambda coll: tokens.create(coll, role.value, name, expires_in=expires_in))
@@ -82,7 +83,7 @@ def _when(t: datetime | None) -> str:
 @app.command("list")
 def list_() -> None:
     """List tokens (never their secrets), with when each expires (UTC)."""
-    from pitwall.ingest import tokens
+    from pitwall.common import tokenstore as tokens
 
     rows = _run(lambda coll: tokens.list_tokens(coll))
     if not rows:
@@ -98,7 +99,7 @@ def list_() -> None:
 @app.command()
 def revoke(token_id: str = typer.Argument(..., help="the id shown by `pitwall token list`")) -> None:
     """Revoke a token: requests with it are refused within a few seconds."""
-    from pitwall.ingest import tokens
+    from pitwall.common import tokenstore as tokens
 
     if not _run(lambda coll: tokens.revoke(coll, token_id)):
         typer.echo(f"no active token with id {token_id!r}", err=True)
@@ -111,7 +112,7 @@ def ensure_admin(
     file: Path = typer.Option(Path(DEFAULT_DATA_DIR, ADMIN_TOKEN), "--file", help="where the admin token is kept"),
 ) -> None:
     """Print the admin token kept in FILE, creating one when FILE holds no valid token."""
-    from pitwall.ingest import tokens
+    from pitwall.common import tokenstore as tokens
 
     secret, created = _run(lambda coll: tokens.ensure_admin_token(coll, file))
     if created:

@@ -69,7 +69,7 @@ def wait_for_runs(settings: Settings, run_ids: list[str], timeout: float = 300.0
     must see them in the catalogue."""
     from pymongo import MongoClient
 
-    from pitwall.ingest.repository import RUNS
+    from pitwall.common.contracts.mongo import RUNS
 
     client: MongoClient[dict[str, object]] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=5000)
     try:

@@ -219,8 +219,8 @@ class Supervisor:
         import asyncio
 
         from pitwall.common import db
-        from pitwall.ingest.repository import TOKENS
-        from pitwall.ingest.tokens import ensure_token
+        from pitwall.common.contracts.mongo import TOKENS
+        from pitwall.common.tokenstore import ensure_token
 
         async def ensure() -> str:
             client = db.make_client(settings)
@@ -312,8 +312,8 @@ class Supervisor:
         import asyncio
 
         from pitwall.common import db
-        from pitwall.ingest.repository import TOKENS
-        from pitwall.ingest.tokens import ensure_admin_token
+        from pitwall.common.contracts.mongo import TOKENS
+        from pitwall.common.tokenstore import ensure_admin_token
 
         settings = self.settings
         assert settings is not None

@@ -357,8 +357,8 @@ def check_services(data: bytes) -> None:
     from pitwall.common import signalstore
     from pitwall.common.events import FileUploaded
     from pitwall.common.mcapread import McapReadError, read_recording
-    from pitwall.converter import resample
-    from pitwall.converter.export import ExportError, ExportParams, export_recording
+    from pitwall.export import resample
+    from pitwall.export.recording import ExportError, ExportParams, export_recording
     from pitwall.ingest.documents import run_document
     from pitwall.ingest.ingestor import Rejected, digest_file
 

@@ -28,7 +28,7 @@ INSTRUMENTED = {
     "services": [
         "pitwall.common.mcapread", "pitwall.common.signalstore", "pitwall.ingest.digest",
         "pitwall.ingest.ingestor", "pitwall.ingest.documents", "pitwall.ingest.stats",
-        "pitwall.ingest.track", "pitwall.converter.export", "pitwall.converter.resample",
+        "pitwall.ingest.track", "pitwall.export.recording", "pitwall.export.resample",
     ],
 }  # fmt: skip
 

@@ -156,7 +156,7 @@ def test_start_up_stays_light(tmp_path: Path) -> None:
         "from pathlib import Path\n"
         "import numpy as np\n"
         "from pitwall.common.columns import Recording, Signal, TopicColumns\n"
-        "from pitwall.converter.export import ExportParams, export_recording\n"
+        "from pitwall.export.recording import ExportParams, export_recording\n"
         "s = np.empty(2, dtype=object); s[:] = ['a', 'b']\n"
         "tc = TopicColumns('A', 'A', 'protobuf', np.array([5, 6]),\n"
         "    {'x': Signal('x', 'double', np.zeros(2)), 's': Signal('s', 'string', s)})\n"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from export_support import at_mat_path, load_v5, load_v73, rows_of
 
-from pitwall.converter.export import ExportParams, export_recording
+from pitwall.export.recording import ExportParams, export_recording
 
 HYTECH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "hytech"
 FILES = sorted(HYTECH.glob("*.mcap")) if HYTECH.is_dir() else []

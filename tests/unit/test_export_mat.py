@@ -23,8 +23,8 @@ from export_support import (
 )
 
 from pitwall.common.columns import Recording
-from pitwall.converter.export import ExportParams, ExportResult, export_recording
-from pitwall.converter.naming import matlab_name
+from pitwall.export.naming import matlab_name
+from pitwall.export.recording import ExportParams, ExportResult, export_recording
 
 SHA = "0123456789abcdef" * 4
 KIND_CLASS = {

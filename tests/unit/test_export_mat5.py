@@ -9,10 +9,10 @@ import pytest
 import scipy.io as sio
 from export_support import load_v5, load_v73, sample_recording, strings, v5_classes
 
-from pitwall.converter import mat5
-from pitwall.converter.export import ExportParams, export_recording
-from pitwall.converter.mat5 import V5LimitError, oversize_variables, write_mat5
-from pitwall.converter.matvalue import Cell, StrCell
+from pitwall.export import mat5
+from pitwall.export.mat5 import V5LimitError, oversize_variables, write_mat5
+from pitwall.export.matvalue import Cell, StrCell
+from pitwall.export.recording import ExportParams, export_recording
 
 
 def test_scipy_reads_back_what_savemat_would_have_written(tmp_path: Path) -> None:

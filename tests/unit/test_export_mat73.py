@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 from export_support import load_v73, strings
 
-from pitwall.converter.mat73 import write_mat73
-from pitwall.converter.matvalue import Cell, StrCell
+from pitwall.export.mat73 import write_mat73
+from pitwall.export.matvalue import Cell, StrCell
 
 
 def test_header_userblock_and_classes(tmp_path: Path) -> None:

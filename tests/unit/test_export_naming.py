@@ -9,7 +9,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pitwall.converter.naming import allocate, matlab_name
+from pitwall.export.naming import allocate, matlab_name
 
 VALID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from export_support import ORIGIN, at_mat_path, load_v5, load_v73, rows_of, sample_recording
 
-from pitwall.converter.export import ExportParams, export_recording
+from pitwall.export.recording import ExportParams, export_recording
 
 
 @pytest.fixture(params=["mat", "mat73"])

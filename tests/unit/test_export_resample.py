@@ -9,8 +9,8 @@ import pytest
 from export_support import load_v5, strings
 
 from pitwall.common.columns import Recording, Signal, TopicColumns
-from pitwall.converter.export import ExportError, ExportParams, export_recording
-from pitwall.converter.resample import grid_ns, resample
+from pitwall.export.recording import ExportError, ExportParams, export_recording
+from pitwall.export.resample import grid_ns, resample
 
 T0 = 1_700_000_000_000_000_000
 S = 1_000_000_000  # ns per second

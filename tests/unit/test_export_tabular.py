@@ -16,14 +16,14 @@ import pytest
 from export_support import LONG_TOPIC, ORIGIN, empty_recording, sample_recording
 
 from pitwall.common.columns import Recording
-from pitwall.converter.export import (
+from pitwall.export.naming import matlab_name
+from pitwall.export.recording import (
     ExportError,
     ExportParams,
     ExportResult,
     export_recording,
     resolve_format,
 )
-from pitwall.converter.naming import matlab_name
 
 
 def _export(path: Path, **kw: Any) -> ExportResult:

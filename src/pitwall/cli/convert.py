@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import typer
 
 from pitwall.cli import prehash
+
+if TYPE_CHECKING:
+    from pitwall.common.exportformats import Interp, Layout
 
 _LABEL = {"mat": "MAT v5", "mat73": "MAT v7.3", "csv": "CSV", "parquet": "Parquet"}
 
@@ -104,7 +107,7 @@ def convert(
     """Convert an MCAP recording to MAT, CSV or Parquet in one pass over the file."""
     began = time.perf_counter()
     from pitwall.common.selection import Selection
-    from pitwall.converter.export import (
+    from pitwall.export.recording import (
         ExportError,
         ExportParams,
         check_output,
@@ -117,9 +120,10 @@ def convert(
         globs = Selection.parse_signals(signals)
         params = ExportParams(
             format=fmt,
-            layout=layout,
+            # Any other text is refused by check_params, with this command's message.
+            layout=cast("Layout", layout),
             resample_hz=resample,
-            interp=interp,
+            interp=cast("Interp", interp),
             start_s=start,
             end_s=end,
             topics=topics,
@@ -175,7 +179,7 @@ def _read_and_export(
     digest: Future[str],
     stage: Callable[[str, float, float], Stage],
 ) -> Any:
-    from pitwall.converter.export import ExportError, export_recording
+    from pitwall.export.recording import ExportError, export_recording
 
     try:
         from pitwall.common.mcapread import McapReadError, read_recording

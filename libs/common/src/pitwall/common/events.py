@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pitwall.common.apitokens import Role
+from pitwall.common.exportspec import ExportSpec
 
 
 def _now() -> datetime:
@@ -65,20 +66,16 @@ class RunRejected(Event):
     duplicate: bool = False
 
 
-class ConversionRequested(Event):
+class ConversionRequested(Event, ExportSpec):
+    """What to export (the spec: runs are SHA-256 ids of the MCAP) with the window the API
+    resolved and the names it chose."""
+
     name: ClassVar[str] = "conversion.requested"
     job_id: str
-    runs: list[str] = Field(min_length=1)  # run ids = SHA-256 of the MCAP
-    topics: str | None = None  # regular expression over topic names
-    signals: list[str] = Field(default_factory=list)  # globs over "topic:path"
     start_s: float | None = None
     end_s: float | None = None
     # The run event whose window start_s/end_s are (an export cut to an event).
     run_event: str | None = None
-    resample_hz: float | None = Field(default=None, gt=0)
-    interp: Literal["hold", "linear"] = "hold"
-    format: Literal["mat", "mat73", "csv", "parquet"] = "mat"
-    layout: Literal["struct", "pairs"] = "struct"
     requested_by: str | None = None
     # Original file names by run id (the source named in each export's meta).
     filenames: dict[str, str] = Field(default_factory=dict)

@@ -2,8 +2,9 @@
 
 Reads each run from the signal store when ingest wrote one (only the needed columns),
 else from the MCAP in S3 (ranged reads of the needed chunks when it is indexed), runs
-the same export the CLI runs, and stores the result under a key derived from the
-request, so an identical request is served from that object.
+the same export the CLI runs (`pitwall.export`), and stores the result under a key
+derived from the request's spec and window, so an identical request is served from that
+object.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -22,6 +22,8 @@ from minio.error import S3Error
 from pitwall.common import exportnames, signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.events import ConversionRequested
+from pitwall.common.exportformats import SUFFIX
+from pitwall.common.exportspec import ExportSpec
 from pitwall.common.logging import get_logger
 from pitwall.common.selection import Selection, no_match
 from pitwall.common.storage import (
@@ -32,27 +34,12 @@ from pitwall.common.storage import (
     mcap_key,
     signals_prefix,
 )
-from pitwall.converter.tabular import zip_entry
 
 log = get_logger(__name__)
 
-SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ".zip"}
-# What export_recording is asked to write per run (Parquet per topic: a folder, zipped later;
-# resampled: one .parquet file, so its member in the zip says what it is).
-_RUN_OUTPUT_SUFFIX = {"mat": ".mat", "mat73": ".mat", "csv": ".zip", "parquet": ""}
-_RESAMPLED_OUTPUT_SUFFIX = {**_RUN_OUTPUT_SUFFIX, "parquet": ".parquet"}
-# Fields that change the output; job id, requester and timestamps don't.
-_KEY_FIELDS = (
-    "runs",
-    "topics",
-    "signals",
-    "start_s",
-    "end_s",
-    "resample_hz",
-    "interp",
-    "format",
-    "layout",
-)
+# Fields that change the output: the spec's and the window. Job id, requester, names and
+# timestamps don't (nor run_event: its window is start_s/end_s).
+_KEY_FIELDS = (*ExportSpec.model_fields, "start_s", "end_s")
 EXPORT_FORMAT_VERSION = 1
 
 
@@ -61,6 +48,8 @@ class ConversionError(Exception):
 
 
 def request_key(req: ConversionRequested) -> str:
+    """The cache key of the request's output. sort_keys: the key does not depend on the
+    order of the spec's fields (caches made before the spec existed still hit)."""
     body = {k: getattr(req, k) for k in _KEY_FIELDS} | {"v": EXPORT_FORMAT_VERSION}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return digest[:32]
@@ -127,26 +116,23 @@ def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording
         raise ConversionError(f"run {run_id[:12]}… is not a readable MCAP file: {exc}") from exc
 
 
+def _no_match(selection: Selection, missing: set[str], where: str) -> str:
+    # In the order the request lists them.
+    return no_match([g for g in selection.signals if g in missing], where)
+
+
 def convert(
     req: ConversionRequested, store: ObjectStore, progress: Callable[[float, str], None]
 ) -> Result:
-    from pitwall.converter.export import ExportParams, export_recording
+    from pitwall.export.bundle import bundle
+    from pitwall.export.recording import ExportParams, export_recording, output_suffix
 
     settings = store.settings
     key = result_object_key(req)
     if store.exists(settings.bucket_exports, key):
         return Result(key, store.size(settings.bucket_exports, key), True, {})
     selection = selection_of(req)
-    params = ExportParams(
-        format=req.format,
-        layout=req.layout,
-        resample_hz=req.resample_hz,
-        interp=req.interp,
-        start_s=req.start_s,
-        end_s=req.end_s,
-        topics=req.topics,
-        signals=tuple(req.signals),
-    )
+    params = ExportParams.of(req, req.start_s, req.end_s)
     tmp_root = settings.data_dir / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="export-", dir=tmp_root))
@@ -157,21 +143,23 @@ def convert(
         # Globs no run has matched yet; query_api refuses them up front, this says the
         # same for a request made by hand.
         missing = set(selection.signals)
-        suffixes = _RESAMPLED_OUTPUT_SUFFIX if req.resample_hz is not None else _RUN_OUTPUT_SUFFIX
+        run_suffix = output_suffix(req.format, resampled=req.resample_hz is not None)
         # Apart from `final`, which may be a zip of the same name as a run's file.
-        (work / "runs").mkdir()
+        runs_dir = work / "runs"
+        runs_dir.mkdir()
         for i, (run_id, stem) in enumerate(zip(req.runs, _run_stems(req), strict=True)):
             base = i / n
             progress(base, f"reading run {i + 1}/{n}")
             rec = load_run(store, run_id, selection)
             source = req.filenames.get(run_id) or run_id[:12]
-            missing &= set(selection.unmatched((tc.topic, p) for tc in rec.topics.values() for p in tc.signals))
+            pairs = ((tc.topic, p) for tc in rec.topics.values() for p in tc.signals)
+            missing &= set(selection.unmatched(pairs))
             if n == 1 and missing:
-                raise ConversionError(no_match([g for g in selection.signals if g in missing], f"run {source}"))
+                raise ConversionError(_no_match(selection, missing, f"run {source}"))
             if not any(t.signals for t in rec.topics.values()):
                 raise ConversionError(f"the selection matches no signal in {source}")
             progress(base + 0.6 / n, f"writing run {i + 1}/{n}")
-            out = work / "runs" / f"{stem}{suffixes[req.format]}"
+            out = runs_dir / f"{stem}{run_suffix}"
             result = export_recording(
                 rec,
                 out,
@@ -180,23 +168,13 @@ def convert(
                 source_sha256=run_id,
             )
             outputs.extend(Path(p) for p in result.files)
-            runs_done.append({"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)})
+            runs_done.append(
+                {"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)}
+            )
         if missing:
-            raise ConversionError(no_match([g for g in selection.signals if g in missing], f"the {n} runs"))
+            raise ConversionError(_no_match(selection, missing, f"the {n} runs"))
         final = work / PurePosixPath(key).name
-        if len(outputs) == 1 and outputs[0].is_file() and outputs[0].suffix == final.suffix:
-            shutil.move(outputs[0], final)
-        else:
-            runs_dir = work / "runs"
-            with zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as zf:
-                for p in outputs:
-                    files = [(f, f"{p.name}/{f.relative_to(p)}") for f in sorted(p.rglob("*")) if f.is_file()] \
-                        if p.is_dir() else [(p, p.name if n == 1 else p.relative_to(runs_dir).as_posix())]
-                    for f, name in files:
-                        entry = zip_entry(name)
-                        entry.file_size = f.stat().st_size  # lets zipfile pick zip64 for big members
-                        with open(f, "rb") as src, zf.open(entry, "w") as dst:
-                            shutil.copyfileobj(src, dst, 1 << 20)
+        bundle(outputs, final, runs_dir, single_run=n == 1)
         progress(0.95, "uploading")
         size = store.put_file(settings.bucket_exports, key, final)
         return Result(key, size, False, {"runs": runs_done})

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from pitwall.common.apitokens import Role
 from pitwall.common.events import INT64_MAX, STATION_ID, StationSource
+from pitwall.common.exportspec import ExportSpec
 from pitwall.common.runevents import EVENT_ID, KIND_MAX, NOTE_MAX
 
 RunStatus = Literal["ready", "recovered", "rejected"]
@@ -336,23 +337,14 @@ class StationList(BaseModel):
     stations: list[StationView]
 
 
-ExportFormat = Literal["mat", "mat73", "csv", "parquet"]
-
-
-class ExportRequest(BaseModel):
+# What to export (the spec the event carries) and the window to cut, as asked; the API
+# resolves it to the event's `start_s`/`end_s`. (A comment: a docstring would become the
+# schema's description in the OpenAPI document.)
+class ExportRequest(ExportSpec):
     model_config = ConfigDict(extra="forbid")
 
-    runs: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]], Field(min_length=1, max_length=100)]
-    signals: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=500)]], Field(max_length=2000)] = Field(
-        default_factory=list, description="globs over `topic:path` (e.g. `VNData:vn_vel.*`); empty = all"
-    )
-    topics: Annotated[str, StringConstraints(max_length=500)] | None = Field(None, description="regular expression over topic names")
     start: Annotated[float, Field(ge=0, le=1e7)] | None = Field(None, description="seconds since the run's origin")
     end: Annotated[float, Field(ge=0, le=1e7)] | None = None
-    resample_hz: Annotated[float, Field(gt=0, le=100_000)] | None = None
-    interp: Literal["hold", "linear"] = "hold"
-    format: ExportFormat = "mat"
-    layout: Literal["struct", "pairs"] = "struct"
     event: Annotated[str, StringConstraints(pattern=EVENT_ID)] | None = Field(
         None, description="cut to this event's window (one run; instead of start/end)"
     )

@@ -19,16 +19,15 @@ Both give `signal_map`: rows `{source_path, mat_path}` with source_path `topic:f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from pitwall.common.columns import NUMPY_DTYPE, Recording, Signal, Skipped, TopicColumns
-from pitwall.converter.matvalue import MatValue, StrCell
-from pitwall.converter.naming import allocate
-from pitwall.converter.timebase import origin_of, seconds_since
+from pitwall.common.exportformats import Layout
+from pitwall.export.matvalue import MatValue, StrCell
+from pitwall.export.naming import allocate
+from pitwall.export.timebase import origin_of, seconds_since
 
-Layout = Literal["struct", "pairs"]
 RESERVED_TOP_LEVEL = ("signal_map", "meta")
 
 

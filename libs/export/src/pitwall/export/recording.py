@@ -1,7 +1,8 @@
 """The one entry point from a Recording to files: `export_recording`.
 
 Used by `pitwall convert` and by the converter service. Writers are imported lazily so a
-MAT v5 export never pays for h5py or pyarrow.
+MAT v5 export never pays for h5py or pyarrow. The formats, layouts and interpolations are
+the export spec's (`pitwall.common.exportformats`); `ExportParams.of` takes one from a spec.
 """
 
 from __future__ import annotations
@@ -11,18 +12,23 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from pitwall.common.columns import Recording, Skipped
-from pitwall.converter.layout import Layout, build_layout
-from pitwall.converter.matvalue import MatValue, StrCell
-from pitwall.converter.meta import ExportInfo, Meta
-from pitwall.converter.resample import Interp, ResampleError, resample
+from pitwall.common.exportformats import FORMATS, SUFFIX, Interp, Layout
+from pitwall.common.exportformats import ExportFormat as Format
+from pitwall.export.layout import build_layout
+from pitwall.export.matvalue import MatValue, StrCell
+from pitwall.export.meta import ExportInfo, Meta
+from pitwall.export.resample import ResampleError, resample
 
-Format = Literal["mat", "mat73", "csv", "parquet"]
-FORMATS: tuple[str, ...] = ("mat", "mat73", "csv", "parquet")
+if TYPE_CHECKING:  # pydantic costs `pitwall convert` ~0.1 s of start-up, for nothing
+    from pitwall.common.exportspec import ExportSpec
+
+# The format an output path names (the CLI's default for --format): the inverse of the
+# spec's SUFFIX, plus the single-file names a user may give.
 SUFFIX_FORMAT: dict[str, Format] = {
     ".mat": "mat",
     ".csv": "csv",
@@ -50,6 +56,29 @@ class ExportParams:
     topics: str | None = None
     signals: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, spec: ExportSpec, start_s: float | None, end_s: float | None) -> ExportParams:
+        """The parameters of one run's export asked for by `spec`, cut to the window."""
+        return cls(
+            format=spec.format,
+            layout=spec.layout,
+            resample_hz=spec.resample_hz,
+            interp=spec.interp,
+            start_s=start_s,
+            end_s=end_s,
+            topics=spec.topics,
+            signals=tuple(spec.signals),
+        )
+
+
+def output_suffix(fmt: Format, resampled: bool) -> str:
+    """The suffix to ask `export_recording` for one run's output in `fmt`: the export's
+    (SUFFIX), except Parquet, which writes a folder of one file per topic ("") or, when
+    resampled, one `.parquet` file (so its member in a zip says what it is)."""
+    if fmt == "parquet":
+        return ".parquet" if resampled else ""
+    return SUFFIX[fmt]
+
 
 @dataclass(slots=True)
 class ExportResult:
@@ -67,7 +96,7 @@ def resolve_format(out: Path, fmt: str | None) -> Format:
     if fmt is not None:
         if fmt not in FORMATS:
             raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-        return fmt  # type: ignore[return-value]
+        return fmt
     found = SUFFIX_FORMAT.get(out.suffix.lower())
     if found is None:
         raise ExportError(
@@ -158,7 +187,7 @@ def _export_mat(job: _Job, fmt: Format) -> Format:
         return {**built.variables, "signal_map": StrCell(signal_map), "meta": meta.to_mat()}
 
     if fmt == "mat":
-        from pitwall.converter.mat5 import V5LimitError, write_mat5
+        from pitwall.export.mat5 import V5LimitError, write_mat5
 
         try:
             _atomic(job.out, lambda p: write_mat5(p, variables("mat"), progress=job.progress))
@@ -168,14 +197,14 @@ def _export_mat(job: _Job, fmt: Format) -> Format:
                 f"MAT v5 cannot hold {', '.join(exc.names)} (2 GB per variable): "
                 "wrote MAT v7.3 instead"
             )
-    from pitwall.converter.mat73 import write_mat73
+    from pitwall.export.mat73 import write_mat73
 
     _atomic(job.out, lambda p: write_mat73(p, variables("mat73"), progress=job.progress))
     return "mat73"
 
 
 def _export_table(job: _Job, fmt: Literal["csv", "parquet"]) -> list[Path]:
-    from pitwall.converter import tabular
+    from pitwall.export import tabular
 
     out = job.out
     if job.params.resample_hz is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pitwall.converter.matvalue import (
+from pitwall.export.matvalue import (
     Cell,
     MatValue,
     StrCell,

@@ -1,6 +1,6 @@
 """Benchmark of the MAT writers against `scipy.io.savemat` on a realistic Recording.
 
-    python -m pitwall.converter.bench_writer [--topics 100] [--rows 2000000] [--check]
+    .venv/bin/python bench/mat_writers.py [--topics 100] [--rows 2000000] [--check]
 
 The Recording: `--topics` topics sharing `--rows` rows, ~10 signals each (double, single,
 int32, uint32, logical, enum), a repeated 16-wide field in every tenth topic, and string
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from pitwall.common.columns import Recording, Signal, TopicColumns
-from pitwall.converter.layout import struct_layout
-from pitwall.converter.matvalue import Cell, MatValue, StrCell
+from pitwall.export.layout import struct_layout
+from pitwall.export.matvalue import Cell, MatValue, StrCell
 
 _STATES = ["IDLE", "PRECHARGE", "READY_TO_DRIVE", "DRIVING", "FAULT: overtemp"]
 
@@ -120,8 +120,8 @@ def main() -> None:
 
     import scipy.io as sio
 
-    from pitwall.converter.mat5 import write_mat5
-    from pitwall.converter.mat73 import write_mat73
+    from pitwall.export.mat5 import write_mat5
+    from pitwall.export.mat73 import write_mat73
 
     rec = realistic_recording(args.topics, args.rows)
     variables = struct_layout(rec).variables

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Literal
 
 import numpy as np
 
 from pitwall.common.columns import Recording, Signal, Skipped, TopicColumns
-from pitwall.converter.timebase import origin_of
+from pitwall.common.exportformats import Interp
+from pitwall.export.timebase import origin_of
 
-Interp = Literal["hold", "linear"]
 MAX_POINTS = 2**31 - 1  # MATLAB's dimension limit; also keeps a typo'd --resample sane
 # What one resampled export may hold in memory. One damaged log time days away from the
 # others stretches the grid of a 3 kB file to hundreds of millions of points: refuse it with
@@ -56,7 +55,9 @@ def grid_points(lo: int, hi: int, hz: float, anchor: int) -> int:
     return k1 - k0 + 1
 
 
-def check_budget(points: int, columns: int, hz: float, max_bytes: int = MAX_RESAMPLED_BYTES) -> None:
+def check_budget(
+    points: int, columns: int, hz: float, max_bytes: int = MAX_RESAMPLED_BYTES
+) -> None:
     """Refuse a grid whose arrays would not fit the budget, before allocating any of it."""
     need = points * (_GRID_BYTES_PER_POINT + 8 * columns)
     if need > max_bytes:
@@ -148,7 +149,9 @@ def resample(
     if end_s is not None:
         hi = min(hi, round(end_s * 1e9))
     # per topic: its searchsorted index, then each signal's columns
-    columns = sum(1 + sum(_width(sig) for sig in tc.signals.values()) for tc, _, _ in taking.values())
+    columns = sum(
+        1 + sum(_width(sig) for sig in tc.signals.values()) for tc, _, _ in taking.values()
+    )
     check_budget(grid_points(lo, hi, hz, anchor), columns, hz, max_bytes or MAX_RESAMPLED_BYTES)
     grid = grid_ns(lo, hi, hz, anchor)
     if taking and grid.size == 0:

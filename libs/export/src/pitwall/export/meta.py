@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from pitwall.common.columns import Recording, Skipped
-from pitwall.converter.matvalue import Cell, MatValue, StrCell, str_column, table
-from pitwall.converter.timebase import origin_of
+from pitwall.export.matvalue import Cell, MatValue, StrCell, str_column, table
+from pitwall.export.timebase import origin_of
 
+# Written into every file's meta: the name the files have always carried (the core lived in
+# the converter service), kept so that an export's bytes do not change with the move.
 CONVERTER = "pitwall-converter 0.1.0"
 TIME_REFERENCE = "t: seconds since start_time (log time of the first message of the recording)"
 

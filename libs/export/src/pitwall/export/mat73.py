@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 from h5py import h5d, h5o, h5r, h5s, h5t
 
-from pitwall.converter.matvalue import (
+from pitwall.export.matvalue import (
     MATLAB_CLASS,
     Cell,
     MatValue,

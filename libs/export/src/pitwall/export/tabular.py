@@ -27,8 +27,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pitwall.common.columns import NUMPY_DTYPE, Recording, Signal, TopicColumns
-from pitwall.converter.naming import allocate
-from pitwall.converter.timebase import origin_of, seconds_since
+from pitwall.export.naming import allocate
+from pitwall.export.timebase import origin_of, seconds_since
 
 TableFormat = Literal["csv", "parquet"]
 

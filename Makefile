@@ -22,7 +22,7 @@ install: ## create .venv with every package and dev tool (uv; uv.lock pins versi
 	@# Building pitwall-common compiles the Cython decode kernels (gcc, ~15 s, only when
 	@# a .pyx, setup.py or pyproject.toml changed: tool.uv.cache-keys).
 	@if [ -f uv.lock ]; then $(UV) sync --frozen --compile-bytecode -q; else $(UV) sync --compile-bytecode -q; fi
-	@$(VENV)/bin/python -m compileall -q libs/common/src services/*/src src >/dev/null
+	@$(VENV)/bin/python -m compileall -q libs/*/src services/*/src src >/dev/null
 	@$(VENV)/bin/python -c "import pitwall.common.mcapread._kernels" 2>/dev/null || \
 		{ echo "the compiled MCAP kernels are missing: is a C compiler (gcc) installed?" >&2; exit 1; }
 

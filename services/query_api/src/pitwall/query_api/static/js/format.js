@@ -87,7 +87,7 @@ export function fmtValue(v) {
   return String(Number(v.toPrecision(a >= 1000 ? 7 : 5)));
 }
 
-// The MAT contract's naming rule (pitwall.converter.naming), for the snippets.
+// The MAT contract's naming rule (pitwall.export.naming), for the snippets.
 const KEYWORDS = new Set(["break", "case", "catch", "classdef", "continue", "else", "elseif", "end", "for",
   "function", "global", "if", "otherwise", "parfor", "persistent", "return", "spmd", "switch", "try",
   "while", "arguments"]);

@@ -8,16 +8,14 @@ test's vhost and database.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.with_ingest import start_api_with_ingest
 
-# bench/ is the repository's benchmark package, not an installed one.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
+# bench/ is the repository's benchmark package, not an installed one: the repository root is
+# on pytest's pythonpath (pyproject.toml).
 from bench.load import seeding, synthfiles
 from bench.load.checks import check_jobs
 from bench.load.locustrun import Plan, run_locust

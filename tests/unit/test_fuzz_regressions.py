@@ -15,14 +15,12 @@ import sys
 import tracemalloc
 from pathlib import Path
 
+import contract  # tests/fuzz, on pytest's pythonpath (pyproject.toml)
 import numpy as np
 import pytest
+import seeds
 
 FUZZ = Path(__file__).resolve().parents[1] / "fuzz"
-sys.path.insert(0, str(FUZZ))
-
-import contract  # noqa: E402
-import seeds  # noqa: E402
 
 REGRESSIONS = Path(__file__).resolve().parent / "fuzz_regressions"
 FILES = sorted(REGRESSIONS.glob("*.bin"))

@@ -10,16 +10,11 @@ a few hundred examples in all, no deadline (the machine is shared).
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
+import contract  # tests/fuzz, on pytest's pythonpath (pyproject.toml)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
-
-import contract
 from mcapread_fixtures import Legacy, Official, Telemetry, assert_matches_official
 
 SETTINGS = settings(

@@ -14,7 +14,7 @@ from typing import Any, get_args
 import pytest
 
 from pitwall.common.events import ConversionRequested, parse_event
-from pitwall.common.exportformats import FORMATS, SUFFIX, ExportFormat
+from pitwall.common.exportformats import FORMATS, LABEL, SUFFIX, ExportFormat
 from pitwall.common.exportspec import ExportSpec
 from pitwall.converter.worker import request_key, result_object_key
 from pitwall.query_api.models import ExportRequest
@@ -89,7 +89,7 @@ def test_the_event_is_the_request_spec_with_the_window() -> None:
 
 def test_formats_are_defined_once() -> None:
     assert FORMATS == ("mat", "mat73", "csv", "parquet")
-    assert set(SUFFIX) == set(FORMATS)
+    assert set(SUFFIX) == set(LABEL) == set(FORMATS)
     for model in (ExportSpec, ExportRequest, ConversionRequested):
         assert get_args(model.model_fields["format"].annotation) == get_args(ExportFormat)
 

@@ -23,9 +23,6 @@ from pitwall.cli import prehash
 if TYPE_CHECKING:
     from pitwall.common.exportformats import Interp, Layout
 
-_LABEL = {"mat": "MAT v5", "mat73": "MAT v7.3", "csv": "CSV", "parquet": "Parquet"}
-
-
 def _fail(message: str, code: int = 1) -> NoReturn:
     prehash.stop()  # exiting must not wait for a hash nobody needs
     typer.echo(f"pitwall convert: error: {message}", err=True)
@@ -161,11 +158,13 @@ def _run(input: Path, output: Path, params: Any, selection: Any, began: float) -
             result = _read_and_export(input, output, params, selection, digest, stage)
         finally:
             prehash.stop()  # a failed read must not wait for the hash of a large file
+    from pitwall.common.exportformats import LABEL
+
     for warning in result.warnings:
         typer.echo(f"pitwall convert: warning: {warning}", err=True)
     where = str(result.files[0].parent if len(result.files) > 1 else result.files[0])
     typer.echo(
-        f"{where}: {_LABEL.get(result.format, result.format)}, {_size(result.bytes)} - "
+        f"{where}: {LABEL.get(result.format, result.format)}, {_size(result.bytes)} - "
         f"{result.messages:,} messages, {result.signals:,} signals, "
         f"{result.duration_s:.1f} s of data, in {time.perf_counter() - began:.2f} s"
     )

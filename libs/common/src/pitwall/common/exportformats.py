@@ -14,6 +14,14 @@ FORMATS: Final[tuple[ExportFormat, ...]] = get_args(ExportFormat)
 Interp = Literal["hold", "linear"]
 Layout = Literal["struct", "pairs"]
 
+# How a person names each format (what `pitwall convert` says it wrote).
+LABEL: Final[dict[ExportFormat, str]] = {
+    "mat": "MAT v5",
+    "mat73": "MAT v7.3",
+    "csv": "CSV",
+    "parquet": "Parquet",
+}
+
 # The suffix of an export's file: MAT (v5 or v7.3) is one file; CSV and Parquet are one
 # table per topic, so a zip of them.
 SUFFIX: Final[dict[ExportFormat, str]] = {

@@ -14,7 +14,8 @@ from helpers.api import Api, start_api
 from helpers.guards import PUBLIC, audit, operations, probe
 
 from pitwall.common.settings import Settings
-from pitwall.query_api.auth import Principal, Reader, authenticate
+from pitwall.query_api.auth import Principal, authenticate
+from pitwall.query_api.deps import Reader
 from pitwall.query_api.main import create_app
 
 pytestmark = pytest.mark.stack

@@ -6,7 +6,7 @@ is cached for `CACHE_TTL_S` so a page of plots does not cost a database round tr
 request, and short enough that a revoked token stops working within seconds; expiry is
 checked on every request against the cached record.
 
-Every protected route declares one `Guard` (the `Reader`...`Admin` annotations below):
+Every protected route declares one `Guard` (the `Reader`...`Admin` annotations in `deps`):
 `tests/integration/test_api_guards.py` finds it in each route's dependencies and checks
 the live server answers 401/403 as it says, so a route without one cannot slip in.
 Wrong tokens are counted per client (`limiter`): a burst of them is answered 429.
@@ -27,8 +27,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from pitwall.common.apitokens import aware, hash_token
 from pitwall.common.logging import get_logger
 from pitwall.query_api import readmodel
-from pitwall.query_api.deps import Resources
 from pitwall.query_api.limiter import FailureLimiter
+from pitwall.query_api.resources import Resources
 
 log = get_logger(__name__)
 
@@ -220,10 +220,3 @@ class Guard:
 
 def require(permission: Permission) -> Guard:
     return Guard(permission)
-
-
-Reader = Annotated[Principal, Depends(require(Permission.read))]
-Exporter = Annotated[Principal, Depends(require(Permission.export))]
-Uploader = Annotated[Principal, Depends(require(Permission.upload))]
-Editor = Annotated[Principal, Depends(require(Permission.edit))]
-Admin = Annotated[Principal, Depends(require(Permission.admin))]

@@ -13,8 +13,8 @@ from typing import Any
 from pitwall.common import exportnames
 from pitwall.common.selection import Selection, no_match
 from pitwall.query_api import readmodel
-from pitwall.query_api.deps import Resources
 from pitwall.query_api.errors import invalid
+from pitwall.query_api.resources import Resources
 
 # The run document fields `names` reads.
 RUN_FIELDS = {"filename": 1, "setup.event_type": 1, "start_ns": 1}

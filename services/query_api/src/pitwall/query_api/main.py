@@ -16,6 +16,7 @@ from pitwall.common.storage import ObjectStore
 from pitwall.query_api import tokenusage
 from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
+from pitwall.query_api.domain.ops import refresh_queue_metrics as queue_metrics
 from pitwall.query_api.httpmetrics import LatencyMiddleware
 from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.token_cache = TokenCache()
         app.state.token_usage = usage = TokenUsage()
         tasks = [asyncio.create_task(_connect_broker(res)), asyncio.create_task(_ensure_buckets(res)),
-                 asyncio.create_task(ops.refresh_queue_metrics(res)), asyncio.create_task(tokenusage.report(res, usage))]
+                 asyncio.create_task(queue_metrics(res)), asyncio.create_task(tokenusage.report(res, usage))]
         try:
             yield
         finally:

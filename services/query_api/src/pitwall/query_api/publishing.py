@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pitwall.common.events import Event
-from pitwall.query_api.deps import Resources
 from pitwall.query_api.errors import unavailable
+from pitwall.query_api.resources import Resources
 
 
 async def publish(res: Resources, event: Event) -> None:

@@ -1,7 +1,7 @@
-"""The collections query_api reads (owned and indexed by ingest: never written here).
+"""The collections query_api reads (owned and indexed by ingest, `backups` by the backup
+service: never written here). Names come from `pitwall.common.contracts.mongo`.
 
-Names mirror `pitwall.ingest.repository`; query_api does not import ingest so that the
-gateway image carries no ingest code.
+Only the domain modules (and `auth`, `exportnaming`) use these; routers never do.
 """
 
 from __future__ import annotations
@@ -11,16 +11,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from pitwall.common import summaries as _summaries
-from pitwall.query_api.deps import Resources
-
-RUNS = "runs"
-# The slim copy of each run that lists and facets read.
-RUN_SUMMARIES = _summaries.COLLECTION
-SIGNALS = "signals"
-JOBS = "jobs"
-TOKENS = "tokens"
-STATIONS = "stations"
+from pitwall.common.contracts import mongo
+from pitwall.query_api.resources import Resources
 
 Collection = AsyncCollection[dict[str, Any]]
 
@@ -30,24 +22,34 @@ def database(res: Resources) -> AsyncDatabase[dict[str, Any]]:
 
 
 def runs(res: Resources) -> Collection:
-    return database(res)[RUNS]
+    return database(res)[mongo.RUNS]
 
 
 def summaries(res: Resources) -> Collection:
-    return database(res)[RUN_SUMMARIES]
+    """The slim copy of each run that lists and facets read."""
+    return database(res)[mongo.RUN_SUMMARIES]
 
 
 def signals(res: Resources) -> Collection:
-    return database(res)[SIGNALS]
+    return database(res)[mongo.SIGNALS]
 
 
 def jobs(res: Resources) -> Collection:
-    return database(res)[JOBS]
+    return database(res)[mongo.JOBS]
 
 
 def tokens(res: Resources) -> Collection:
-    return database(res)[TOKENS]
+    return database(res)[mongo.TOKENS]
 
 
 def stations(res: Resources) -> Collection:
-    return database(res)[STATIONS]
+    return database(res)[mongo.STATIONS]
+
+
+def outbox(res: Resources) -> Collection:
+    """Ingest's events not yet published (ops reads its backlog)."""
+    return database(res)[mongo.OUTBOX]
+
+
+def backups(res: Resources) -> Collection:
+    return database(res)[mongo.BACKUPS]

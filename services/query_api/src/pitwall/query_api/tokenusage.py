@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from pitwall.common.events import TokensUsed
 from pitwall.common.logging import get_logger
-from pitwall.query_api.deps import Resources
+from pitwall.query_api.resources import Resources
 
 log = get_logger(__name__)
 

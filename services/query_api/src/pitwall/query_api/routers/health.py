@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from pitwall.common import db
-from pitwall.query_api.deps import Resources, resources
-from pitwall.query_api.routers import backups
+from pitwall.query_api.deps import Res
+from pitwall.query_api.domain.readiness import readiness
 
 router = APIRouter(tags=["health"])
 
@@ -20,39 +16,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check(coro: Any) -> dict[str, str]:
-    try:
-        await asyncio.wait_for(coro, timeout=3.0)
-        return {"status": "up"}
-    except Exception as exc:
-        return {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
-
-
-async def _broker(res: Resources) -> None:
-    if res.amqp is None or res.amqp.is_closed:
-        raise ConnectionError("not connected to RabbitMQ")
-    # A round trip proves the connection is alive, not just that it once was.
-    channel = await res.amqp.channel()
-    await channel.close()
-
-
 @router.get("/readyz")
-async def readyz(res: Resources = Depends(resources)) -> JSONResponse:
-    mongo, broker, s3 = await asyncio.gather(
-        _check(db.ping(res.mongo)),
-        _check(_broker(res)),
-        _check(asyncio.to_thread(res.store.ping)),
-    )
-    checks = {"mongodb": mongo, "broker": broker, "s3": s3}
-    ready = all(c["status"] == "up" for c in checks.values())
-    body: dict[str, Any] = {"status": "ready" if ready else "not ready", "checks": checks}
-    if mongo["status"] == "up":
-        # Reported, never a 503: serving runs does not depend on last night's backup.
-        try:
-            backup = await asyncio.wait_for(backups.verdict(res), timeout=3.0)
-            body["backup"] = backup.status
-            body["backup_detail"] = backup.model_dump(exclude_none=True)
-        except Exception as exc:
-            body["backup"] = "unknown"
-            body["backup_detail"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+async def readyz(res: Res) -> JSONResponse:
+    ready, body = await readiness(res)
     return JSONResponse(body, status_code=200 if ready else 503)

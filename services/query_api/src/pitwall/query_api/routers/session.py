@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response, status
 
-from pitwall.query_api.auth import COOKIE, ROLE_PERMISSIONS, Principal, Reader, check_token
+from pitwall.query_api.auth import COOKIE, ROLE_PERMISSIONS, Principal, check_token
+from pitwall.query_api.deps import Reader
 from pitwall.query_api.errors import AUTH, Error
 from pitwall.query_api.models import Me, SessionRequest
 

@@ -93,15 +93,16 @@ def pitwall_service(
 
         api = pitwall_service("query_api")            # waits for /readyz, api.base_url
         ingest = pitwall_service("ingest", settings=s, env={"PITWALL_PREFETCH": "1"})
-        ingest.wait_for_log("consuming")
-        ingest.kill(); ingest.restart()
+        ingest.kill(); wait_until_ready(ingest.restart())
 
-    `settings` replaces the PITWALL_* part of the environment, `env` is applied last.
+    Returned ready (testsupport.services: /readyz, or the service's ready line), unless
+    `wait=False`. `settings` replaces the PITWALL_* part of the environment, `env` is applied last.
     The end of each service's log is added to the report of a failed test.
     """
+    from testsupport.services import start_service, wait_until_ready
+
     from pitwall.devstack.endpoints import settings_env
     from pitwall.devstack.ports import free_port, release
-    from pitwall.devstack.services import ServiceProcess
 
     started: list[ServiceProcess] = []
     request.node.stash[_SERVICES] = started  # for the failure report (pytest_runtest_makereport)
@@ -120,10 +121,10 @@ def pitwall_service(
             http_port = int(child_env["PITWALL_HTTP_PORT"])
         same = sum(1 for s in started if s.name == name)
         log_path = tmp_path / (f"{name}.log" if not same else f"{name}-{same + 1}.log")
-        service = ServiceProcess(name, child_env, log_path, http_port=http_port).start()
-        started.append(service)
-        if wait and http_port is not None:
-            service.wait_ready()
+        service = start_service(name, child_env, log_path, http_port=http_port, wait=False)
+        started.append(service)  # before the wait: a service that never gets ready is stopped too
+        if wait:
+            wait_until_ready(service)
         return service
 
     yield start

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aio_pika
+from testsupport.waiting import wait_for_async
 
 from pitwall.common import db
 from pitwall.common.broker import Publisher, connect
@@ -60,17 +59,11 @@ class Harness:
         return event
 
     async def wait_run(self, run_id: str, timeout: float = 60.0, statuses: tuple[str, ...] = ("ready", "recovered", "rejected")) -> dict[str, Any]:
-        doc = await wait_for(lambda: self.db["runs"].find_one({"_id": run_id, "status": {"$in": list(statuses)}}), timeout)
+        doc = await wait_for_async(
+            lambda: self.db["runs"].find_one({"_id": run_id, "status": {"$in": list(statuses)}}),
+            f"run {run_id[:12]} in {statuses}", timeout,
+        )
         assert isinstance(doc, dict)
         return doc
 
 
-async def wait_for(probe: Callable[[], Awaitable[Any]], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"nothing after {timeout} s")
-        await asyncio.sleep(interval)

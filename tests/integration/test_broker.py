@@ -14,6 +14,7 @@ from typing import Any
 import aio_pika
 import aiormq
 import pytest
+from testsupport.waiting import wait_for_async
 
 from pitwall.common import db
 from pitwall.common.broker import (
@@ -45,15 +46,6 @@ async def _drain(queue: aio_pika.abc.AbstractQueue, timeout: float = 5.0) -> lis
             continue
         got.append(msg)
     return got
-
-
-async def _wait_for(predicate: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _unique(settings: Settings, name: str) -> Settings:
@@ -133,7 +125,7 @@ async def test_malformed_message_is_dead_lettered_with_reason(settings: Settings
         reason = msg.headers[REASON_HEADER]
         reason = reason.decode() if isinstance(reason, bytes) else reason
         assert "invalid 'backup.due' message" in reason
-        await _wait_for(lambda: _true(calls == 1), 5)
+        await wait_for_async(lambda: _true(calls == 1), "one handler call", 5, every=0.05)
         assert queue.name == queue_name(s, "poisontest")
         await consumer.stop()
     finally:
@@ -156,7 +148,7 @@ async def test_an_event_published_before_its_consumer_ever_started_is_delivered(
         await pub.publish(event)
         consumer = Consumer(await conn.channel(), s, "backup", handler)
         await consumer.start()
-        await _wait_for(lambda: _true(got == [event.event_id]), 10)
+        await wait_for_async(lambda: _true(got == [event.event_id]), "the event delivered once", 10, every=0.05)
         await consumer.stop()
     finally:
         await conn.close()
@@ -188,7 +180,7 @@ async def test_same_message_twice_is_processed_once(settings: Settings) -> None:
         await pub.publish(event)  # a redelivery / a duplicate publish
         other = BackupDue()
         await pub.publish(other)
-        await _wait_for(lambda: _true(len(consumer.outcomes) == 3), 10)
+        await wait_for_async(lambda: _true(len(consumer.outcomes) == 3), "three outcomes", 10, every=0.05)
         assert sorted(processed) == sorted([event.event_id, other.event_id])
         assert sorted(o.status for o in consumer.outcomes) == ["duplicate", "ok", "ok"]
         await consumer.stop()
@@ -219,7 +211,7 @@ async def test_consumer_killed_mid_stream_loses_nothing(settings: Settings, serv
         events = [BackupDue() for _ in range(60)]
         for e in events:
             await pub.publish(e)
-        await _wait_for(lambda: _gt(database["killtest_processed"], 10), 20)
+        await wait_for_async(lambda: _gt(database["killtest_processed"], 10), "more than 10 processed", 20, every=0.05)
         proc.kill()  # SIGKILL: no chance to ack or clean up
         proc.wait()
         done_at_kill = await database["killtest_processed"].count_documents({})
@@ -231,7 +223,7 @@ async def test_consumer_killed_mid_stream_loses_nothing(settings: Settings, serv
             ids = {d["event_id"] async for d in database["killtest_processed"].find({}, {"event_id": 1})}
             return ids >= want
 
-        await _wait_for(all_done, 30)
+        await wait_for_async(all_done, "every event processed after the restart", 30, every=0.05)
     finally:
         proc.kill()
         proc.wait()

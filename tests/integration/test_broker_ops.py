@@ -4,13 +4,12 @@ loses nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from typing import Any
 
 import aio_pika
 import pytest
+from testsupport.waiting import wait_for_async
 
 from pitwall.common.broker import (
     Consumer,
@@ -30,13 +29,6 @@ SERVICE = "backup"  # one of the topology's consumers; nothing else runs on this
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-async def _until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_peek_retry_and_a_failed_retry(settings: Settings) -> None:
@@ -69,7 +61,7 @@ async def test_peek_retry_and_a_failed_retry(settings: Settings) -> None:
         async def parked() -> bool:
             return (await broker_ops.peek(conn, s, SERVICE))[1] == 3
 
-        await _until(parked)
+        await wait_for_async(parked, "three dead letters parked", 10, every=0.05)
         await refuser.stop()
 
         letters, total = await broker_ops.peek(conn, s, SERVICE)
@@ -112,7 +104,7 @@ async def test_peek_retry_and_a_failed_retry(settings: Settings) -> None:
         async def both() -> bool:
             return sorted(handled) == sorted([first.event_id, second.event_id])
 
-        await _until(both)
+        await wait_for_async(both, "both retried events handled", 10, every=0.05)
         await acceptor.stop()
 
         # With the service's queue gone the copy comes back unroutable: C stays parked.

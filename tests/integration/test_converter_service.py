@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.io
-from ingest_support import Harness, wait_for
+from ingest_support import Harness
+from testsupport.waiting import wait_for_async
 
 from pitwall.common.events import ConversionRequested
 from pitwall.synth import write_synth
@@ -47,7 +48,7 @@ async def test_request_produces_export_equal_to_cli(
             format="mat", filenames={stored.sha256: "run0.mcap"},
         )
         await h.publisher.publish(req)
-        done = await wait_for(lambda: _first(_completions(h), req.job_id), 60)
+        done = await wait_for_async(lambda: _first(_completions(h), req.job_id), "the export completed", 60)
         progress = [json.loads(m.body) for m in h.events_named("conversion.progress")]
         assert any(p["job_id"] == req.job_id for p in progress)
         data = h.store.get_bytes(settings.bucket_exports, done["result_key"])
@@ -73,7 +74,7 @@ async def test_request_produces_export_equal_to_cli(
         # the identical request is served from the stored object
         again = req.model_copy(update={"job_id": uuid.uuid4().hex, "event_id": uuid.uuid4().hex})
         await h.publisher.publish(again)
-        cached = await wait_for(lambda: _first(_completions(h), again.job_id), 30)
+        cached = await wait_for_async(lambda: _first(_completions(h), again.job_id), "the cached export completed", 30)
         assert cached["cached"] is True and cached["result_key"] == done["result_key"]
 
 
@@ -90,7 +91,7 @@ async def test_unknown_run_fails_with_a_reason(settings: Any, pitwall_service: A
         async def failed() -> Any:
             return next((json.loads(m.body) for m in h.events_named("conversion.failed") if json.loads(m.body)["job_id"] == req.job_id), None)
 
-        body = await wait_for(failed, 30)
+        body = await wait_for_async(failed, "the export failed", 30)
         assert "no file in storage" in body["reason"]
 
 
@@ -109,7 +110,7 @@ async def test_a_job_that_keeps_failing_ends_failed_not_waiting(settings: Any, p
         async def failed() -> Any:
             return next((json.loads(m.body) for m in h.events_named("conversion.failed") if json.loads(m.body)["job_id"] == req.job_id), None)
 
-        body = await wait_for(failed, 30)
+        body = await wait_for_async(failed, "the export failed", 30)
         assert body["reason"].startswith("the export could not be made: failed 3 times:"), body["reason"]
         assert body["event_id"] == f"conversion.failed.{req.job_id}"
 
@@ -139,7 +140,7 @@ async def test_two_converters_and_a_kill_complete_every_job_once(
         async def all_done() -> bool:
             return {c["job_id"] for c in _completions(h)} >= want
 
-        await wait_for(all_done, 180, interval=0.5)
+        await wait_for_async(all_done, "every export done", 180, every=0.5)
         await asyncio.sleep(2)
         # exactly once, as a consumer that checks event ids sees it
         per_job = Counter(c["job_id"] for c in {c["event_id"]: c for c in _completions(h)}.values())

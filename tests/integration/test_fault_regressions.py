@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,20 +10,13 @@ import httpx
 import pytest
 from helpers.api import start_api
 from helpers.proxy import CuttableProxy
+from testsupport.waiting import wait_for_async
 
 from pitwall.common import db
 from pitwall.common.broker import Consumer, Publisher, connect
 from pitwall.common.events import BackupDue, Event
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.settings import Settings
-
-
-async def _until(condition: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -56,12 +47,12 @@ async def test_mongodb_away_during_the_duplicate_check_does_not_stall_the_consum
         proxy.cut()
         first = BackupDue()
         await pub.publish(first)
-        await _until(lambda: bool(consumer.outcomes), 15)
+        await wait_for_async(lambda: bool(consumer.outcomes), "an outcome while MongoDB is away", 15, every=0.05)
         assert [o.status for o in consumer.outcomes] == ["retry"]  # not left unacked
         proxy.restore()
         second = BackupDue()
         await pub.publish(second)
-        await _until(lambda: len(processed) >= 2, 20)
+        await wait_for_async(lambda: len(processed) >= 2, "both events processed", 20, every=0.05)
         assert sorted(processed) == sorted([first.event_id, second.event_id])
         await consumer.stop()
     finally:

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ingest_support import Harness, wait_for
+from ingest_support import Harness
 from mcap.reader import make_reader
 from mcap_protobuf.decoder import DecoderFactory
+from testsupport.waiting import wait_for_async
 
 from pitwall.synth import write_synth
 
@@ -75,7 +76,7 @@ async def test_uploaded_file_becomes_a_ready_run(settings: Any, pitwall_service:
             bodies = [json.loads(m.body) for m in h.events_named("run.ingested")]
             return [b for b in bodies if b["run_id"] == event.sha256]
 
-        await wait_for(lambda: _true(mine()), 15)
+        await wait_for_async(lambda: _true(mine()), "this test's run", 15)
         [body] = mine()
         assert body["upload_event_id"] == event.event_id
         # the signal store holds the columns
@@ -99,7 +100,7 @@ async def test_same_file_twice_and_concurrently_is_one_run(settings: Any, pitwal
             doc = await h.db["runs"].find_one({"_id": first.sha256})
             return doc if len(doc["uploads"]) == 3 else None
 
-        run = await wait_for(three_uploads, 30)
+        run = await wait_for_async(three_uploads, "the run of three uploads", 30)
         assert await h.db["runs"].count_documents({"sha256": first.sha256}) == 1
         assert sorted(u["filename"] for u in run["uploads"]) == ["a.mcap", "b.mcap", "c.mcap"]
         assert sum(1 for u in run["uploads"] if u.get("duplicate")) == 2
@@ -214,7 +215,7 @@ async def test_ingest_killed_mid_file_publishes_once(settings: Any, pitwall_serv
         run = await h.wait_run(event.sha256, timeout=120)
         assert run["status"] == "ready"
         assert await h.db["runs"].count_documents({"sha256": event.sha256}) == 1
-        await wait_for(lambda: _true(h.events_named("run.ingested")), 15)
+        await wait_for_async(lambda: _true(h.events_named("run.ingested")), "run.ingested", 15)
         await asyncio.sleep(2)  # a second publication would arrive by now
         ids = {json.loads(m.body)["event_id"] for m in h.events_named("run.ingested") if json.loads(m.body)["run_id"] == event.sha256}
         assert len(ids) == 1
@@ -237,7 +238,7 @@ async def test_fifty_files_at_once_all_ingested_with_bounded_memory(
         async def all_done() -> bool:
             return await h.db["runs"].count_documents({"_id": {"$in": ids}, "status": "ready"}) == len(ids)
 
-        await wait_for(all_done, 240, interval=0.5)
+        await wait_for_async(all_done, "every run ingested", 240, every=0.5)
         peak_kib = _peak_rss_kib(ingest.pid)
         print(f"\ningest peak RSS after 50 files: {peak_kib / 1024:.0f} MiB")
         assert peak_kib < 1.5 * 1024 * 1024

@@ -17,6 +17,7 @@ import httpx
 import numpy as np
 import pytest
 from pymongo import MongoClient
+from testsupport.services import start_service, wait_until_ready
 
 from pitwall.common import signalstore
 from pitwall.common.columns import Recording, Signal, TopicColumns
@@ -82,10 +83,10 @@ def start_api(settings: Settings, service_env: dict[str, str], log_dir: Any, tag
     made = _async(_ensure(s))
     port = free_port()
     env = dict(service_env) | settings_env(s) | {"PITWALL_HTTP_PORT": str(port)}
-    proc = ServiceProcess("query_api", env, log_dir / f"query_api-{tag}.log", http_port=port).start()
+    proc = start_service("query_api", env, log_dir / f"query_api-{tag}.log", http_port=port, wait=False)
     mongo: MongoClient[dict[str, Any]] = MongoClient(s.mongo_url, tz_aware=True)
     try:
-        proc.wait_ready()
+        wait_until_ready(proc)
         api = Api(proc.base_url, s, proc, mongo)
         api.tokens = {role: secret for role, (_id, secret) in made.items()}
         api.token_ids = {role: tid for role, (tid, _secret) in made.items()}

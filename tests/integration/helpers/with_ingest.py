@@ -4,15 +4,19 @@ need uploads to become runs (and heartbeats to be kept) on the real stack."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from testsupport.services import start_service, wait_until_ready
+from testsupport.waiting import wait_for
 
 from helpers.api import Api, start_api
 from pitwall.common.events import Event
 from pitwall.common.settings import Settings
 from pitwall.devstack.services import ServiceProcess
+
+__all__ = ["publish", "start_api_with_ingest", "start_api_with_ingest_and_converter", "wait_for"]
 
 
 def start_api_with_ingest(
@@ -27,9 +31,9 @@ def start_api_with_ingest(
     try:
         for api in start_api(settings, dict(service_env), log_dir, tag, amqp_url=endpoints.amqp_url_for(vhost), **overrides):
             env = dict(service_env) | settings_env(api.settings)
-            ingest = ServiceProcess("ingest", env, log_dir / f"ingest-{tag}.log").start()
+            ingest = start_service("ingest", env, log_dir / f"ingest-{tag}.log", wait=False)
             try:
-                ingest.wait_for_log('"ready"', timeout=60)
+                wait_until_ready(ingest)
                 yield api, ingest
             finally:
                 ingest.stop()
@@ -55,16 +59,6 @@ def publish(settings: Settings, *events: Event) -> None:
     asyncio.run(go())
 
 
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every)
-
-
 def start_api_with_ingest_and_converter(
     settings: Settings, service_env: dict[str, str], endpoints: Any, log_dir: Path, tag: str
 ) -> Iterator[Api]:
@@ -73,9 +67,10 @@ def start_api_with_ingest_and_converter(
     from pitwall.devstack.endpoints import settings_env
 
     for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, log_dir, tag):
-        converter = ServiceProcess("converter", dict(service_env) | settings_env(api.settings), log_dir / f"converter-{tag}.log").start()
+        env = dict(service_env) | settings_env(api.settings)
+        converter = start_service("converter", env, log_dir / f"converter-{tag}.log", wait=False)
         try:
-            converter.wait_for_log('"ready"', timeout=60)
+            wait_until_ready(converter)
             yield api
         finally:
             converter.stop()

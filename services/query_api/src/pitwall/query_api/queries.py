@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from pitwall.common.runevents import words
+from pitwall.common.contracts.searchwords import words
 from pitwall.common.summaries import EVENT_TOKENS, LIST_FIELDS, UPLOADED_NS
 
 INT64_MIN = -(2**63)
@@ -295,7 +295,14 @@ async def resolve_names(runs: AsyncCollection[dict[str, Any]], filters: RunFilte
     exactly is itself; any other is every stored value it `name_matches` (an empty
     tuple: no run can match). The list then asks for an $in of them, which still walks
     the field's index in order. The cursor's fingerprint keeps the values as asked, so
-    a run with a new matching name, uploaded between two pages, does not void it."""
+    a run with a new matching name, uploaded between two pages, does not void it.
+
+    Deliberately not cached: it costs, per page, one `find_one` per asked value (an
+    index point lookup; at most 20 values a filter, the router's bound) and, only when a
+    value is not a stored name exactly, one `distinct` of that field (as many values as
+    there are distinct names: tens). A cache would let a run with a new name miss the
+    pages of a listing for as long as it kept an answer; these reads are small beside
+    the page itself."""
     out: dict[str, tuple[Any, ...]] = {}
     for name, field_ in NAME_FIELDS.items():
         asked: tuple[str, ...] = getattr(filters, name)
@@ -370,6 +377,12 @@ class _Learned:
     width: int
 
 
+# What pages found, per (collection, query fingerprint) and per (collection, sort) for
+# queries never seen. Safe to share and to lose: it only sizes the windows of `_take_range`,
+# which together always cover the whole range, so a stale or missing entry costs time,
+# never a run (and the event loop runs one request's read-modify-write at a time between
+# awaits, each write replacing a whole entry). Bound: LEARNED_MAX entries, the least
+# recently used dropped first; a process restart starts empty.
 _LEARNED: OrderedDict[tuple[str, str], _Learned] = OrderedDict()
 LEARNED_MAX = 512
 MAX_WINDOWS = 6
@@ -475,6 +488,10 @@ async def _walk_is_cheaper(runs: AsyncCollection[dict[str, Any]], candidates: in
     return candidates * candidates > (limit + 1) * total
 
 
+# The estimated number of runs per collection (its full name), kept COUNT_TTL_S seconds.
+# It only chooses between two plans that give the same runs (see `_walk_is_cheaper`), so a
+# stale count costs time at worst. Bound: one entry per collection this process lists
+# (`run_summaries` of its database: one in practice).
 _COUNTS: dict[str, tuple[float, int]] = {}
 COUNT_TTL_S = 60.0
 

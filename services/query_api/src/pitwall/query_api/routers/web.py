@@ -58,39 +58,16 @@ def _shell(request: Request, token: str | None) -> Response:
 Token = Annotated[str | None, Cookie(alias=COOKIE)]
 
 
-@router.get("/")
-async def runs_page(request: Request, token: Token = None) -> Response:
+# The app's pages: one shell each, the scripts pick the page from the path.
+PAGES = ("/", "/runs/{run_id}", "/compare", "/upload", "/admin/backups", "/admin/tokens", "/admin/ops")
+
+
+async def page_shell(request: Request, token: Token = None) -> Response:
     return _shell(request, token)
 
 
-@router.get("/runs/{run_id}")
-async def run_page(run_id: str, request: Request, token: Token = None) -> Response:
-    return _shell(request, token)
-
-
-@router.get("/compare")
-async def compare_page(request: Request, token: Token = None) -> Response:
-    return _shell(request, token)
-
-
-@router.get("/upload")
-async def upload_page(request: Request, token: Token = None) -> Response:
-    return _shell(request, token)
-
-
-@router.get("/admin/backups")
-async def backups_page(request: Request, token: Token = None) -> Response:
-    return _shell(request, token)
-
-
-@router.get("/admin/tokens")
-async def tokens_page(request: Request, token: Token = None) -> Response:
-    return _shell(request, token)
-
-
-@router.get("/admin/ops")
-async def ops_page(request: Request, token: Token = None) -> Response:
-    return _shell(request, token)
+for _path in PAGES:
+    router.add_api_route(_path, page_shell, methods=["GET"])
 
 
 @router.get("/docs")

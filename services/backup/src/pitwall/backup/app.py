@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aio_pika.abc import AbstractIncomingMessage
 from pymongo.errors import DuplicateKeyError
 
 from pitwall.backup import schedule
 from pitwall.backup.core import prune, record_drill, run_backup
 from pitwall.backup.drill import drill
+from pitwall.backup.handlers import HANDLERS
 from pitwall.backup.target import open_target
 from pitwall.common import db, metrics
 from pitwall.common.contracts.mongo import BACKUPS
-from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed, Event
+from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import run_service
 from pitwall.common.settings import Settings
@@ -140,23 +141,31 @@ async def _last_success_from_records(coll: Any) -> None:
         metrics.BACKUP_LAST_SUCCESS.labels(service="backup").set(aware.timestamp())
 
 
+@dataclass(slots=True)
+class Backups:
+    """What the backup service's handlers (`pitwall.backup.handlers`) work with."""
+
+    settings: Settings
+    wiring: Wiring
+    coll: Any
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one backup at a time here
+
+    async def make(self, event: BackupDue) -> None:
+        async with self.lock:
+            await make_backup(self.settings, self.wiring, self.coll, event)
+
+
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     schedule.validate(settings.backup_schedule)
     client = db.make_client(settings)
     coll = db.database(client, settings)[BACKUPS]
-    lock = asyncio.Lock()  # one backup at a time in this process
     await _last_success_from_records(coll)
-
-    async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-        if isinstance(event, BackupDue):
-            async with lock:
-                await make_backup(settings, w, coll, event)
-
     try:
         async with wiring(settings, stop, "backup") as w:
             tick = asyncio.create_task(scheduler(settings, w, stop))
             try:
-                await consume_until_stopped(w, "backup", handle, stop, prefetch=1)
+                await consume_until_stopped(w, HANDLERS.service, HANDLERS.bind(Backups(settings, w, coll)), stop,
+                                            prefetch=1)
             finally:
                 tick.cancel()
     finally:

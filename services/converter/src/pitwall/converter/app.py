@@ -6,8 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-
-from aio_pika.abc import AbstractIncomingMessage
+from dataclasses import dataclass
 
 from pitwall.common import metrics
 from pitwall.common.broker import Publisher
@@ -23,6 +22,7 @@ from pitwall.common.runtime import release_free_memory, retry_forever, run_servi
 from pitwall.common.settings import Settings
 from pitwall.common.shell import consume_until_stopped, wiring
 from pitwall.common.storage import ObjectStore
+from pitwall.converter.handlers import HANDLERS
 from pitwall.converter.worker import ConversionError, Result, convert
 
 log = get_logger(__name__)
@@ -122,24 +122,30 @@ async def handle_request(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """What the converter's handlers (`pitwall.converter.handlers`) work with."""
+
+    store: ObjectStore
+    publisher: Publisher
+
+    async def convert(self, event: ConversionRequested) -> None:
+        log.info(
+            "conversion started",
+            job_id=event.job_id,
+            runs=len(event.runs),
+            correlation=current_correlation_id(),
+        )
+        try:
+            await handle_request(event, self.store, self.publisher)
+        finally:
+            release_free_memory()  # again in the main thread: see its docstring
+
+
 async def main(settings: Settings, stop: asyncio.Event) -> None:
     store = ObjectStore(settings)
     await retry_forever("s3", lambda: asyncio.to_thread(store.ensure_buckets), stop)
     async with wiring(settings, stop, "converter") as w:
-
-        async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-            assert isinstance(event, ConversionRequested)
-            log.info(
-                "conversion started",
-                job_id=event.job_id,
-                runs=len(event.runs),
-                correlation=current_correlation_id(),
-            )
-            try:
-                await handle_request(event, store, w.publisher)
-            finally:
-                release_free_memory()  # again in the main thread: see its docstring
-
         async def gave_up(event: Event, reason: str) -> None:
             # The job must end, not wait forever: the same id as a handled failure.
             assert isinstance(event, ConversionRequested)
@@ -151,7 +157,8 @@ async def main(settings: Settings, stop: asyncio.Event) -> None:
             )
 
         await consume_until_stopped(
-            w, "converter", handle, stop, prefetch=settings.converter_prefetch, on_dead=gave_up
+            w, HANDLERS.service, HANDLERS.bind(Converter(store, w.publisher)), stop,
+            prefetch=settings.converter_prefetch, on_dead=gave_up,
         )
 
 

@@ -6,20 +6,20 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from aio_pika.abc import AbstractIncomingMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
 from pitwall.common import db, metrics
 from pitwall.common.contracts import mongo
-from pitwall.common.events import Event, FileUploaded, StationStatus
+from pitwall.common.events import Event, StationStatus
 from pitwall.common.idempotency import MongoIdempotencyStore
 from pitwall.common.logging import get_logger
-from pitwall.common.runtime import release_free_memory, retry_forever, run_service
+from pitwall.common.runtime import retry_forever, run_service
 from pitwall.common.settings import Settings
 from pitwall.common.shell import consume_until_stopped, wiring
 from pitwall.common.storage import ObjectStore
 from pitwall.ingest import repository, summaries
 from pitwall.ingest.eventrules import RuleError, RuleSet, load_rules
+from pitwall.ingest.handlers import HANDLERS
 from pitwall.ingest.ingestor import Ingestor
 from pitwall.ingest.outbox import Outbox
 
@@ -68,13 +68,8 @@ async def main(settings: Settings, stop: asyncio.Event, rules: RuleSet | None = 
     async with wiring(settings, stop, "ingest") as w:
         relay = asyncio.create_task(outbox.relay(w.publisher, stop))
         backlog = asyncio.create_task(watch_outbox(database[mongo.OUTBOX], settings.metrics_refresh_s, stop))
-        async def handle(event: Event, message: AbstractIncomingMessage) -> None:
-            await ingestor.handle(event, message)
-            if isinstance(event, FileUploaded):
-                release_free_memory()  # in the main thread: see its docstring
-
         await consume_until_stopped(
-            w, "ingest", handle, stop,
+            w, HANDLERS.service, HANDLERS.bind(ingestor), stop,
             idempotency_key=idempotency_key,
             store=MongoIdempotencyStore(database[mongo.PROCESSED]),
             prefetch=2,

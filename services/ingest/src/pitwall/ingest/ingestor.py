@@ -1,4 +1,6 @@
-"""What ingest does with each event. Plain async methods over MongoDB and S3."""
+"""Taking an uploaded file into the catalogue: decode, store its columns, write its run.
+
+Plain async methods over MongoDB and S3; which event calls what is `pitwall.ingest.handlers`."""
 
 from __future__ import annotations
 
@@ -17,30 +19,16 @@ from pymongo.errors import DuplicateKeyError
 from pitwall.common import metrics, signalstore
 from pitwall.common.columns import Recording
 from pitwall.common.contracts import mongo
-from pitwall.common.events import (
-    ConversionCompleted,
-    ConversionFailed,
-    ConversionProgress,
-    ConversionRequested,
-    Event,
-    FileUploaded,
-    RunCommand,
-    RunIngested,
-    RunRejected,
-    StationStatus,
-    TokenCommand,
-    TokensUsed,
-)
+from pitwall.common.events import Event, FileUploaded, RunIngested, RunRejected
 from pitwall.common.logging import get_logger
 from pitwall.common.runtime import release_free_memory
 from pitwall.common.selection import Selection
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import jobs, stations, summaries, tokens
+from pitwall.ingest import summaries
 from pitwall.ingest.digest import Digest, plan_passes
 from pitwall.ingest.documents import rejected_document, run_document, upload_entry
 from pitwall.ingest.eventrules import RuleSet
 from pitwall.ingest.outbox import Outbox
-from pitwall.ingest.runcommands import apply_command
 
 log = get_logger(__name__)
 
@@ -114,21 +102,6 @@ class Ingestor:
         # The memory budget is the process's: one file is decoded at a time (the decode
         # already keeps both cores busy; concurrent files would only add their columns).
         self._decoding = asyncio.Semaphore(1)
-
-    async def handle(self, event: Event, _message: object = None) -> None:
-        if isinstance(event, FileUploaded):
-            await self.on_file_uploaded(event)
-        elif isinstance(event, ConversionRequested | ConversionProgress | ConversionCompleted | ConversionFailed):
-            await jobs.record(self.db[mongo.JOBS], event)
-        elif isinstance(event, RunCommand):
-            await apply_command(self.runs, event)
-            await summaries.refresh(self.db, event.run_id)
-        elif isinstance(event, StationStatus):
-            await stations.record(self.db[mongo.STATIONS], event)
-        elif isinstance(event, TokenCommand):
-            await tokens.apply_command(self.db[mongo.TOKENS], event)
-        elif isinstance(event, TokensUsed):
-            await tokens.record_usage(self.db[mongo.TOKENS], event)
 
     # -- file.uploaded ---------------------------------------------------------------
     async def _existing(self, sha256: str) -> dict[str, Any] | None:

@@ -1,19 +1,24 @@
 """The broker topology, declared in one place.
 
 One durable topic exchange carries every event (routing key = event name). Each
-consuming service owns one durable queue bound to the events it handles, a ladder of
-retry queues (messages wait out a TTL there, then dead-letter back to the service
-queue), and a dead-letter queue for messages that keep failing.
+consuming service owns one durable queue bound to the events it has handlers for, a
+ladder of retry queues (messages wait out a TTL there, then dead-letter back to the
+service queue), and a dead-letter queue for messages that keep failing.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 from pitwall.common.settings import Settings
+
+from .handlers import Handlers
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,31 +27,48 @@ class ServiceQueue:
     bindings: tuple[str, ...]
 
 
-# Who consumes what. query_api consumes nothing: it reads MongoDB and publishes.
-CONSUMERS: dict[str, ServiceQueue] = {
-    q.service: q
-    for q in (
-        ServiceQueue(
-            "ingest",
-            (
-                "file.uploaded",
-                "run.command",
-                "conversion.requested",
-                "conversion.progress",
-                "conversion.completed",
-                "conversion.failed",
-                "station.status",
-                "token.command",
-                "token.used",
-            ),
-        ),
-        ServiceQueue("converter", ("conversion.requested",)),
-        ServiceQueue("backup", ("backup.due",)),
-        # The base station consumes nothing: it sits outside the cloud network with an
-        # uploader token only, and learns a file's fate from the API (POST /runs/lookup).
-        # A queue of its own would fill with every run.ingested and never drain.
-    )
-}
+# Who consumes from the broker. Each declares its handlers, and so its queue's bindings, in
+# `pitwall.<service>.handlers` (HANDLERS, see `handlers.Handlers`). query_api consumes
+# nothing: it reads MongoDB and publishes. The base station consumes nothing either: it sits
+# outside the cloud network with an uploader token only, and learns a file's fate from the
+# API (POST /runs/lookup); a queue of its own would fill with every run.ingested.
+CONSUMING_SERVICES = ("ingest", "converter", "backup")
+
+
+def _handlers_module(service: str) -> str:
+    return f"pitwall.{service}.handlers"
+
+
+@cache
+def _service_queue(service: str) -> ServiceQueue:
+    # Imported by name, at first use: the shared library knows no service statically (the
+    # import contracts), yet every publisher declares each consumer's queue and bindings
+    # before it publishes, so an event waits for a consumer that has not started yet.
+    registry = getattr(importlib.import_module(_handlers_module(service)), "HANDLERS", None)
+    if not isinstance(registry, Handlers) or registry.service != service:
+        raise TypeError(f"{_handlers_module(service)}.HANDLERS is not the Handlers of {service!r}")
+    return ServiceQueue(service, registry.bindings)
+
+
+class _Consumers(Mapping[str, ServiceQueue]):
+    """service -> its queue's bindings, read from the service's handler registry."""
+
+    def __getitem__(self, service: str) -> ServiceQueue:
+        if service not in CONSUMING_SERVICES:
+            raise KeyError(service)
+        return _service_queue(service)
+
+    def __contains__(self, service: object) -> bool:
+        return service in CONSUMING_SERVICES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CONSUMING_SERVICES)
+
+    def __len__(self) -> int:
+        return len(CONSUMING_SERVICES)
+
+
+CONSUMERS: Mapping[str, ServiceQueue] = _Consumers()
 
 # A message that crashes its consumer this many times (redelivered without an ack) is
 # dead-lettered by the server itself: no crash loop.

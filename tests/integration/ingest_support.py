@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -65,5 +66,24 @@ class Harness:
         )
         assert isinstance(doc, dict)
         return doc
+
+    async def all_seen(self, timeout: float = 30.0) -> None:
+        """Every event the broker routed to this harness before the call is in `self.events`.
+
+        A marker sent through the same exchange into the same queue arrives after everything
+        routed there before it (a queue delivers in order). So once the services that could
+        publish have stopped, seeing the marker proves nothing else is on its way: a "no second
+        publication" check without a sleep.
+        """
+        marker = f"run.test-marker.{uuid.uuid4().hex}"
+        await self.publisher.exchange.publish(aio_pika.Message(b"{}"), routing_key=marker)
+        await wait_for_async(lambda: any(m.routing_key == marker for m in self.events), "the marker", timeout)
+
+    async def work_left(self, service: str) -> int | None:
+        """Messages waiting in `service`'s work queue (after it stopped: what it did not ack)."""
+        from pitwall.common.broker.ops import queue_stats
+
+        stats = await queue_stats(self.conn, self.settings)
+        return next(q.messages for q in stats if q.service == service and q.kind == "work")
 
 

@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 import numpy as np
-import numpy.typing as npt
 
-EARTH_RADIUS_M = 6_371_000.0
-Array = npt.NDArray[np.float64]
+from pitwall.common.geometry import Array, path_distance, valid_fixes
 
 # Where a lap's distance comes from when the run has no GPS fix: wheel speeds, in one place
-# (glob on `topic:path`, factor to m/s; an rpm factor takes the wheel radius).
+# (glob on `topic:path`, factor to m/s; an rpm factor takes the wheel radius, which is
+# Settings.wheel_radius_m).
 WHEEL_RPM_GLOBS = ("*:wheel_rpm.*", "*:wheel_speed_rpm.*", "*:*wheel_rpm")
 WHEEL_MPS_GLOBS = ("*:wheel_speed.*", "*:wheel_speed_mps.*", "*:ground_speed*", "*:vehicle_speed_mps")
-DEFAULT_WHEEL_RADIUS_M = 0.2032  # the team's 16-inch tyre
 MAP_POINTS = 400
 # Time lost is the slope of the delta; over shorter stretches it is sensor noise.
 LOSS_SMOOTH_M = 20.0
@@ -54,13 +52,6 @@ class LapPath:
         return float(self.t[-1])
 
 
-def _haversine(lat1: Array, lon1: Array, lat2: Array, lon2: Array) -> Array:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    out: Array = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    return out
-
-
 def _window(t: Array, values: Sequence[Array], start_s: float, end_s: float) -> tuple[Array, list[Array]]:
     """Samples inside [start, end] plus the lap's two ends, interpolated."""
     inside = (t > start_s) & (t < end_s)
@@ -72,14 +63,12 @@ def _window(t: Array, values: Sequence[Array], start_s: float, end_s: float) -> 
 
 def gps_path(t: Array, lat: Array, lon: Array, start_s: float, end_s: float, min_fixes: int = 10) -> LapPath:
     """A lap from GPS fixes (run times in seconds); fixes of 0,0 or NaN are dropped."""
-    ok = np.isfinite(lat) & np.isfinite(lon) & ~((lat == 0) & (lon == 0)) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    ok = valid_fixes(lat, lon)
     t, lat, lon = t[ok], lat[ok], lon[ok]
     if int(((t >= start_s) & (t <= end_s)).sum()) < min_fixes or t[0] > start_s or t[-1] < end_s:
         raise CompareError("no GPS fix over the lap")
     tt, (la, lo) = _window(t, (lat, lon), start_s, end_s)
-    step = _haversine(la[:-1], lo[:-1], la[1:], lo[1:])
-    d = np.concatenate([[0.0], np.cumsum(step)])
-    return LapPath(tt - start_s, d, "gps", la, lo)
+    return LapPath(tt - start_s, path_distance(la, lo), "gps", la, lo)
 
 
 def speed_path(t: Array, speed_mps: Array, start_s: float, end_s: float) -> LapPath:
@@ -107,6 +96,7 @@ def wheel_speed_keys(keys: Sequence[str]) -> tuple[list[str], float | None]:
 
 
 def rpm_to_mps(rpm: Array, radius_m: float) -> Array:
+    """Ground speed from a wheel's rpm and its loaded radius (no slip)."""
     out: Array = rpm * (2 * math.pi * radius_m / 60.0)
     return out
 

@@ -9,8 +9,15 @@ import numpy as np
 
 from pitwall.common.columns import Recording, Signal
 from pitwall.common.contracts.documents import LapDoc, TrackDoc
+from pitwall.common.geometry import (
+    haversine,
+    line_crossing,
+    local_xy,
+    path_distance,
+    steps,
+    valid_fixes,
+)
 
-EARTH_RADIUS_M = 6_371_000.0
 MAX_TRACK_POINTS = 2000
 # A lap is counted when the car comes back within this distance of the start line
 # after having been at least LAP_MIN_AWAY_M away from it.
@@ -67,14 +74,6 @@ def find_gps(rec: Recording) -> tuple[str, Signal, Signal] | None:
     return None if best is None else best[1:]
 
 
-def _haversine(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dl = np.radians(lon2 - lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
 def derive_track(rec: Recording) -> TrackView | None:
     found = find_gps(rec)
     if found is None or rec.origin_ns is None:
@@ -83,13 +82,12 @@ def derive_track(rec: Recording) -> TrackView | None:
     t_ns = rec.topics[topic].log_time_ns
     lat = lat_sig.values.astype(np.float64)
     lon = lon_sig.values.astype(np.float64)
-    # No fix yet: a logger reports 0,0 or NaN before the receiver locks.
-    ok = np.isfinite(lat) & np.isfinite(lon) & ~((lat == 0) & (lon == 0)) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    ok = valid_fixes(lat, lon)
     if ok.sum() < 2:
         return None
     t = (t_ns[ok] - rec.origin_ns) / 1e9
     lat, lon = lat[ok], lon[ok]
-    step = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    step = steps(lat, lon)
     dt = np.diff(t)
     distance = float(step.sum())
     # Speed over ~0.5 s windows: per-sample GPS noise would inflate the top speed.
@@ -108,36 +106,15 @@ def derive_track(rec: Recording) -> TrackView | None:
     points = np.column_stack([t[idx], lat[idx], lon[idx]]).round(7).tolist()
     view = TrackView(topic, lat_sig.path, lon_sig.path, points, distance, top)
     view.laps = detect_laps(t, lat, lon)
-    view.fix_t, view.fix_m = t, np.concatenate([[0.0], np.cumsum(step)])
+    view.fix_t, view.fix_m = t, path_distance(lat, lon)
     return view
-
-
-def _local_xy(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Metres east and north of (lat0, lon0): flat over a track's extent."""
-    y = np.radians(lat - lat0) * EARTH_RADIUS_M
-    x = np.radians(lon - lon0) * EARTH_RADIUS_M * np.cos(np.radians(lat0))
-    return x, y
-
-
-def _line_crossing(t: np.ndarray, along: np.ndarray, k: int) -> float:
-    """When the car crossed the start line near sample k, interpolated between samples.
-
-    `along` is each sample's signed distance past the line; at 200 Hz and 18 m/s a
-    sample is 9 cm, so the closest sample alone would put a lap boundary up to 2.5 ms
-    off, more than lap comparison tolerates."""
-    lo, hi = max(0, k - 4), min(len(t) - 1, k + 4)
-    for j in range(lo, hi):
-        a, b = along[j], along[j + 1]
-        if a < 0.0 <= b and b > a:
-            return float(t[j] + (t[j + 1] - t[j]) * (-a / (b - a)))
-    return float(t[k])
 
 
 def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[LapDoc]:
     """Laps from returns to the start line (where the car first moved)."""
     if len(t) < 3:
         return []
-    step = _haversine(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    step = steps(lat, lon)
     dt = np.diff(t)
     # Moving = faster than walking pace; a per-sample distance threshold would depend on
     # the GPS rate (at 200 Hz a car moves ~7 cm per sample).
@@ -147,7 +124,7 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[LapDoc]
     if moving.size == 0:
         return []
     s = int(moving[0])
-    d = _haversine(np.full_like(lat, lat[s]), np.full_like(lon, lon[s]), lat, lon)
+    d = haversine(np.full_like(lat, lat[s]), np.full_like(lon, lon[s]), lat, lon)
     crossings = [s]
     away = False
     i = s + 1
@@ -169,7 +146,7 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[LapDoc]
             continue
         i += 1
     # The start line: through where the car first moved, across its direction of travel.
-    x, y = _local_xy(lat, lon, float(lat[s]), float(lon[s]))
+    x, y = local_xy(lat, lon, float(lat[s]), float(lon[s]))
     ahead = int(np.searchsorted(np.cumsum(step[s:]), 3.0)) + s + 1
     ahead = min(ahead, n - 1)
     heading = np.array([x[ahead] - x[s], y[ahead] - y[s]])
@@ -177,10 +154,10 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[LapDoc]
     times = [float(t[s])]
     for k in crossings[1:]:
         if norm > 0:
-            times.append(_line_crossing(t, (x * heading[0] + y * heading[1]) / norm, k))
+            times.append(line_crossing(t, (x * heading[0] + y * heading[1]) / norm, k))
         else:
             times.append(float(t[k]))
-    cum = np.concatenate([[0.0], np.cumsum(step)])
+    cum = path_distance(lat, lon)
     laps: list[LapDoc] = []
     for n_lap, ((a, b), (ta, tb)) in enumerate(zip(itertools.pairwise(crossings), itertools.pairwise(times), strict=True), start=1):
         laps.append(

@@ -86,7 +86,8 @@ def _seed(api: Api) -> list[Seeded]:
 
 @pytest.fixture(scope="module")
 def api(settings: Settings, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-order"), "order")
+    # drop=False: dropping the 10,000 summaries took SecantusDB ~50 s; the server goes at the end.
+    yield from start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-order"), "order", drop=False)
 
 
 @pytest.fixture(scope="module")

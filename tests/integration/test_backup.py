@@ -27,7 +27,7 @@ from helpers.with_ingest import start_api_with_ingest
 from pymongo import MongoClient
 from station_support import synth
 
-from pitwall.client import Client
+from pitwall.client import Client, PitwallError
 from pitwall.common.events import BackupCompleted, BackupFailed
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
@@ -71,8 +71,9 @@ def upload_and_wait(pw: Client, paths: list[Path], timeout: float = 180) -> list
             try:
                 if pw.run(run_id)["status"] in ("ready", "recovered", "rejected"):
                     break
-            except Exception:
-                pass
+            except PitwallError as exc:  # 404 until ingest made the run; anything else fails
+                if exc.status != 404:
+                    raise
             assert time.monotonic() < deadline, f"{run_id} never became a run"
             time.sleep(0.2)
     return ids

@@ -23,6 +23,7 @@ from station_support import (
     start_station,
     synth_cached,
 )
+from testsupport.waiting import wait_for
 
 from pitwall.basestation.journal import Journal
 from pitwall.common.settings import Settings
@@ -82,6 +83,16 @@ def tally(cloud: StationCloud, station: StationUnderTest, originals: dict[str, s
 def record(name: str, t: dict[str, int]) -> None:
     MATRIX.append((name, t))
     assert t["lost"] == 0 and t["duplicates"] == 0 and t["deleted_early"] == 0, t
+
+
+def _reported_offline(station: StationUnderTest) -> dict[str, Any] | None:
+    """The station's last status report, once it says the cloud is out of reach."""
+    j = Journal(station.journal_path)
+    try:
+        status = j.meta("status")
+    finally:
+        j.close()
+    return status[0] if status and status[0]["cloud_reachable"] is False else None
 
 
 def _wait_row(station: StationUnderTest, check: Any, what: str, timeout: float = 60) -> None:
@@ -184,15 +195,10 @@ def test_uplink_down_stores_and_forwards_oldest_first(cloud: StationCloud, car_s
                                 api_url=proxy.url)
         # The car is emptied into the station while the cloud is out of reach.
         station.wait_all("copied", 3, 60)
-        time.sleep(3)
+        # The station tried the cloud, failed, and says so in its status (not a fixed sleep).
+        status = wait_for(lambda: _reported_offline(station), "a status report with the cloud out of reach", 30)
         assert all(r.state == "copied" for r in station.journal())
-        j = Journal(station.journal_path)
-        try:
-            status = j.meta("status")
-        finally:
-            j.close()
-        assert status is not None and status[0]["cloud_reachable"] is False
-        assert status[0]["on_station"] == 3 and "cloud" in (status[0]["last_error"] or "")
+        assert status["on_station"] == 3 and "cloud" in (status["last_error"] or "")
         assert sorted(p.name for p in car_sshd.logs_dir.iterdir()) == sorted(names)  # nothing deleted
         proxy.restore()
         _finish(cloud, station, originals, car_sshd, "uplink to the cloud down, then back")
@@ -206,7 +212,7 @@ def test_car_sshd_killed_mid_transfer(cloud: StationCloud, car_sshd: Any, cache:
     station, originals = _slow_case(cloud, car_sshd, cache, "sshd-kill", 60, copy_bps=6_000_000)
     _wait_row(station, lambda r: r.phase == "copying" and 0 < r.progress < r.size, "a copy in progress")
     car_sshd.kill()
-    time.sleep(3)
+    station.process.wait_for_log("copy failed", timeout=30)  # the station saw the link go
     assert station.process.alive
     assert not any(r.state != "seen" and r.path.endswith("long.mcap") for r in station.journal())
     car_sshd.start()

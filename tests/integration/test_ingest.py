@@ -156,6 +156,7 @@ async def test_garbage_and_hash_mismatch_are_rejected_and_ingest_keeps_going(
 
 def _complete_messages(path: Path) -> int:
     """Messages the official stream reader yields before the cut."""
+    from mcap.exceptions import EndOfFile
     from mcap.records import Message
     from mcap.stream_reader import StreamReader
 
@@ -164,8 +165,9 @@ def _complete_messages(path: Path) -> int:
         with open(path, "rb") as fh:
             for record in StreamReader(fh, skip_magic=False).records:
                 complete += isinstance(record, Message)
-    except Exception:
+    except EndOfFile:  # the cut: any other error is a broken oracle, not a truncated file
         pass
+    assert complete > 0, "the official reader read nothing before the cut: no bound to check against"
     return complete
 
 

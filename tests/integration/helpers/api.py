@@ -75,8 +75,15 @@ async def _ensure(settings: Settings) -> dict[str, tuple[str, str]]:
         await client.close()
 
 
-def start_api(settings: Settings, service_env: dict[str, str], log_dir: Any, tag: str, **overrides: Any) -> Iterator[Api]:
-    """A query_api on its own database `<session db>_<tag>`, dropped afterwards."""
+def start_api(
+    settings: Settings, service_env: dict[str, str], log_dir: Any, tag: str, *, drop: bool = True, **overrides: Any
+) -> Iterator[Api]:
+    """A query_api on its own database `<session db>_<tag>`, dropped afterwards.
+
+    `drop=False` leaves a big database to the session's end: MongoDB is the session's own
+    server, removed with its files then, and SecantusDB takes about a minute to drop 10,000
+    documents with their indexes one by one.
+    """
     from pitwall.devstack.endpoints import settings_env
 
     s = settings.model_copy(update={"mongo_db": f"{settings.mongo_db}_{tag}", **overrides})
@@ -94,7 +101,8 @@ def start_api(settings: Settings, service_env: dict[str, str], log_dir: Any, tag
     finally:
         proc.stop()
         release(port)
-        mongo.drop_database(s.mongo_db)
+        if drop:
+            mongo.drop_database(s.mongo_db)
         mongo.close()
         if proc.returncode not in (0, None, -15):
             print(proc.log()[-4000:])

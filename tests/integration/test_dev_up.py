@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from testsupport.waiting import wait_for
 
 from pitwall.devstack.ports import free_port
 
@@ -29,18 +30,15 @@ def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> dict[str, object] | None:
         assert proc.poll() is None, "dev up exited early"
         try:
             r = httpx.get(f"{url}/readyz", timeout=2)
-            if r.status_code == 200:
-                body: dict[str, object] = r.json()
-                return body
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("never ready")
+        except httpx.HTTPError:  # not listening yet
+            return None
+        return r.json() if r.status_code == 200 else None
+
+    return wait_for(ready, "dev up's /readyz", timeout, every=0.5)
 
 
 def _ours(data_dir: Path) -> list[psutil.Process]:
@@ -69,6 +67,10 @@ def _cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str] | None:
+    return done if done.returncode == 0 else None
+
+
 def _cli_uses_the_stack(checkout: Path) -> None:
     """token and backup verbs work verbatim from the checkout and from a folder below it."""
     below = checkout / "notebooks" / "day1"
@@ -78,24 +80,19 @@ def _cli_uses_the_stack(checkout: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         assert "admin" in listed.stdout and "base station (make up)" in listed.stdout
     # The dev stack's base station, as the env file describes it.
-    deadline = time.monotonic() + 60
-    while (station := _cli(below, "basestation", "status", "--json")).returncode != 0:
-        assert time.monotonic() < deadline, station.stderr
-        time.sleep(1)
+    station = wait_for(lambda: _ok(_cli(below, "basestation", "status", "--json")), "basestation status", 60, every=1)
     assert {"files", "totals"} <= set(json.loads(station.stdout))
     asked = _cli(below, "backup", "now")
     assert asked.returncode == 0, asked.stderr
     m = re.search(r"backup (\S+) asked for", asked.stdout)
     assert m, asked.stdout
     backup_id = m[1]
-    deadline = time.monotonic() + 120
-    while True:
+    def listed() -> bool:
         listing = _cli(checkout, "backup", "list", "--json")
         assert listing.returncode == 0, listing.stderr
-        if backup_id in {b["id"] for b in json.loads(listing.stdout)}:
-            break
-        assert time.monotonic() < deadline, f"backup {backup_id} never listed: {listing.stdout[-500:]}"
-        time.sleep(2)
+        return backup_id in {b["id"] for b in json.loads(listing.stdout)}
+
+    wait_for(listed, f"backup {backup_id} listed", 120, every=1)
     verified = _cli(below, "backup", "verify", backup_id)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "0 problem(s)" in verified.stdout
@@ -137,8 +134,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         store.put_bytes(settings.bucket_exports, "marker", b"kept")
         assert len(_ours(data_dir)) >= 7  # dev up, 2 servers, 5 services
         _stop(proc, signal.SIGINT)  # Ctrl-C
-        time.sleep(0.5)
-        assert _ours(data_dir) == [], "processes left behind"
+        wait_for(lambda: _ours(data_dir) == [], "every process of the stack gone after Ctrl-C", 10)
 
         proc = _start(data_dir, port, log)
         _wait_ready(url, proc)
@@ -148,8 +144,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         assert pymongo.MongoClient(settings.mongo_url)[settings.mongo_db]["marker"].find_one({"_id": "kept"})
         assert ObjectStore(settings).get_bytes(settings.bucket_exports, "marker") == b"kept"
         _stop(proc, signal.SIGTERM)
-        time.sleep(0.5)
-        assert _ours(data_dir) == []
+        wait_for(lambda: _ours(data_dir) == [], "every process of the stack gone after SIGTERM", 10)
         # The stack is down: one line naming it and how to start it, exit 1, at once.
         t0 = time.monotonic()
         down = _cli(checkout, "token", "list")

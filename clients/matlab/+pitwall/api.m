@@ -42,7 +42,9 @@ function out = api(method, path, query, body, outfile)
     if isempty(outfile) || status >= 400, delete(response); end
   end
   if status >= 400
-    error('pitwall:http', 'pitwall: %s %s: HTTP %d: %s', method, path, status, describe(text));
+    % The identifier carries the API's machine-readable code (pitwall:http:not_found,
+    % pitwall:http:forbidden...): decide on ME.identifier, not on the message.
+    error(identifier(text), 'pitwall: %s %s: HTTP %d: %s', method, path, status, describe(text));
   end
   if isempty(outfile)
     out = [];
@@ -82,6 +84,17 @@ function d = describe(text)
         msgs = cellfun(@(e) e.msg, detail, 'UniformOutput', false);
         d = strjoin(msgs, '; ');
       end
+    end
+  catch
+  end
+end
+
+function id = identifier(text)
+  id = 'pitwall:http';
+  try
+    j = jsondecode(text);
+    if isfield(j, 'code') && ischar(j.code) && ~isempty(regexp(j.code, '^[a-z][a-z0-9_]*$', 'once'))
+      id = ['pitwall:http:' j.code];
     end
   catch
   end

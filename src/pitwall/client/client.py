@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -30,16 +31,32 @@ TERMINAL = ("done", "failed")
 
 
 class PitwallError(Exception):
-    """The API refused a request; `status` is the HTTP status, `detail` its explanation."""
+    """The API refused a request; `status` is the HTTP status, `detail` its explanation for
+    people, `code` the machine-readable reason to decide on (`not_found`, `forbidden`,
+    `not_mcap`...: pitwall.common.contracts.errorcodes.ErrorCode; None when the answer had none).
+    """
 
-    def __init__(self, status: int, detail: Any) -> None:
+    def __init__(self, status: int, detail: Any, code: str | None = None) -> None:
         self.status = status
         self.detail = detail
+        self.code = code
         super().__init__(f"{status}: {_describe(detail)}")
 
 
 class ExportFailed(PitwallError):
     """The converter could not make the export; the message says why."""
+
+
+def _refusal(status: int, text: str) -> PitwallError:
+    """The error of an answer: its `detail` and `code` when the body is the API's JSON."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return PitwallError(status, text)
+    if not isinstance(body, dict):
+        return PitwallError(status, text)
+    code = body.get("code")
+    return PitwallError(status, body.get("detail", text), code if isinstance(code, str) else None)
 
 
 def _describe(detail: Any) -> str:
@@ -112,11 +129,7 @@ class Client:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = self.http.request(method, path, **kwargs)
         if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise PitwallError(response.status_code, detail)
+            raise _refusal(response.status_code, response.text)
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -331,7 +344,7 @@ class Client:
     def _download(self, url: str, path: Path) -> None:
         with self.http.stream("GET", url) as response, open(path, "wb") as fh:
             if response.status_code >= 400:
-                raise PitwallError(response.status_code, response.read().decode(errors="replace"))
+                raise _refusal(response.status_code, response.read().decode(errors="replace"))
             for block in response.iter_bytes(1 << 20):
                 fh.write(block)
 

@@ -17,12 +17,17 @@ class CloudUnavailable(Exception):
 
 
 class CloudRefused(Exception):
-    """The cloud answered no for this file (4xx): the reason is kept in the journal."""
+    """The cloud answered no for this file (4xx): the reason is kept in the journal.
 
-    def __init__(self, status: int, message: str) -> None:
+    `code` is the answer's machine-readable reason (ErrorCode): the station decides on it,
+    never on the sentence in `message`.
+    """
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,15 @@ def _detail(response: httpx.Response) -> str:
     return str(detail)[:300]
 
 
+def _code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
 class Cloud:
     def __init__(self, api_url: str, token: str, timeout_s: float, bandwidth_bps: int = 0) -> None:
         self.http = httpx.AsyncClient(
@@ -95,7 +109,7 @@ class Cloud:
             # Every file would fail the same way: it is the station that is wrong.
             raise CloudUnavailable(f"{response.status_code}: the station's token was refused ({_detail(response)})")
         if response.status_code >= 400:
-            raise CloudRefused(response.status_code, _detail(response))
+            raise CloudRefused(response.status_code, _detail(response), _code(response))
         return response
 
     async def lookup(self, shas: list[str]) -> tuple[dict[str, Known], set[str]]:

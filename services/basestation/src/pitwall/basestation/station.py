@@ -25,6 +25,7 @@ from pitwall.basestation.settings import StationSettings
 from pitwall.basestation.settle import SettleTracker
 from pitwall.basestation.sources import Source, SourceError, open_source
 from pitwall.basestation.sources.base import MCAP_MAGIC
+from pitwall.common.contracts.errorcodes import ErrorCode
 from pitwall.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -255,7 +256,7 @@ class Station:
             self._cloud_failed(str(exc))
             return False
         except CloudRefused as exc:
-            if exc.status == 422 and "not an MCAP" in exc.message:
+            if exc.code == ErrorCode.NOT_MCAP:
                 # The bytes themselves are refused: sending them again cannot help. Kept here
                 # and on the car, with the reason, like a run ingest rejected.
                 self.journal.advance(entry.id, "rejected", run_status="refused", reason=exc.message)

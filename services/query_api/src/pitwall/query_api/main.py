@@ -13,7 +13,7 @@ from pitwall.common.broker import Publisher, connect
 from pitwall.common.logging import get_logger
 from pitwall.common.settings import Settings, get_settings
 from pitwall.common.storage import ObjectStore
-from pitwall.query_api import tokenusage
+from pitwall.query_api import openapidoc, tokenusage
 from pitwall.query_api.auth import TokenCache
 from pitwall.query_api.deps import Resources
 from pitwall.query_api.domain.ops import refresh_queue_metrics as queue_metrics
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "(`Authorization: Bearer <token>`, or the cookie the web page gets at log-in).",
     )
     install_middleware(app)
+    openapidoc.install(app, settings)
     app.add_middleware(LatencyMiddleware)  # outermost: it times the others too
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.

@@ -6,14 +6,53 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from pitwall.common.apitokens import Role
-from pitwall.common.events import INT64_MAX, STATION_ID, StationSource
+from pitwall.common.events import STATION_ID, StationSource
 from pitwall.common.exportspec import ExportSpec
 from pitwall.common.runevents import EVENT_ID, KIND_MAX, NOTE_MAX
 
 RunStatus = Literal["ready", "recovered", "rejected"]
+# The type of a validator's error for a rule between fields that the OpenAPI document can
+# only describe: the answer's code is then `rule` (errors.error_code), not `invalid`.
+RULE = "rule"
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema's `integer` includes 400.0 (and excludes true and "400"): strict ints
+    # below, after a whole float became its int.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _no_number(value: Any) -> Any:
+    # pydantic reads a number as a Unix time; the document says `date-time`, a string.
+    if isinstance(value, (int, float)):
+        raise PydanticCustomError("datetime_type", "expected an ISO 8601 date-time string")
+    return value
+
+
+# An integer in a JSON body, as the document's `integer` says: 400 and 400.0, not true or "400".
+JsonInt = Annotated[int, Field(strict=True), BeforeValidator(_integral)]
+# `laps` of /compare: `RUN:LAP` items, 2 to 8 (compare.MAX_LAPS), comma-separated; empty
+# items and spaces around an item are ignored. (That a lap is named once is a rule.)
+_LAP = r"[^, :][^,]*:[0-9]+ *"
+LAPS_PATTERN = rf"^[, ]*(?:{_LAP},[, ]*){{1,7}}{_LAP}[, ]*$"
+LapPicks = Annotated[str, StringConstraints(pattern=LAPS_PATTERN)]
+# An item of `signals=` (/series): comma-separated `topic:path` keys, at least one that is
+# not blank (Python's whitespace, which str.strip removes, is \s plus \x1c-\x1f).
+SignalKeys = Annotated[str, StringConstraints(pattern=r"[^,\s\x1c-\x1f]")]
 Scalar = str | float | int | bool | None
 ShortText = Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)]
 
@@ -124,7 +163,8 @@ class SetupPatch(BaseModel):
 class RunPatch(BaseModel):
     """Only the fields sent are changed; `null` clears a setup field."""
 
-    model_config = ConfigDict(extra="forbid")
+    # At least one field: an empty patch is refused (422), said in the document too.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     setup: SetupPatch | None = None
     notes: Annotated[str, StringConstraints(max_length=20_000)] | None = None
@@ -252,7 +292,7 @@ class ResumableOpen(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sha256: Sha256
-    size: int = Field(gt=0, description="bytes of the whole file")
+    size: JsonInt = Field(gt=0, description="bytes of the whole file")
     filename: UploadFilename
     upload_id: UploadId | None = Field(None, description="the id a previous open returned (to resume)")
 
@@ -273,7 +313,7 @@ class ResumableComplete(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     upload_id: UploadId | None = Field(None, description="null when the open answered `stored: true`")
-    size: int = Field(gt=0)
+    size: JsonInt = Field(gt=0, description="bytes of the whole file")
     filename: UploadFilename
     source_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")] = Field(
         description="where the file comes from, e.g. `<station>/<car>`"
@@ -285,7 +325,10 @@ class ResumableComplete(BaseModel):
 
 # Counts go into MongoDB (int64) and state names become field names there.
 # strict: a JSON true is not a count of 1.
-Count = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)]
+# (The bounds before the validator: after it, pydantic would write them as `ge`/`le` keys.)
+# At most 2**53 - 1, not int64's maximum: up to there every integer is also exactly a JSON
+# number (a double), so the document's bound means the same to every client and validator.
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(_integral)]
 StateName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -297,7 +340,7 @@ class StationFields(BaseModel):
     hostname: str = Field(default="", max_length=255)
     version: str = Field(default="", max_length=64)
     interval_s: float = Field(gt=0, le=86400, description="seconds between two reports")
-    cloud_reachable: bool = True
+    cloud_reachable: bool = Field(default=True, strict=True)
     sources: list[StationSource] = Field(default_factory=list, max_length=64)
     states: dict[str, int] = Field(default_factory=dict, description="file versions by journal state")
     pending_on_car: Count = 0
@@ -307,7 +350,15 @@ class StationFields(BaseModel):
     bytes_to_upload: Count = 0
     failing: Count = Field(default=0, description="files whose last attempt failed")
     last_error: str | None = Field(default=None, max_length=500)
-    last_error_at: datetime | None = None
+    # An ISO 8601 string, as the document says, not a number read as Unix time.
+    last_error_at: Annotated[datetime, BeforeValidator(_no_number)] | None = None
+
+
+class ReportedSource(StationSource):
+    """A source as the document says it: its count an integer, `reachable` a boolean."""
+
+    reachable: bool = Field(strict=True)
+    pending: Count = Field(default=0, description="finished files on the source not yet copied")
 
 
 class StationReport(StationFields):
@@ -317,8 +368,11 @@ class StationReport(StationFields):
 
     # State names become field names in MongoDB: plain words only.
     states: Annotated[dict[StateName, Count], Field(max_length=64)] = Field(
-        default_factory=dict, description="file versions by journal state (seen, copied, uploaded, confirmed, ...)"
+        default_factory=dict, description="file versions by journal state (seen, copied, uploaded, confirmed, ...)",
+        json_schema_extra={"additionalProperties": False},  # every key matches the pattern
     )
+    # Narrower than the view's on input only (what a station sends is read strictly).
+    sources: list[ReportedSource] = Field(default_factory=list, max_length=64)  # type: ignore[assignment]
 
 
 class StationAccepted(BaseModel):
@@ -354,7 +408,7 @@ class ExportRequest(ExportSpec):
     def _end_after_start(cls, end: float | None, info: Any) -> float | None:
         start = info.data.get("start")
         if end is not None and start is not None and end < start:
-            raise ValueError("end is before start")
+            raise PydanticCustomError(RULE, "end is before start")
         return end
 
     @field_validator("event")
@@ -363,9 +417,9 @@ class ExportRequest(ExportSpec):
         if event is None:
             return event
         if info.data.get("start") is not None or info.data.get("end") is not None:
-            raise ValueError("an event sets the window: leave start and end out")
+            raise PydanticCustomError(RULE, "an event sets the window: leave start and end out")
         if len(set(info.data.get("runs") or ())) > 1:
-            raise ValueError("an event belongs to one run: export one run to cut it to an event")
+            raise PydanticCustomError(RULE, "an event belongs to one run: export one run to cut it to an event")
         return event
 
 
@@ -471,7 +525,7 @@ class BackupList(BaseModel):
 class BackupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    with_signals: bool = Field(False, description="also the signal store (rebuildable from the MCAP files)")
+    with_signals: bool = Field(False, strict=True, description="also the signal store (rebuildable from the MCAP files)")
 
 
 class BackupAccepted(BaseModel):
@@ -480,7 +534,7 @@ class BackupAccepted(BaseModel):
 
 
 # -- events on runs (pitwall.common.runevents) -------------------------------------
-Seconds = Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False, description="seconds since the run's origin")]
+Seconds = Annotated[float, Field(strict=True, ge=0, le=1e7, allow_inf_nan=False, description="seconds since the run's origin")]
 
 
 class EventCreate(BaseModel):
@@ -500,7 +554,7 @@ class EventCreate(BaseModel):
     def _end_not_before_start(cls, end: float, info: Any) -> float:
         start = info.data.get("start_s")
         if start is not None and end < start:
-            raise ValueError("end_s is before start_s")
+            raise PydanticCustomError(RULE, "end_s is before start_s")
         return end
 
 
@@ -600,7 +654,10 @@ class TokenCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, description="who or what uses it (shown in logs and uploads)")
     role: TokenRole
-    expires_in: str | None = Field(default=None, max_length=20, description="90m, 12h, 30d, 2w; null: never")
+    expires_in: str | None = Field(
+        default=None, max_length=20, pattern=r"^[ \t\n\r\f\v]*0*[1-9][0-9]*[ \t\n\r\f\v]*[mhdw][ \t\n\r\f\v]*$",
+        description="90m, 12h, 30d, 2w; null: never",
+    )
 
 
 class TokenCreated(BaseModel):

@@ -23,6 +23,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from pitwall.common.contracts.errorcodes import ErrorCode, code_for_status
 from pitwall.common.storage import ObjectStore, StoredObject, TooLarge
 
 MCAP_MAGIC = b"\x89MCAP0\r\n"
@@ -32,10 +33,16 @@ _ENVELOPE = 64 * 1024
 
 
 class UploadError(Exception):
-    def __init__(self, status: int, message: str, field: str = FIELD) -> None:
+    """A refused upload: its status, its code (default: from the status) and the field to name."""
+
+    def __init__(self, status: int, message: str, field: str = FIELD, code: ErrorCode | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.field = field
+        self.code = code or code_for_status(status)
+
+
+NOT_MCAP = "not an MCAP file (it does not start with the MCAP magic bytes)"
 
 
 class _Aborted(Exception):
@@ -202,7 +209,7 @@ async def receive(request: Request, store: ObjectStore, max_bytes: int) -> Recei
                 if len(head) < len(MCAP_MAGIC):
                     head += piece[: len(MCAP_MAGIC) - len(head)]
                     if len(head) == len(MCAP_MAGIC) and head != MCAP_MAGIC:
-                        raise UploadError(422, "not an MCAP file (it does not start with the MCAP magic bytes)")
+                        raise UploadError(422, NOT_MCAP, code=ErrorCode.NOT_MCAP)
                 if worker is None:
                     worker = asyncio.ensure_future(asyncio.to_thread(store.put_mcap_stream, cast(IO[bytes], pipe), max_bytes=max_bytes))
                 await pipe.put(piece, worker)
@@ -211,13 +218,13 @@ async def receive(request: Request, store: ObjectStore, max_bytes: int) -> Recei
         if not state.done_file and seen_files == 0:
             raise UploadError(422, "the form has no `file` field")
         if head != MCAP_MAGIC:
-            raise UploadError(422, "not an MCAP file (it does not start with the MCAP magic bytes)")
+            raise UploadError(422, NOT_MCAP, code=ErrorCode.NOT_MCAP)
         assert worker is not None
         await pipe.put(Pipe._EOF, worker)
         stored = await worker
         return Received(stored, _safe_filename(state.filename))
     except ClientDisconnect:
-        raise UploadError(400, "the client went away before the upload finished") from None
+        raise UploadError(400, "the client went away before the upload finished", code=ErrorCode.CLIENT_GONE) from None
     except TooLarge as exc:
         raise UploadError(413, str(exc)) from None
     finally:

@@ -11,7 +11,10 @@ from enum import StrEnum
 
 class ErrorCode(StrEnum):
     # 400 / 422: the request
-    INVALID = "invalid"  # a parameter or the body breaks the documented schema or a rule
+    INVALID = "invalid"  # a parameter or the body breaks the documented schema
+    # Fits the schema but breaks a rule the OpenAPI document can only describe in words
+    # (an end before its start, a window outside the run, nothing to change).
+    RULE = "rule"
     NOT_MCAP = "not_mcap"  # an upload that does not start with the MCAP magic
     CLIENT_GONE = "client_gone"  # the body stopped before it was complete
     # 401 / 403 / 429: who asks

@@ -9,7 +9,7 @@ from typing import Any
 from pitwall.query_api.auth import Principal
 from pitwall.query_api.compare import compare, parse_laps
 from pitwall.query_api.domain.runs import find_run
-from pitwall.query_api.errors import invalid, not_found
+from pitwall.query_api.errors import not_found, rule
 from pitwall.query_api.models import CompareResponse, finite
 from pitwall.query_api.queries import FilterError
 from pitwall.query_api.resources import Resources
@@ -30,12 +30,12 @@ async def compare_laps(
     try:
         picks = parse_laps(laps)
     except FilterError as exc:
-        raise invalid(exc.field, str(exc), value=laps) from None
+        raise rule(exc.field, str(exc), value=laps) from None
     if ref >= len(picks):
-        raise invalid("ref", f"there are {len(picks)} laps (0-{len(picks) - 1})", value=ref)
+        raise rule("ref", f"there are {len(picks)} laps (0-{len(picks) - 1})", value=ref)
     keys = list(dict.fromkeys(k.strip() for k in signals.split(",") if k.strip()))
     if len(keys) > MAX_SIGNALS:
-        raise invalid("signals", f"at most {MAX_SIGNALS} signals per comparison")
+        raise rule("signals", f"at most {MAX_SIGNALS} signals per comparison")
     docs: dict[str, dict[str, Any]] = {}
     for run_id in dict.fromkeys(p.run_id for p in picks):
         doc = await find_run(res, run_id, who, RUN_FIELDS)
@@ -44,8 +44,8 @@ async def compare_laps(
         docs[run_id] = dict(doc)
     try:
         body = await asyncio.to_thread(compare, res.store, cache, docs, picks, keys, x, points, ref)
-    except FilterError as exc:
-        raise invalid(exc.field, str(exc)) from None
+    except FilterError as exc:  # what the runs do not have: no such lap, no such signal
+        raise rule(exc.field, str(exc)) from None
     except NoSignalStore as exc:
         raise not_found(f"run {exc.args[0]!r} has no stored signals") from None
     return CompareResponse.model_validate(finite(body))

@@ -10,7 +10,7 @@ from pitwall.common.events import RunCommand
 from pitwall.common.runevents import EVENT_ID, RunEvent
 from pitwall.query_api.auth import Principal
 from pitwall.query_api.domain.runs import find_run
-from pitwall.query_api.errors import invalid, not_found
+from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import EventAccepted, EventCreate, EventList, EventView, finite
 from pitwall.query_api.publishing import publish
 from pitwall.query_api.resources import Resources
@@ -36,7 +36,7 @@ async def add_event(res: Resources, run_id: str, body: EventCreate, who: Princip
         raise invalid("run_id", "a rejected run has no data to mark", location="path", value=run_id)
     duration = float(doc.get("duration_s") or 0.0)
     if body.end_s > duration + _EDGE_S:
-        raise invalid("end_s", f"after the run's end ({duration:.3f} s)", location="body", value=body.end_s)
+        raise rule("end_s", f"after the run's end ({duration:.3f} s)", location="body", value=body.end_s)
     event = RunEvent(kind=body.kind, start_s=body.start_s, end_s=body.end_s, note=body.note,
                      source="user", created_by=who.name)
     cmd = RunCommand(run_id=run_id, action="add_event", changes=event.model_dump(mode="json"),

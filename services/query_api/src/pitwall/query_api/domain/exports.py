@@ -21,7 +21,7 @@ from pitwall.common.events import ConversionRequested
 from pitwall.common.selection import Selection
 from pitwall.query_api import jobids, readmodel
 from pitwall.query_api.auth import Principal
-from pitwall.query_api.errors import invalid, not_found
+from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.exportnaming import RUN_FIELDS, export_names
 from pitwall.query_api.models import ExportAccepted, ExportRequest, ExportStatus
 from pitwall.query_api.publishing import publish
@@ -69,7 +69,7 @@ async def request_export(res: Resources, body: ExportRequest, who: Principal) ->
         try:
             re.compile(body.topics)
         except re.error as exc:
-            raise invalid(
+            raise rule(
                 "topics", f"not a regular expression: {exc}", location="body", value=body.topics
             ) from None
     selection = Selection(topics=body.topics, signals=tuple(body.signals))

@@ -16,7 +16,7 @@ from pitwall.common.contracts.searchwords import words
 from pitwall.common.events import RunCommand
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Principal
-from pitwall.query_api.errors import invalid, not_found
+from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import (
     CommandAccepted,
     CommandAction,
@@ -101,11 +101,11 @@ def list_filters(
             status.HTTP_403_FORBIDDEN, "only admins may list deleted runs (include_deleted)"
         )
     if event is not None and event.strip() and not words(event):
-        raise invalid("event", "search for words of at least 2 letters or digits", value=event)
+        raise rule("event", "search for words of at least 2 letters or digits", value=event)
     recorded_after = as_utc(recorded_after) if recorded_after else None
     recorded_before = as_utc(recorded_before) if recorded_before else None
     if recorded_after and recorded_before and recorded_before <= recorded_after:
-        raise invalid("recorded_before", "must be after recorded_after", value=str(recorded_before))
+        raise rule("recorded_before", "must be after recorded_after", value=str(recorded_before))
     try:
         return RunFilters(
             recorded_after=recorded_after,
@@ -124,8 +124,8 @@ def list_filters(
             include_deleted=include_deleted,
             sort=sort,
         )
-    except FilterError as exc:
-        raise invalid(exc.field, str(exc)) from None
+    except FilterError as exc:  # a `where` predicate the grammar its description gives does not read
+        raise rule(exc.field, str(exc)) from None
 
 
 async def list_page(res: Resources, filters: RunFilters, limit: int, cursor: str | None) -> RunPage:
@@ -134,8 +134,8 @@ async def list_page(res: Resources, filters: RunFilters, limit: int, cursor: str
         docs, next_cursor = await list_runs(
             readmodel.summaries(res), readmodel.signals(res), filters, limit, cursor
         )
-    except FilterError as exc:
-        raise invalid(exc.field, str(exc)) from None
+    except FilterError as exc:  # a cursor this API did not hand out
+        raise rule(exc.field, str(exc)) from None
     return RunPage(items=[summary(d) for d in docs], next_cursor=next_cursor, limit=limit)
 
 
@@ -172,7 +172,7 @@ def changes_of(patch: RunPatch) -> dict[str, Any]:
     if patch.setup is not None:
         changes["setup"] = patch.setup.model_dump(exclude_unset=True)
     if not changes or changes == {"setup": {}}:
-        raise invalid("body", "nothing to change: send setup, notes or tags", location="body")
+        raise rule("body", "nothing to change: send setup, notes or tags", location="body")
     return changes
 
 

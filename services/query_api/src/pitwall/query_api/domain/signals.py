@@ -9,7 +9,7 @@ from typing import Any
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Principal
 from pitwall.query_api.domain.runs import find_run
-from pitwall.query_api.errors import invalid, not_found
+from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import SeriesResponse, SignalTree, finite
 from pitwall.query_api.queries import FilterError
 from pitwall.query_api.resources import Resources
@@ -45,7 +45,7 @@ def signal_keys(signals: list[str], most: int) -> list[str]:
     if not keys:
         raise invalid("signals", "name at least one signal")
     if len(keys) > most:
-        raise invalid("signals", f"at most {most} signals per request")
+        raise rule("signals", f"at most {most} signals per request")
     return keys
 
 
@@ -55,7 +55,7 @@ async def series(
 ) -> SeriesResponse:
     keys = signal_keys(signals, MAX_SIGNALS)
     if start is not None and end is not None and end < start:
-        raise invalid("end", "end is before start", value=end)
+        raise rule("end", "end is before start", value=end)
     doc = await find_run(res, run_id, who, {"status": 1})
     if doc.get("status") == "rejected":
         raise not_found(f"run {run_id!r} was rejected: it has no signals")
@@ -63,8 +63,8 @@ async def series(
         origin, found = await asyncio.to_thread(
             read_series, res.store, cache, run_id, keys, start, end, max_points
         )
-    except FilterError as exc:
-        raise invalid(exc.field, str(exc)) from None
+    except FilterError as exc:  # a key this run does not have
+        raise rule(exc.field, str(exc)) from None
     except NoSignalStore:
         raise not_found(f"run {run_id!r} has no stored signals") from None
     return SeriesResponse(run_id=run_id, origin_ns=origin, start=start, end=end,

@@ -19,7 +19,7 @@ from pitwall.common.contracts.documents import TokenDoc
 from pitwall.common.events import TokenCommand
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Principal
-from pitwall.query_api.errors import invalid, not_found
+from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import TokenCreate, TokenCreated, TokenList, TokenRevoked, TokenView
 from pitwall.query_api.publishing import publish
 from pitwall.query_api.resources import Resources
@@ -49,10 +49,14 @@ async def listing(res: Resources) -> TokenList:
 async def create(res: Resources, body: TokenCreate, who: Principal) -> TokenCreated:
     try:
         expires_in = parse_duration(body.expires_in) if body.expires_in else None
+        expires_at = expiry(datetime.now(UTC), expires_in)
     except ValueError as exc:
         raise invalid("expires_in", str(exc), location="body", value=body.expires_in) from None
+    except OverflowError:
+        # Fits the documented pattern, but ends after the year 9999.
+        raise rule("expires_in", "too long: a token can expire in thousands of years at most", location="body",
+                   value=body.expires_in) from None
     secret, token_id = new_secret(), new_token_id()
-    expires_at = expiry(datetime.now(UTC), expires_in)
     cmd = TokenCommand(action="create", token_id=token_id, hash=hash_token(secret), role=body.role,
                        token_name=body.name.strip(), expires_at=expires_at, actor=who.name)
     await publish(res, cmd)

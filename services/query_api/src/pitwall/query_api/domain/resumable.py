@@ -31,7 +31,7 @@ from pitwall.common.storage import (
 )
 from pitwall.query_api.auth import Principal
 from pitwall.query_api.domain.runs import is_known
-from pitwall.query_api.errors import ApiError, invalid
+from pitwall.query_api.errors import ApiError, invalid, rule
 from pitwall.query_api.models import (
     PartInfo,
     ResumableComplete,
@@ -54,7 +54,8 @@ async def _s3(fn: Callable[..., T], *args: Any) -> T:
         raise
     except (S3Error, urllib3.exceptions.HTTPError, OSError) as exc:
         raise ApiError(
-            status.HTTP_503_SERVICE_UNAVAILABLE, f"the object store did not answer ({type(exc).__name__}); try again",
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the object store did not answer ({type(exc).__name__}); try again",
             ErrorCode.STORAGE_UNAVAILABLE, headers={"Retry-After": "5"},
         ) from exc
 
@@ -62,7 +63,8 @@ async def _s3(fn: Callable[..., T], *args: Any) -> T:
 def _stored_size(res: Resources, sha256: str) -> int | None:
     """Size of `mcap/<sha256>.mcap`, or None when it is not stored."""
     try:
-        return int(res.store.client.stat_object(res.settings.bucket_mcap, mcap_key(sha256)).size or 0)
+        found = res.store.client.stat_object(res.settings.bucket_mcap, mcap_key(sha256))
+        return int(found.size or 0)
     except S3Error as exc:
         if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"):
             return None
@@ -72,13 +74,16 @@ def _stored_size(res: Resources, sha256: str) -> int | None:
 def _too_large(res: Resources, size: int) -> None:
     limit = res.settings.upload_max_bytes
     if size > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the file is larger than the limit of {limit} bytes")
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"the file is larger than the limit of {limit} bytes"
+        )
 
 
 def _unknown_upload(upload_id: str) -> HTTPException:
     return HTTPException(
         status.HTTP_404_NOT_FOUND,
-        f"unknown upload {upload_id!r} (finished, aborted or expired): open the upload again and send the parts it lists as missing",
+        f"unknown upload {upload_id!r} (finished, aborted or expired): open the upload again "
+        "and send the parts it lists as missing",
     )
 
 
@@ -101,17 +106,20 @@ async def open_upload(res: Resources, body: ResumableOpen) -> ResumableState:
 
 async def read_part(request: Request, limit: int = RESUMABLE_PART_SIZE) -> bytes:
     """The body, refused as soon as it passes `limit` bytes (never buffered beyond)."""
+    too_large = f"a part is at most {limit} bytes (part_size)"
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a part is at most {limit} bytes (part_size)")
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, too_large)
     buf = bytearray()
     try:
         async for chunk in request.stream():
             buf += chunk
             if len(buf) > limit:
-                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a part is at most {limit} bytes (part_size)")
+                raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, too_large)
     except ClientDisconnect:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the client went away before the part was sent") from None
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "the client went away before the part was sent"
+        ) from None
     return bytes(buf)
 
 
@@ -125,7 +133,11 @@ async def put_part(
     if part == 1 and not data.startswith(MCAP_MAGIC):
         raise invalid("body", NOT_MCAP, location="body", code=ErrorCode.NOT_MCAP)
     if part_sha256 is not None and hashlib.sha256(data).hexdigest() != part_sha256.lower():
-        raise invalid("X-Part-SHA256", "the part does not match its SHA-256 (damaged on the way?): send it again", location="header")
+        raise rule(
+            "X-Part-SHA256",
+            "the part does not match its SHA-256 (damaged on the way?): send it again",
+            location="header",
+        )
     staging = ResumableStaging(res.store)
     try:
         stored = await _s3(staging.put_part, sha256, upload_id, part, data)
@@ -140,15 +152,17 @@ def _check_parts(parts: list[StagedPart], size: int) -> list[StagedPart]:
     by_number = {p.number: p for p in parts}
     missing = [i for i in range(1, n + 1) if i not in by_number]
     if missing:
-        shown = ", ".join(map(str, missing[:20])) + (f" … ({len(missing)} in all)" if len(missing) > 20 else "")
-        raise invalid("parts", f"parts missing: {shown} (of {n} for {size} bytes)", location="body")
+        more = f" … ({len(missing)} in all)" if len(missing) > 20 else ""
+        shown = ", ".join(map(str, missing[:20])) + more
+        raise rule("parts", f"parts missing: {shown} (of {n} for {size} bytes)", location="body")
     wrong = []
     for i in range(1, n + 1):
         expected = RESUMABLE_PART_SIZE if i < n else size - (n - 1) * RESUMABLE_PART_SIZE
         if by_number[i].size != expected:
             wrong.append(f"part {i} has {by_number[i].size} bytes, expected {expected}")
     if wrong:
-        raise invalid("parts", "; ".join(wrong[:5]) + ": open a new upload (no upload_id) and send every part again", location="body")
+        again = ": open a new upload (no upload_id) and send every part again"
+        raise rule("parts", "; ".join(wrong[:5]) + again, location="body")
     # Parts past the end (a wrong size sent earlier) are left out of the object.
     return [by_number[i] for i in range(1, n + 1)]
 
@@ -162,11 +176,14 @@ async def _assemble(res: Resources, sha256: str, body: ResumableComplete) -> Non
         try:
             parts = await _s3(staging.parts, sha256, body.upload_id)
         except NoSuchUpload:
-            parts = None  # finished already? a crash between assembling and moving leaves the staging object
+            # Finished already? A crash between assembling and moving leaves the staging object.
+            parts = None
         except ConflictingParts as exc:
             await _s3(staging.discard, sha256, body.upload_id)
-            raise invalid(
-                "parts", f"{exc}: the upload was discarded; open a new one (no upload_id) and send every part again",
+            raise rule(
+                "parts",
+                f"{exc}: the upload was discarded; open a new one (no upload_id) "
+                "and send every part again",
                 location="body",
             ) from None
     if parts is not None:
@@ -178,27 +195,39 @@ async def _assemble(res: Resources, sha256: str, body: ResumableComplete) -> Non
             pass  # a concurrent complete assembled it: check what is staged
         except HTTPException as exc:
             cause = exc.__cause__
-            if isinstance(cause, S3Error) and cause.code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+            refused = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall")
+            if isinstance(cause, S3Error) and cause.code in refused:
                 await _s3(staging.discard, sha256, body.upload_id)
-                raise invalid("parts", f"S3 refused the parts ({cause.code}): open a new upload and send every part again", location="body") from None
+                raise rule(
+                    "parts",
+                    f"S3 refused the parts ({cause.code}): "
+                    "open a new upload and send every part again",
+                    location="body",
+                ) from None
             raise
     if not await _s3(staging.staged_exists, sha256):
         if body.upload_id is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing was uploaded under this SHA-256: open an upload first")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                "nothing was uploaded under this SHA-256: open an upload first",
+            )
         raise _unknown_upload(body.upload_id)
     size, digest = await _s3(staging.staged_sha256, sha256)
     if (size, digest) != (body.size, sha256):
         await _s3(staging.discard, sha256)
-        raise invalid(
+        raise rule(
             "sha256",
-            f"content does not match its SHA-256: got {digest[:12]}… for {size} bytes (expected {body.size}); "
+            f"content does not match its SHA-256: got {digest[:12]}… for {size} bytes "
+            f"(expected {body.size}); "
             "the upload was discarded, open a new one and send every part again",
             location="path",
         )
     await _s3(staging.promote, sha256, size)
 
 
-async def complete(res: Resources, sha256: str, body: ResumableComplete, who: Principal) -> UploadAccepted:
+async def complete(
+    res: Resources, sha256: str, body: ResumableComplete, who: Principal
+) -> UploadAccepted:
     """Assemble and check the file unless it is stored already, then announce it
     (`file.uploaded`, `source: basestation`, with the station's `event_id` when given)."""
     _too_large(res, body.size)
@@ -208,7 +237,11 @@ async def complete(res: Resources, sha256: str, body: ResumableComplete, who: Pr
     if stored_size is None:
         await _assemble(res, sha256, body)
     elif stored_size != body.size:
-        raise invalid("size", f"the file with this SHA-256 is stored with {stored_size} bytes, not {body.size}", location="body")
+        raise rule(
+            "size",
+            f"the file with this SHA-256 is stored with {stored_size} bytes, not {body.size}",
+            location="body",
+        )
     known = await is_known(res, sha256)
     event = FileUploaded(
         sha256=sha256, object_key=mcap_key(sha256), size=body.size, filename=filename,
@@ -216,4 +249,5 @@ async def complete(res: Resources, sha256: str, body: ResumableComplete, who: Pr
         **({"event_id": body.event_id} if body.event_id else {}),
     )
     await publish(res, event)
-    return UploadAccepted(id=sha256, duplicate=existed or known, size=body.size, filename=filename, event_id=event.event_id)
+    return UploadAccepted(id=sha256, duplicate=existed or known, size=body.size, filename=filename,
+                          event_id=event.event_id)

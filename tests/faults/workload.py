@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 
+from pitwall.common.contracts.mcap import MAGIC
 from pitwall.synth.generator import write_synth
 
 API = "/api/v1"
-MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 # kind -> how to make it and what the system must make of it
 UPLOAD_KINDS = ("normal", "short", "unchunked", "cut", "corrupt", "not_mcap", "again")
@@ -150,7 +150,7 @@ class Workload:
         elif kind == "short":
             write_synth(path, minutes=0.01, seed=seed)
         elif kind == "corrupt":  # starts like MCAP, then noise: the API takes it, ingest must reject it
-            path.write_bytes(MCAP_MAGIC + random.Random(seed).randbytes(200_000))
+            path.write_bytes(MAGIC + random.Random(seed).randbytes(200_000))
         elif kind == "not_mcap":  # refused by the API with a reason, before anything is stored
             path.write_bytes(b"PK\x03\x04 not a recording " + random.Random(seed).randbytes(5000))
         else:

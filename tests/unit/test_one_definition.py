@@ -37,15 +37,9 @@ HOMES = {
     "token-hash": f"{COMMON}/apitokens.py",
 }
 
-# Copies known to remain, each with who removes it. The lead empties this list once
-# query_api's own work lands; an entry that no longer matches anything fails the test,
+# Copies allowed to remain (none): an entry that no longer matches anything fails the test,
 # so the list cannot go stale.
-ALLOWED: set[tuple[str, str]] = {
-    # The upload check's magic: query_api's (Helpers A/B, issue 22 parts 1 and 3).
-    ("services/query_api/src/pitwall/query_api/uploads.py", "mcap-magic"),
-    # The base station's probe of a file: moves with its error-code work (issue 22 part 1).
-    ("services/basestation/src/pitwall/basestation/sources/base.py", "mcap-magic"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 TOKENIZER = "[^0-9a-z]+"
 _DATABASE = re.compile(r"(\bdb\b|_db\b|database|mongo)", re.IGNORECASE)

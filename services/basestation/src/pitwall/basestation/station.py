@@ -24,8 +24,8 @@ from pitwall.basestation.offload import OffloadError, Spool, offload
 from pitwall.basestation.settings import StationSettings
 from pitwall.basestation.settle import SettleTracker
 from pitwall.basestation.sources import Source, SourceError, open_source
-from pitwall.basestation.sources.base import MCAP_MAGIC
 from pitwall.common.contracts.errorcodes import ErrorCode
+from pitwall.common.contracts.mcap import MAGIC
 from pitwall.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -117,7 +117,7 @@ class Station:
             if self.settle.still_for(source.source_id, f) is None:
                 continue  # first sighting of this version: look again next scan
             try:
-                footer = await source.tail(f.path, f.size, len(MCAP_MAGIC)) == MCAP_MAGIC
+                footer = await source.tail(f.path, f.size, len(MAGIC)) == MAGIC  # a finished file ends with the magic
             except SourceError as exc:
                 if exc.unreachable:
                     self._source_failed(state, str(exc))

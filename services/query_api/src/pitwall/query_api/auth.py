@@ -18,13 +18,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from pitwall.common.apitokens import aware, hash_token
+from pitwall.common.apitokens import ROLE_PERMISSIONS, Permission, aware, hash_token
 from pitwall.common.logging import get_logger
 from pitwall.query_api import readmodel
 from pitwall.query_api.limiter import FailureLimiter
@@ -35,22 +34,6 @@ log = get_logger(__name__)
 COOKIE = "pitwall_token"
 CACHE_TTL_S = 2.0
 _CACHE_MAX = 4096
-
-
-class Permission(StrEnum):
-    read = "read"
-    export = "export"
-    upload = "upload"
-    edit = "edit"
-    admin = "admin"
-
-
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "viewer": frozenset({Permission.read, Permission.export}),
-    "uploader": frozenset({Permission.read, Permission.export, Permission.upload}),
-    "editor": frozenset({Permission.read, Permission.export, Permission.edit}),
-    "admin": frozenset(Permission),
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from pitwall.common.contracts.errorcodes import ErrorCode, code_for_status
+from pitwall.common.contracts.mcap import MAGIC
 from pitwall.common.storage import ObjectStore, StoredObject, TooLarge
 
-MCAP_MAGIC = b"\x89MCAP0\r\n"
 FIELD = "file"
 # Room for the multipart framing around the file when comparing Content-Length.
 _ENVELOPE = 64 * 1024
@@ -206,9 +206,9 @@ async def receive(request: Request, store: ObjectStore, max_bytes: int) -> Recei
                 size += len(piece)
                 if size > max_bytes:
                     raise UploadError(413, f"the file is larger than the limit of {max_bytes} bytes")
-                if len(head) < len(MCAP_MAGIC):
-                    head += piece[: len(MCAP_MAGIC) - len(head)]
-                    if len(head) == len(MCAP_MAGIC) and head != MCAP_MAGIC:
+                if len(head) < len(MAGIC):
+                    head += piece[: len(MAGIC) - len(head)]
+                    if len(head) == len(MAGIC) and head != MAGIC:
                         raise UploadError(422, NOT_MCAP, code=ErrorCode.NOT_MCAP)
                 if worker is None:
                     worker = asyncio.ensure_future(asyncio.to_thread(store.put_mcap_stream, cast(IO[bytes], pipe), max_bytes=max_bytes))
@@ -217,7 +217,7 @@ async def receive(request: Request, store: ObjectStore, max_bytes: int) -> Recei
         parser.finalize()
         if not state.done_file and seen_files == 0:
             raise UploadError(422, "the form has no `file` field")
-        if head != MCAP_MAGIC:
+        if head != MAGIC:
             raise UploadError(422, NOT_MCAP, code=ErrorCode.NOT_MCAP)
         assert worker is not None
         await pipe.put(Pipe._EOF, worker)

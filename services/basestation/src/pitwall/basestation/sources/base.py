@@ -7,9 +7,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-# The last 8 bytes of a finished MCAP file (the footer's closing magic).
-MCAP_MAGIC = b"\x89MCAP0\r\n"
-
 
 @dataclass(frozen=True, slots=True)
 class RemoteFile:

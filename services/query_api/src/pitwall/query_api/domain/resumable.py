@@ -20,6 +20,7 @@ from minio.error import S3Error
 from starlette.requests import ClientDisconnect
 
 from pitwall.common.contracts.errorcodes import ErrorCode
+from pitwall.common.contracts.mcap import has_magic
 from pitwall.common.events import FileUploaded
 from pitwall.common.storage import (
     RESUMABLE_PART_SIZE,
@@ -41,7 +42,7 @@ from pitwall.query_api.models import (
 )
 from pitwall.query_api.publishing import publish
 from pitwall.query_api.resources import Resources
-from pitwall.query_api.uploads import MCAP_MAGIC, NOT_MCAP, _safe_filename
+from pitwall.query_api.uploads import NOT_MCAP, _safe_filename
 
 T = TypeVar("T")
 
@@ -130,7 +131,7 @@ async def put_part(
     `part_sha256` when one is given."""
     if not data:
         raise invalid("body", "a part can't be empty", location="body")
-    if part == 1 and not data.startswith(MCAP_MAGIC):
+    if part == 1 and not has_magic(data):
         raise invalid("body", NOT_MCAP, location="body", code=ErrorCode.NOT_MCAP)
     if part_sha256 is not None and hashlib.sha256(data).hexdigest() != part_sha256.lower():
         raise rule(

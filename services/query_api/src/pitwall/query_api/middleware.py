@@ -23,6 +23,7 @@ from pitwall.common.contracts.errorcodes import ErrorCode
 from pitwall.common.logging import correlation, get_logger
 from pitwall.common.storage import InvalidKey
 from pitwall.query_api.errors import error_code
+from pitwall.query_api.models import PATTERN_HINTS
 
 log = get_logger(__name__)
 HEADER = "X-Correlation-Id"
@@ -102,7 +103,7 @@ def install(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return _error(422, jsonable_encoder(exc.errors()), error_code(exc))
+        return _error(422, jsonable_encoder([_hinted(e) for e in exc.errors()]), error_code(exc))
 
     app.add_exception_handler(RequestValidationError, validation_error)
 
@@ -218,3 +219,12 @@ async def reject_repeated_parameters(request: Request) -> None:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query", name), "msg": "give this parameter once", "input": None}]
         )
+
+
+def _hinted(error: Any) -> Any:
+    """A pattern mismatch says what the parameter wants, not only the regular expression."""
+    if isinstance(error, dict) and error.get("type") == "string_pattern_mismatch":
+        hint = PATTERN_HINTS.get(str((error.get("ctx") or {}).get("pattern")))
+        if hint:
+            return {**error, "msg": f"{hint} ({error.get('msg')})"}
+    return error

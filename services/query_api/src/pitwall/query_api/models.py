@@ -50,6 +50,10 @@ JsonInt = Annotated[int, Field(strict=True), BeforeValidator(_integral)]
 _LAP = r"[^, :][^,]*:[0-9]+ *"
 LAPS_PATTERN = rf"^[, ]*(?:{_LAP},[, ]*){{1,7}}{_LAP}[, ]*$"
 LapPicks = Annotated[str, StringConstraints(pattern=LAPS_PATTERN)]
+# What a 422 for a pattern says besides the pattern itself (middleware._hinted).
+PATTERN_HINTS: dict[str, str] = {
+    LAPS_PATTERN: "give 2 to 8 laps as RUN:LAP, comma-separated, e.g. 3fa1...:2,3fa1...:5",
+}
 # An item of `signals=` (/series): comma-separated `topic:path` keys, at least one that is
 # not blank (Python's whitespace, which str.strip removes, is \s plus \x1c-\x1f).
 SignalKeys = Annotated[str, StringConstraints(pattern=r"[^,\s\x1c-\x1f]")]

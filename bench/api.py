@@ -45,7 +45,8 @@ def template_document(spec: inputs.Spec) -> dict[str, Any]:
 
     tiny = inputs.ensure(spec)
     rec = read_recording(tiny.path)
-    event = FileUploaded(sha256="0" * 64, object_key="mcap/x.mcap", size=tiny.size, filename=tiny.path.name, source="cli")
+    event = FileUploaded(sha256="0" * 64, object_key="mcap/x.mcap", size=tiny.size, filename=tiny.path.name,
+                         source="cli")
     return run_document(Digest.of(rec), event)
 
 
@@ -66,12 +67,14 @@ def run_documents(
         start = T0_NS + i * 3 * 3600 * 10**9 + rng.randrange(3600 * 10**9)
         length = rng.randrange(60, 1800) * 10**9
         setup = dict(doc.get("setup") or {})
-        setup.update(driver=rng.choice(DRIVERS), track=rng.choice(TRACKS), event_type=rng.choice(EVENTS), car=rng.choice(CARS))
+        setup.update(driver=rng.choice(DRIVERS), track=rng.choice(TRACKS), event_type=rng.choice(EVENTS),
+                     car=rng.choice(CARS))
         filename = f"{setup['event_type']}_{i:06d}.mcap"
         doc.update(
             _id=sha, sha256=sha, object_key=f"mcap/{sha}.mcap", filename=filename,
             start_ns=start, end_ns=start + length, duration_s=length / 1e9,
-            start_time=datetime.fromtimestamp(start / 1e9, UTC), end_time=datetime.fromtimestamp((start + length) / 1e9, UTC),
+            start_time=datetime.fromtimestamp(start / 1e9, UTC),
+            end_time=datetime.fromtimestamp((start + length) / 1e9, UTC),
             setup=setup, search=tokens(filename, *(v for v in setup.values() if isinstance(v, str))),
         )
         doc["uploads"] = [{**doc["uploads"][0], "event_id": f"bench-{sha[:16]}", "filename": filename}]
@@ -174,8 +177,10 @@ def tier(ctx: Context, stack: Any, client: Any, table: Any, total: int, driver: 
     routes: list[tuple[str, dict[str, Any] | None]] = [
         (f"`GET /runs` first page (limit {limit})", {"limit": limit}),
         (f"`GET /runs?driver=…` first page ({matching:,} match)", {"limit": limit, "driver": driver}),
-        (f"`GET /runs` deep keyset page ({deep_at:,} runs in)", {"limit": limit, "cursor": deep_cursor} if deep_cursor else None),
-        (f"`GET /runs?driver=…` deep keyset page ({f_at:,} runs in)", {"limit": limit, "driver": driver, "cursor": f_cursor} if f_cursor else None),
+        (f"`GET /runs` deep keyset page ({deep_at:,} runs in)",
+         {"limit": limit, "cursor": deep_cursor} if deep_cursor else None),
+        (f"`GET /runs?driver=…` deep keyset page ({f_at:,} runs in)",
+         {"limit": limit, "driver": driver, "cursor": f_cursor} if f_cursor else None),
     ]
     for label, params in routes:
         if params is None:
@@ -224,7 +229,8 @@ def run(ctx: Context, section: Section) -> None:
 
         say("series")
         series = section.table(
-            f"api: `GET /api/v1/runs/{{id}}/series`, 5 signals of the ingested {inputs.ensure(cfg.big).spec.label}, max_points=2000",
+            f"api: `GET /api/v1/runs/{{id}}/series`, 5 signals of the ingested {inputs.ensure(cfg.big).spec.label}, "
+            "max_points=2000",
             ["route", "p50 ms", "p99 ms", "requests", "failed", "points"],
         )
         url = f"/api/v1/runs/{done.run_id}/series"
@@ -263,4 +269,5 @@ def run(ctx: Context, section: Section) -> None:
             "local development server, reads every document of the index walk in Python "
             "(~1 ms each for these documents), so the unfiltered listing here measures it, not pitwall"
         )
-    section.data.update(tiers=tiers, insert_seconds=insert_s, backend=stack.backend, routes=results, signal_keys_kept=keep)
+    section.data.update(tiers=tiers, insert_seconds=insert_s, backend=stack.backend, routes=results,
+                        signal_keys_kept=keep)

@@ -30,7 +30,8 @@ def _plain(client: Any, run_id: str, laps: list[dict[str, Any]], track: dict[str
         params = {"signals": ",".join([*FIVE_SIGNALS, lat_key, lon_key]), "start": lap["start_s"] - 1,
                   "end": lap["end_s"] + 1, "max_points": 200_000}
         body = ok(client.get(f"/api/v1/runs/{run_id}/series", params=params))
-        by = {s["key"]: (np.asarray(s["t"], float), np.array([np.nan if v is None else v for v in s["v"]], float)) for s in body["signals"]}
+        by = {s["key"]: (np.asarray(s["t"], float), np.array([np.nan if v is None else v for v in s["v"]], float))
+              for s in body["signals"]}
         t, lat = by[lat_key]
         paths.append(lc.gps_path(t, lat, by[lon_key][1], lap["start_s"], lap["end_s"]))
         values.append(by)
@@ -50,7 +51,8 @@ def run(ctx: Context, section: Section) -> None:
     api = stack.service("query_api")
     token = stack.token("viewer")
     table = section.table(
-        "compare: `GET /api/v1/compare`, 2 laps x 5 signals of the ingested 10-minute run, points=1000, sequential requests",
+        "compare: `GET /api/v1/compare`, 2 laps x 5 signals of the ingested 10-minute run, points=1000, "
+        "sequential requests",
         ["route", "p50 ms", "p99 ms", "requests", "failed", "vs plain p50"],
     )
     results: dict[str, Any] = {}
@@ -61,11 +63,14 @@ def run(ctx: Context, section: Section) -> None:
             raise RuntimeError(f"the bench run has {len(laps)} laps; the compare bench needs 2")
         best, other = laps[0], laps[-1]
         say(f"compare: laps {best['lap']} and {other['lap']}")
-        plain = [_plain(client, done.run_id, [best, other], run_doc["track"], 1000) for _ in range(max(3, min(cfg.requests, 10)))]
+        plain = [_plain(client, done.run_id, [best, other], run_doc["track"], 1000)
+                 for _ in range(max(3, min(cfg.requests, 10)))]
         plain_p50 = percentile(plain, 50)
-        table.add("plain: /series undecimated + align on the client", ms(plain_p50), ms(percentile(plain, 99)), str(len(plain)), "0", "1.0×")
+        table.add("plain: /series undecimated + align on the client", ms(plain_p50), ms(percentile(plain, 99)),
+                  str(len(plain)), "0", "1.0×")
         for x in ("distance", "time"):
-            params = {"laps": f"{done.run_id}:{best['lap']},{done.run_id}:{other['lap']}", "signals": ",".join(FIVE_SIGNALS), "x": x, "points": 1000}
+            params = {"laps": f"{done.run_id}:{best['lap']},{done.run_id}:{other['lap']}",
+                      "signals": ",".join(FIVE_SIGNALS), "x": x, "points": 1000}
             st = measure(client, "/api/v1/compare", params, cfg.requests, ROUTE_BUDGET_S)
             p50 = percentile(st.times, 50) if st.times else None
             p99 = percentile(st.times, 99) if st.times else None

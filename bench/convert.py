@@ -127,7 +127,8 @@ def run(ctx: Context, section: Section) -> None:
         secs(t_plain), rate(n / t_plain), mb(plain_res.peak_rss), ratio(1.0),
     )
     table.add(
-        f"team's per-topic route: one decoded pass per topic (**extrapolated** from {len(pass_s)} of {n_topics} passes)",
+        f"team's per-topic route: one decoded pass per topic (**extrapolated** from {len(pass_s)} of {n_topics} "
+        "passes)",
         secs(t_topic), rate(n / t_topic), mb(topic_res.peak_rss) + " (sample)", ratio(t_plain / t_topic),
     )
     table.add(
@@ -205,8 +206,10 @@ def run(ctx: Context, section: Section) -> None:
         "convert: start-up (whole process)",
         ["route", "seconds", "peak RSS", "messages"],
     )
-    small.add(f"1-second file, warm cache (median of {len(tiny_runs)})", secs(t_tiny), mb(max(r.peak_rss for r in tiny_runs)), f"{tiny.message_count:,}")
-    small.add("1-second file, cold: no bytecode cache (every module compiled from source)", secs(cold.seconds), mb(cold.peak_rss), f"{tiny.message_count:,}")
+    small.add(f"1-second file, warm cache (median of {len(tiny_runs)})", secs(t_tiny),
+              mb(max(r.peak_rss for r in tiny_runs)), f"{tiny.message_count:,}")
+    small.add("1-second file, cold: no bytecode cache (every module compiled from source)", secs(cold.seconds),
+              mb(cold.peak_rss), f"{tiny.message_count:,}")
     small.add(f"{big.spec.label}, cold: no bytecode cache", secs(cold_big.seconds), mb(cold_big.peak_rss), f"{n:,}")
     small.notes.append(
         "the decode kernels are a Cython extension built by `make install` (uv sync), so no "
@@ -216,7 +219,8 @@ def run(ctx: Context, section: Section) -> None:
     )
 
     section.check("pitwall vs plain one-pass (messages/s)", ratio(t_plain / t_pw), "≥ 10×", t_plain / t_pw >= 10)
-    section.check("pitwall vs per-topic route (messages/s, extrapolated)", ratio(t_topic / t_pw), "≥ 100×", t_topic / t_pw >= 100)
+    section.check("pitwall vs per-topic route (messages/s, extrapolated)", ratio(t_topic / t_pw), "≥ 100×",
+                  t_topic / t_pw >= 100)
     section.check(
         "peak RSS of the full conversion",
         f"{mb(rss_pw)} (output arrays {mb(out_bytes)}, MAT file {mb(mat_size)})",
@@ -239,7 +243,8 @@ def run(ctx: Context, section: Section) -> None:
             "seconds_extrapolated": t_topic, "passes_run": len(pass_s), "sample": sample,
             "process_seconds": topic_res.seconds, "peak_rss_sample": topic_res.peak_rss, **per,
         },
-        pitwall={"seconds": t_pw, "runs": [r.seconds for r in full], "peak_rss": rss_pw, "messages": pw_msgs, "signals": pw_signals},
+        pitwall={"seconds": t_pw, "runs": [r.seconds for r in full], "peak_rss": rss_pw, "messages": pw_msgs,
+                 "signals": pw_signals},
         output={"array_bytes": out_bytes, "mat_bytes": mat_size},
         five_signals={"seconds": t_five, "runs": [r.seconds for r in five], "signals": list(FIVE_SIGNALS)},
         window_10s={"seconds": t_window, "runs": [r.seconds for r in window]},

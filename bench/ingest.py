@@ -181,7 +181,8 @@ def run(ctx: Context, section: Section) -> None:
     }
     for name, (s, _runs, _rec) in results.items():
         five.add(labels[name], secs(s), f"{counts[name]:,}", ratio(base / s))
-    five.notes.append(f"signals: {', '.join(FIVE_SIGNALS)} ({sigs['store_ranged']} found in the store, {sigs['mcap_disk']} in the MCAP)")
+    five.notes.append(f"signals: {', '.join(FIVE_SIGNALS)} ({sigs['store_ranged']} found in the store, "
+                      f"{sigs['mcap_disk']} in the MCAP)")
     if len(set(counts.values())) != 1 or len(set(sigs.values())) != 1:
         five.notes.append("**the routes returned different rows: see the counts**")
 
@@ -201,7 +202,8 @@ def run(ctx: Context, section: Section) -> None:
             [sys.executable, "-c", _DIGEST_SCRIPT, str(huge.path), str(budget or 1 << 20)], cwd=REPO
         ).check()
         passes = int(res.stdout.strip().splitlines()[-1])
-        mem.add("none (one pass)" if budget is None else f"{budget} MB", str(passes), secs(res.seconds), mb(res.peak_rss))
+        mem.add("none (one pass)" if budget is None else f"{budget} MB", str(passes), secs(res.seconds),
+                mb(res.peak_rss))
         mem_data.append({"budget_mb": budget, "passes": passes, "seconds": res.seconds, "peak_rss": res.peak_rss})
     mem.notes.append(
         "a pass decompresses the whole file again when every chunk holds every topic: fewer "
@@ -213,6 +215,7 @@ def run(ctx: Context, section: Section) -> None:
         input={"bytes": size, "messages": n},
         stages=stages,
         convert_full_seconds=full,
-        five_signals={name: {"seconds": s, "runs": runs, "rows": counts[name]} for name, (s, runs, _r) in results.items()},
+        five_signals={name: {"seconds": s, "runs": runs, "rows": counts[name]}
+                      for name, (s, runs, _r) in results.items()},
         throughput={"messages_per_s": n / e2e, "mb_per_s": size / 1e6 / e2e},
     )

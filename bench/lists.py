@@ -55,14 +55,16 @@ def _vary(template: dict[str, Any], i: int, rng: Any) -> dict[str, Any]:
     start = T0_NS + i * STEP_NS + rng.randrange(3600 * 10**9)
     length = rng.randrange(60, 1800) * 10**9
     setup = dict(template.get("setup") or {})
-    setup.update(driver=rng.choice(DRIVERS), track=rng.choice(TRACKS), event_type=rng.choice(EVENTS), car=rng.choice(CARS))
+    setup.update(driver=rng.choice(DRIVERS), track=rng.choice(TRACKS), event_type=rng.choice(EVENTS),
+                 car=rng.choice(CARS))
     filename = f"{setup['event_type']}_{i:06d}.mcap"
     # Uploaded minutes to days after the recording ends, so upload order differs from start order.
     uploaded = datetime.fromtimestamp((start + length) / 1e9 + rng.randrange(60, 3 * 86400), UTC)
     return {
         **template, "_id": sha, "sha256": sha, "object_key": f"mcap/{sha}.mcap", "filename": filename,
         "start_ns": start, "end_ns": start + length, "duration_s": length / 1e9,
-        "start_time": datetime.fromtimestamp(start / 1e9, UTC), "end_time": datetime.fromtimestamp((start + length) / 1e9, UTC),
+        "start_time": datetime.fromtimestamp(start / 1e9, UTC),
+        "end_time": datetime.fromtimestamp((start + length) / 1e9, UTC),
         "setup": setup, "search": tokens(filename, *(v for v in setup.values() if isinstance(v, str))),
         "uploads": [{**template["uploads"][0], "event_id": f"bench-{sha[:16]}", "filename": filename}],
         "ingested_at": uploaded, "updated_at": uploaded,
@@ -130,7 +132,8 @@ def _indexes(settings: Any) -> None:
         try:
             database = db.database(client, settings)
             await repository.ensure_indexes(database)
-            old = [IndexModel(list(m.document["key"].items()), name=m.document["name"]) for m in repository.INDEXES[repository.RUN_SUMMARIES]]
+            old = [IndexModel(list(m.document["key"].items()), name=m.document["name"])
+                   for m in repository.INDEXES[repository.RUN_SUMMARIES]]
             by_keys = [("signal_keys", 1), ("deleted", 1), ("start_ns", -1), ("_id", -1)]
             await database[repository.RUNS].create_indexes([*old, IndexModel(by_keys, name="by_signal_keys")])
         finally:
@@ -182,7 +185,8 @@ def _old_route(stack: Any, folder: Path) -> tuple[Any | None, str]:
 def _cursor(client: Any, params: dict[str, Any], depth: int) -> tuple[str | None, int]:
     cursor, seen = None, 0
     while seen < depth:
-        body = ok(client.get("/api/v1/runs", params={**params, "limit": min(500, depth - seen), **({"cursor": cursor} if cursor else {})}))
+        page = {"limit": min(500, depth - seen), **({"cursor": cursor} if cursor else {})}
+        body = ok(client.get("/api/v1/runs", params={**params, **page}))
         if not body.get("next_cursor"):
             break
         cursor, seen = body["next_cursor"], seen + len(body["items"])
@@ -214,7 +218,8 @@ def _routes(fill: Filler, client: Any) -> list[tuple[str, str, dict[str, Any] | 
     out: list[tuple[str, str, dict[str, Any] | None]] = []
     for name, params in filters:
         out.append(("first", name, {"limit": LIMIT, **params}))
-    for name, params, depth in (("unfiltered", {}, min(DEEP, n // 2)), (filters[1][0], {"driver": driver}, min(DEEP, matching // 2)),
+    for name, params, depth in (("unfiltered", {}, min(DEEP, n // 2)),
+                                (filters[1][0], {"driver": driver}, min(DEEP, matching // 2)),
                                 ("sort `-uploaded`", {"sort": "-uploaded"}, min(DEEP, n // 2))):
         cursor, at = _cursor(client, params, depth)
         out.append((f"deep ({at:,} in)", name, {"limit": LIMIT, **params, "cursor": cursor} if cursor else None))
@@ -227,7 +232,9 @@ def _old_understands(params: dict[str, Any]) -> bool:
         and params.get("track") in (None, *TRACKS)
 
 
-def _stats(client: Any, params: dict[str, Any], reps: int, budget: float) -> tuple[float | None, float | None, int, list[str]]:
+def _stats(
+    client: Any, params: dict[str, Any], reps: int, budget: float
+) -> tuple[float | None, float | None, int, list[str]]:
     st = measure(client, "/api/v1/runs", params, reps, budget)
     p50 = percentile(st.times, 50) if st.times else None
     p99 = percentile(st.times, 99) if st.times else None
@@ -251,7 +258,8 @@ def run(ctx: Context, section: Section) -> None:
     table = section.table(
         f"lists: `GET /api/v1/runs` (limit {LIMIT}) over HTTP, run_summaries vs the old route over `runs` "
         f"({stack.backend} back-end, MongoDB: {'mongod' if stack.backend == 'docker' else 'SecantusDB'})",
-        ["runs", "page", "filter", "p50 ms", "p99 ms", "requests", "old p50 ms", "old p99 ms", "old requests", "p99 old/new", "items"],
+        ["runs", "page", "filter", "p50 ms", "p99 ms", "requests", "old p50 ms", "old p99 ms", "old requests",
+         "p99 old/new", "items"],
     )
     results: dict[str, Any] = {}
     fill = Filler(stack.settings, template)
@@ -277,8 +285,10 @@ def run(ctx: Context, section: Section) -> None:
                         o50, o99, oreqs, oerr = _stats(old_c, params, cfg.requests, BUDGET_S)
                     for route, failed in (("run_summaries", errors), ("old route", oerr)):
                         if failed:
-                            table.notes.append(f"{n:,} runs, {page} page {name}, {route}: {len(failed)} failed requests ({failed[0]})")
-                    table.add(f"{n:,}", page, name, ms(p50), ms(p99), str(reqs), ms(o50), ms(o99), str(oreqs) if oreqs else "-",
+                            table.notes.append(f"{n:,} runs, {page} page {name}, {route}: {len(failed)} failed "
+                                               f"requests ({failed[0]})")
+                    table.add(f"{n:,}", page, name, ms(p50), ms(p99), str(reqs), ms(o50), ms(o99),
+                              str(oreqs) if oreqs else "-",
                               ratio(o99 / p99) if o99 and p99 else "-", str(items))
                     tier[f"{page} {name}"] = {"p50": p50, "p99": p99, "old_p50": o50, "old_p99": o99, "requests": reqs}
                     if page == "first" and name == "unfiltered":
@@ -288,7 +298,8 @@ def run(ctx: Context, section: Section) -> None:
         fill.close()
     for n, p99 in checks.items():
         if n == 10_000:
-            section.check("`GET /runs` first page at 10,000 runs, p99", f"{ms(p99)} ms", "< 100 ms", p99 is not None and p99 < 0.1)
+            section.check("`GET /runs` first page at 10,000 runs, p99", f"{ms(p99)} ms", "< 100 ms",
+                          p99 is not None and p99 < 0.1)
     rate_s = fill.inserted["summaries"] / fill.seconds["summaries"] if fill.seconds["summaries"] else 0
     rate_r = fill.inserted["runs"] / fill.seconds["runs"] if fill.seconds["runs"] else 0
     table.notes += [

@@ -60,7 +60,8 @@ def run_process(
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
         launcher = [sys.executable, "-I", "-c", _LAUNCHER, str(result), *argv]
-        subprocess.run(launcher, stdout=out, stderr=err, env=dict(env) if env is not None else None, cwd=cwd, check=False)
+        subprocess.run(launcher, stdout=out, stderr=err, env=dict(env) if env is not None else None, cwd=cwd,
+                       check=False)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode(errors="replace")

@@ -111,7 +111,8 @@ class Ops:
         for name in ("ingest", "converter"):
             self.start(name)
         api = self.start("query_api")
-        self.start("backup", PITWALL_BACKUP_PASSWORD="bench-ops", PITWALL_BACKUP_TARGET=f"file://{self.root / 'backups'}")
+        self.start("backup", PITWALL_BACKUP_PASSWORD="bench-ops",
+                   PITWALL_BACKUP_TARGET=f"file://{self.root / 'backups'}")
         self.start("basestation", PITWALL_BASESTATION_API_URL=api.base_url, PITWALL_BASESTATION_TOKEN=station_token,
                    PITWALL_BASESTATION_WATCH_DIR=str(watch), PITWALL_BASESTATION_SPOOL_DIR=str(self.root / "spool"),
                    PITWALL_BASESTATION_STATION_ID="bench-ops")
@@ -146,7 +147,8 @@ class Ops:
                 runs = db.database(client, self.settings)["runs"]
                 ids = [st.sha256 for st in stored]
                 deadline = time.monotonic() + 900
-                while await runs.count_documents({"_id": {"$in": ids}, "status": {"$in": ["ready", "recovered"]}}) < len(ids):
+                ingested = {"_id": {"$in": ids}, "status": {"$in": ["ready", "recovered"]}}
+                while await runs.count_documents(ingested) < len(ids):
                     if time.monotonic() > deadline:
                         raise TimeoutError("runs not ingested")
                     await asyncio.sleep(0.1)

@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--backend", default=os.environ.get("PITWALL_BENCH_BACKEND", "auto"),
         choices=("auto", "local", "docker"), help="servers for ingest/api (auto: docker when an engine answers)",
     )
-    ap.add_argument("--runs", type=int, default=None, help="api: run documents to insert (default 5,000 local, 100,000 docker)")
+    ap.add_argument("--runs", type=int, default=None,
+                    help="api: run documents to insert (default 5,000 local, 100,000 docker)")
     ap.add_argument("--list-tiers", default=None, metavar="N,N",
                     help="lists: the run counts to measure (default 1000,10000,100000)")
     args = ap.parse_args(argv)

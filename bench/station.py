@@ -153,7 +153,8 @@ def run(ctx: Context, section: Section) -> None:
             f"car → confirmed run, {plain_in.spec.label} ({mb(size)}), loopback SFTP, on this machine",
             ["route", "total", "MB/s", "vs plain", "stages"],
         )
-        t.add("plain: scp + POST /api/v1/uploads + wait for the run", secs(t_plain), f"{plain_in.size / t_plain / 1e6:.0f}",
+        t.add("plain: scp + POST /api/v1/uploads + wait for the run", secs(t_plain),
+              f"{plain_in.size / t_plain / 1e6:.0f}",
               "1.0x", f"scp {secs(t_scp)}, upload {secs(t_upload)}, ingest {secs(t_plain - t_scp - t_upload)}")
         stages = (f"noticed {secs(row.seen_at - t0_wall)}, copy+verify {secs((row.copied_at or 0) - row.seen_at)}, "
                   f"upload+announce {secs((row.uploaded_at or 0) - (row.copied_at or 0))}, "

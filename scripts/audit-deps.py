@@ -90,7 +90,8 @@ def main() -> int:
         count = sum(1 for line in requirements.read_text().splitlines() if "==" in line and not line.startswith("#"))
         result = audit(requirements, report_path)
         if result.returncode not in (0, 1) or not report_path.exists():
-            print(f"audit-deps: pip-audit could not audit the lock (exit {result.returncode}):\n{result.stderr.strip()[-2000:]}\n"
+            print(f"audit-deps: pip-audit could not audit the lock (exit {result.returncode}):\n"
+                  f"{result.stderr.strip()[-2000:]}\n"
                   "(offline? PITWALL_SKIP_AUDIT=1 skips the audit)", file=sys.stderr)
             return 2
         report = json.loads(report_path.read_text())

@@ -47,7 +47,9 @@ class JobCheck:
                 + self.uploads_lost + self.uploads_unanswered_lost + self.uploads_refused + self.edits_lost)
 
 
-def check_jobs(base_url: str, tokens: dict[str, str], journal: list[dict[str, Any]], drain_s: float = 180.0) -> JobCheck:
+def check_jobs(
+    base_url: str, tokens: dict[str, str], journal: list[dict[str, Any]], drain_s: float = 180.0
+) -> JobCheck:
     out = JobCheck()
     deadline = time.monotonic() + drain_s
     viewer = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {tokens['viewer']}"}, timeout=120.0)
@@ -127,7 +129,8 @@ def _download(out: JobCheck, client: httpx.Client, job_id: str, status: dict[str
                 size += len(chunk)
     if response.status_code != 200 or size == 0 or size != status.get("size"):
         out.exports_undownloadable += 1
-        out.problems.append(f"export {job_id} done but its file: HTTP {response.status_code}, {size} of {status.get('size')} bytes")
+        out.problems.append(f"export {job_id} done but its file: HTTP {response.status_code}, {size} of "
+                            f"{status.get('size')} bytes")
 
 
 def _edits(out: JobCheck, client: httpx.Client, journal: list[dict[str, Any]], deadline: float) -> None:
@@ -145,7 +148,8 @@ def _edits(out: JobCheck, client: httpx.Client, journal: list[dict[str, Any]], d
                 del pending[run_id]
         if pending and time.monotonic() > deadline:
             out.edits_lost = len(pending)
-            out.problems += [f"run {run_id[:12]} shows none of the {len(sent[run_id])} edit(s) sent" for run_id in pending]
+            out.problems += [f"run {run_id[:12]} shows none of the {len(sent[run_id])} edit(s) sent"
+                             for run_id in pending]
             return
         if pending:
             time.sleep(0.5)

@@ -208,7 +208,8 @@ class Person(FastHttpUser):
         if status["status"] == "failed":
             journal("export_failed", id=job_id, reason=status.get("reason"))
             return
-        with self.client.get(status["file_url"], name="/api/v1/exports/{id}/file", headers=self.auth, catch_response=True) as r:
+        with self.client.get(status["file_url"], name="/api/v1/exports/{id}/file", headers=self.auth,
+                             catch_response=True) as r:
             if r.status_code != 200 or not r.content:
                 r.failure(f"HTTP {r.status_code}, {len(r.content or b'')} bytes")
                 return
@@ -226,7 +227,8 @@ class Person(FastHttpUser):
         """`/events` until its `done` or `failed` event (Locust times the first byte)."""
         final: dict[str, Any] | None = None
         url = f"/api/v1/exports/{job_id}/events"
-        with self.client.get(url, name="/api/v1/exports/{id}/events", headers=self.auth, stream=True, catch_response=True) as r:
+        with self.client.get(url, name="/api/v1/exports/{id}/events", headers=self.auth, stream=True,
+                             catch_response=True) as r:
             if r.status_code != 200:
                 r.failure(f"HTTP {r.status_code}")
                 return None

@@ -128,7 +128,8 @@ def read_results(out: Path, returncode: int | None, log: Path) -> LocustResult:
     if not stats_csv.exists():
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise RuntimeError(f"Locust wrote no stats (exit {returncode}); its log:\n{tail}")
-    codes: dict[str, dict[str, int]] = json.loads((out / "codes.json").read_text()) if (out / "codes.json").exists() else {}
+    codes_path = out / "codes.json"
+    codes: dict[str, dict[str, int]] = json.loads(codes_path.read_text()) if codes_path.exists() else {}
     endpoints, total = [], None
     with stats_csv.open(newline="") as fh:
         for row in csv.DictReader(fh):
@@ -148,7 +149,8 @@ def read_results(out: Path, returncode: int | None, log: Path) -> LocustResult:
         with failures_csv.open(newline="") as fh:
             failures = list(csv.DictReader(fh))
     journal_path = out / "journal.jsonl"
-    journal = [json.loads(line) for line in journal_path.read_text().splitlines() if line.strip()] if journal_path.exists() else []
+    journal = ([json.loads(line) for line in journal_path.read_text().splitlines() if line.strip()]
+               if journal_path.exists() else [])
     return LocustResult(returncode, endpoints, total, journal, failures, log)
 
 

@@ -29,7 +29,8 @@ def log_levels(text: str) -> dict[str, int]:
     """Lines of a service's JSON log at warning and at error (tracebacks counted as errors)."""
     return {
         "warning": text.count('"level": "warning"'),
-        "error": text.count('"level": "error"') + text.count('"level": "critical"') + text.count("Traceback (most recent call last)"),
+        "error": text.count('"level": "error"') + text.count('"level": "critical"')
+        + text.count("Traceback (most recent call last)"),
     }
 
 
@@ -63,7 +64,8 @@ def render(ctx: Context, locust: LocustResult, sampler: Sampler, jobs: JobCheck)
         "",
         f"_{p.users} API users (viewers : editors 3 : 1, think time 0.5-2.5 s) "
         f"for {p.run_time_s} s, 1 uploader (a new synth file every {p.upload_every_s:g} s), "
-        f"{ctx.converters} converter(s), {ctx.seeded_runs} seeded runs ({ctx.seeded_laps} laps); back-end {ctx.backend}; "
+        f"{ctx.converters} converter(s), {ctx.seeded_runs} seeded runs ({ctx.seeded_laps} laps); "
+        f"back-end {ctx.backend}; "
         f"load average {la[0]:.1f} before, {lb[0]:.1f} after, on the same machine as Locust itself_",
         "",
         f"`{ctx.command}`",
@@ -81,7 +83,8 @@ def render(ctx: Context, locust: LocustResult, sampler: Sampler, jobs: JobCheck)
     if no_answer:
         out.append(f"\n- {no_answer} request(s) got no response at all (connection error)")
     for failure in locust.failures[:10]:
-        out.append(f"- failure ×{failure.get('Occurrences')}: `{failure.get('Method')} {failure.get('Name')}`: {failure.get('Error', '')[:200]}")
+        out.append(f"- failure ×{failure.get('Occurrences')}: `{failure.get('Method')} {failure.get('Name')}`: "
+                   f"{failure.get('Error', '')[:200]}")
     out += ["", f"#### Services (psutil over {sampler.seconds:.0f} s of load, process and children)", ""]
     srows = []
     for name, use in sampler.usage.items():
@@ -91,7 +94,8 @@ def render(ctx: Context, locust: LocustResult, sampler: Sampler, jobs: JobCheck)
             f"`{name}`", _mb(use.rss_first), _mb(use.rss_peak), _mb(use.rss_last),
             f"{use.cpu_seconds:.1f}", f"{cpu_pct:.0f} %", f"{levels['warning']} / {levels['error']}" if levels else "-",
         ])
-    out += _table(["process", "RSS before", "RSS peak", "RSS end", "CPU s", "CPU (of one core)", "log warnings / errors"], srows)
+    out += _table(["process", "RSS before", "RSS peak", "RSS end", "CPU s", "CPU (of one core)",
+                   "log warnings / errors"], srows)
     out += ["", "#### Jobs (checked through the API after the load)", ""]
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(jobs.runs_by_status.items())) or "none"
     out += _table(["what", "count"], [

@@ -64,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.users < 1 or args.run_time < 5 or args.converters < 1 or args.seed_runs < 1:
         ap.error("need at least 1 user, 5 s of load, 1 converter and 1 seeded run")
-    plan = Plan(users=args.users, spawn_rate=args.spawn_rate, run_time_s=args.run_time, upload_every_s=args.upload_every)
-    command = "make load" if argv is None and len(sys.argv) == 1 else "python bench/load/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    plan = Plan(users=args.users, spawn_rate=args.spawn_rate, run_time_s=args.run_time,
+                upload_every_s=args.upload_every)
+    command = ("make load" if argv is None and len(sys.argv) == 1
+               else "python bench/load/run.py " + shlex.join(sys.argv[1:] if argv is None else argv))
     work = OUT / "load"
 
     began = time.monotonic()
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Locust: {plan.users} users + 1 uploader for {plan.run_time_s} s against {api.base_url}")
         sampler.start()
         try:
-            result = run_locust(api.base_url, tokens, runs, stream, plan, work, on_start=lambda pid: sampler.add("locust (the users)", pid))
+            result = run_locust(api.base_url, tokens, runs, stream, plan, work,
+                                on_start=lambda pid: sampler.add("locust (the users)", pid))
         finally:
             sampler.stop()
         load_after = os.getloadavg()
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             if not proc.alive:
                 jobs.problems.append(f"{name} exited during the load (code {proc.returncode}, log {proc.log_path})")
         levels = {name: report.log_levels(proc.log()) for name, proc in procs.items()}
-        ctx = report.Context(plan, args.converters, len(runs), stack.backend, load_before, load_after, started_at, command, laps, levels)
+        ctx = report.Context(plan, args.converters, len(runs), stack.backend, load_before, load_after, started_at,
+                             command, laps, levels)
         text = report.render(ctx, result, sampler, jobs)
     finally:
         stack.stop()

@@ -38,7 +38,8 @@ def synth_file(minutes: float, seed: int, kind: str = "zstd", folder: Path = inp
     side = path.with_suffix(".sha256")
     if not (path.exists() and side.exists()):
         tmp = path.with_suffix(".part")
-        write_synth(tmp, minutes=minutes, seed=seed, compression="lz4" if kind == "lz4" else "zstd", truncate=kind == "cut")
+        write_synth(tmp, minutes=minutes, seed=seed, compression="lz4" if kind == "lz4" else "zstd",
+                    truncate=kind == "cut")
         side.write_text(hashlib.sha256(tmp.read_bytes()).hexdigest())
         tmp.replace(path)
     return SynthFile(path, side.read_text().strip(), kind)

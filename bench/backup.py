@@ -24,8 +24,8 @@ from bench.report import Section, mb, ratio, say, secs
 
 
 def run(ctx: Context, section: Section) -> None:
-    from pitwall.backup.core import restore, run_backup
-    from pitwall.backup.target import open_target
+    from pitwall.backupkit.core import restore, run_backup
+    from pitwall.backupkit.target import open_target
     from pitwall.common.storage import ObjectStore
 
     n = 20 if ctx.config.quick else 100
@@ -78,12 +78,14 @@ def run(ctx: Context, section: Section) -> None:
                       ["route", "time", "MB/s", "vs plain copy", "what it did"])
     t.add("plain: read + write every object", secs(t_plain), f"{total / t_plain / 1e6:.0f}", "1.0x",
           f"{len(objects)} objects, nothing checked, catalogue not included")
-    t.add("full backup (same S3: server-side copy)", secs(full.seconds), f"{full.bytes_copied / full.seconds / 1e6:.0f}",
+    t.add("full backup (same S3: server-side copy)", secs(full.seconds),
+          f"{full.bytes_copied / full.seconds / 1e6:.0f}",
           ratio(t_plain / full.seconds),
           f"{full.objects_copied} objects copied and SHA-256 checked, {full.documents} documents dumped")
     t.add("incremental backup (next night, +1 run)", secs(inc.seconds), "–", ratio(t_plain / inc.seconds),
           f"{inc.objects_copied} object copied ({mb(inc.bytes_copied)}), catalogue dumped again (deduplicated)")
-    t.add("full backup to a folder (streamed)", secs(folder.seconds), f"{folder.bytes_copied / folder.seconds / 1e6:.0f}",
+    t.add("full backup to a folder (streamed)", secs(folder.seconds),
+          f"{folder.bytes_copied / folder.seconds / 1e6:.0f}",
           ratio(t_plain / folder.seconds), f"{folder.objects_copied} objects written and checked")
     t.add("restore into an empty database + buckets", secs(t_restore), f"{total / t_restore / 1e6:.0f}", "–",
           f"{report.documents} documents, {report.objects} objects, every part checked before writing")

@@ -55,7 +55,8 @@ class Stack:
     def settings(self) -> Settings:
         return self.api.settings
 
-    def pitwall(self, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def pitwall(self, *args: str, env: dict[str, str] | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "pitwall.cli.main", *args], env=self.env | (env or {}),
                               capture_output=True, text=True, timeout=timeout)
 
@@ -83,7 +84,8 @@ def upload_and_wait(pw: Client, paths: list[Path], timeout: float = 180) -> list
 def stack(settings: Settings, service_env: dict[str, str], endpoints: Any,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("backup")
-    base = settings.model_copy(update={"mongo_db": settings.mongo_db + "_bk", "bucket_prefix": settings.bucket_prefix + "bk-"})
+    base = settings.model_copy(update={"mongo_db": settings.mongo_db + "_bk",
+                                       "bucket_prefix": settings.bucket_prefix + "bk-"})
     for api, ingest in start_api_with_ingest(base, service_env, endpoints, work, "backup"):
         env = dict(service_env) | settings_env(api.settings) | {"PITWALL_BACKUP_PASSWORD": KEY}
         converter = ServiceProcess("converter", env, work / "converter.log").start()
@@ -295,8 +297,8 @@ def test_partial_restore_brings_back_what_is_intact_and_lists_the_rest(stack: St
 
 
 def test_a_backup_taken_during_20_uploads_restores_to_a_consistent_catalogue(stack: Stack, tmp_path: Path) -> None:
-    from pitwall.backup.core import restore, run_backup
-    from pitwall.backup.target import open_target
+    from pitwall.backupkit.core import restore, run_backup
+    from pitwall.backupkit.target import open_target
 
     with ThreadPoolExecutor(4) as pool:
         files = list(pool.map(lambda i: synth(tmp_path / f"burst_{i}.mcap", 1, 1000 + i), range(20)))
@@ -403,8 +405,8 @@ def test_backup_to_a_second_s3_server_offsite(stack: Stack, tmp_path: Path) -> N
         [b] = backups(stack, *target, env=keys)
         # The offsite server holds the objects themselves, each the content its key names.
         client = offsite.client()
-        stored = {o.object_name.removeprefix("pitwall/") for o in client.list_objects("team-offsite", prefix="pitwall/mcap/",
-                                                                                      recursive=True) if o.object_name}
+        listed = client.list_objects("team-offsite", prefix="pitwall/mcap/", recursive=True)
+        stored = {o.object_name.removeprefix("pitwall/") for o in listed if o.object_name}
         assert stored == set(b["objects"])
         # The catalogue there is encrypted: no document's text is readable in the restic repository.
         driver = b"Priya"
@@ -423,7 +425,8 @@ def test_backup_to_a_second_s3_server_offsite(stack: Stack, tmp_path: Path) -> N
         assert bad.returncode != 0 and "Traceback" not in bad.stderr and "pitwall backup: error" in bad.stderr
 
 
-def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retried(stack: Stack, tmp_path: Path) -> None:
+def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retried(
+        stack: Stack, tmp_path: Path) -> None:
     keys = {"PITWALL_BACKUP_S3_ACCESS_KEY": "offsite", "PITWALL_BACKUP_S3_SECRET_KEY": "offsite-secret"}
     down = "s3+http://127.0.0.1:9/team-offsite/pitwall"
     # By hand: one line, exit 1.
@@ -431,7 +434,8 @@ def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retri
     assert made.returncode == 1 and "Traceback" not in made.stderr and "unreachable" in made.stderr, made.stderr
     # The service: backup.failed with the reason, the record says failed, nothing listed as good.
     slot = "0 0 1 7 *"  # a slot no other test uses (1 July, yearly)
-    env = stack.env | keys | {"PITWALL_BACKUP_SCHEDULE": slot, "PITWALL_BACKUP_TARGET": down, "PITWALL_BACKUP_DRILL": "false"}
+    env = stack.env | keys | {"PITWALL_BACKUP_SCHEDULE": slot, "PITWALL_BACKUP_TARGET": down,
+                              "PITWALL_BACKUP_DRILL": "false"}
     tap = EventTap(stack.settings, "backup.completed", "backup.failed")
     try:
         proc = ServiceProcess("backup", env, tmp_path / "backup-down.log").start()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pitwall.backup.core import keep_set, list_backups, prune
-from pitwall.backup.manifest import Manifest
-from pitwall.backup.target import open_target
+from pitwall.backupkit.core import keep_set, list_backups, prune
+from pitwall.backupkit.manifest import Manifest
+from pitwall.backupkit.target import open_target
 from pitwall.common.settings import Settings
 
 LAST = date(2026, 12, 6)
@@ -62,7 +62,7 @@ def test_prune_removes_only_what_no_kept_backup_names(tmp_path: Path) -> None:
     settings = Settings(backup_password="k", backup_keep_daily=3, backup_keep_weekly=2, backup_keep_monthly=2)
     target = open_target(settings, f"file://{tmp_path / 'bk'}")
     target.area.ensure()
-    from pitwall.backup.core import restic_for
+    from pitwall.backupkit.core import restic_for
 
     restic_for(settings, target).ensure()
     created = daily_backups(70)

@@ -22,7 +22,7 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 def _open(target: str | None, *, database: bool = False) -> tuple[Any, Any]:
     """Settings and the backup target; first checks that the servers it needs answer
     (S3 unless the target is a folder, MongoDB when `database`)."""
-    from pitwall.backup.target import TargetError, open_target
+    from pitwall.backupkit.target import TargetError, open_target
     from pitwall.cli.stack import Server, require
     from pitwall.common.settings import get_settings
 
@@ -39,9 +39,9 @@ def _open(target: str | None, *, database: bool = False) -> tuple[Any, Any]:
 
 
 def _guard(work: Any) -> Any:
-    from pitwall.backup.core import BackupError
-    from pitwall.backup.restic import ResticError
-    from pitwall.backup.target import TargetError
+    from pitwall.backupkit.core import BackupError
+    from pitwall.backupkit.restic import ResticError
+    from pitwall.backupkit.target import TargetError
 
     try:
         return work()
@@ -93,7 +93,7 @@ def now(with_signals: bool = typer.Option(False, "--with-signals", help="also th
     due = BackupDue.on_demand(with_signals)
     bid = str(due.slot)
     if here:
-        from pitwall.backup.core import run_backup
+        from pitwall.backupkit.core import run_backup
 
         with _Bar() as bar:
             m = _guard(lambda: run_backup(settings, tgt, bid, with_signals=with_signals, progress=bar))
@@ -128,7 +128,7 @@ def list_(target: str | None = _TARGET, as_json: bool = typer.Option(False, "--j
     import json
     from dataclasses import asdict
 
-    from pitwall.backup.core import drill_verdicts, list_backups
+    from pitwall.backupkit.core import drill_verdicts, list_backups
 
     _settings, tgt = _open(target)
     backups = _guard(lambda: list_backups(tgt))
@@ -151,7 +151,7 @@ def verify(backup_id: str = typer.Argument(..., help="a backup id from `pitwall 
            sample: float = typer.Option(1.0, "--sample", min=0.0, max=1.0, help="fraction of objects to re-read"),
            target: str | None = _TARGET) -> None:
     """Re-read every part of a backup and check it against its manifest."""
-    from pitwall.backup.core import verify as run_verify
+    from pitwall.backupkit.core import verify as run_verify
 
     settings, tgt = _open(target)
     with _Bar() as bar:
@@ -171,8 +171,8 @@ def restore(backup_id: str = typer.Argument(...),
             partial: bool = typer.Option(False, "--partial", help="restore what is intact, list what is not"),
             target: str | None = _TARGET) -> None:
     """Restore a backup into an empty database and empty buckets."""
-    from pitwall.backup.core import occupied
-    from pitwall.backup.core import restore as run_restore
+    from pitwall.backupkit.core import occupied
+    from pitwall.backupkit.core import restore as run_restore
 
     settings, tgt = _open(target, database=into is None)
     if into:
@@ -189,16 +189,18 @@ def restore(backup_id: str = typer.Argument(...),
         report = _guard(lambda: run_restore(settings, tgt, backup_id, force=force, partial=partial, progress=bar))
     for key in report.skipped_objects:
         typer.echo(f"NOT RESTORED  {key}")
-    typer.echo(f"restored {backup_id}: {report.documents} documents, {report.objects} objects in {report.seconds:.1f} s")
+    typer.echo(f"restored {backup_id}: {report.documents} documents, {report.objects} objects "
+               f"in {report.seconds:.1f} s")
     raise typer.Exit(1 if report.skipped_objects else 0)
 
 
 @app.command("prune")
 def prune(target: str | None = _TARGET) -> None:
     """Apply the retention (keep daily/weekly/monthly); objects a kept backup names stay."""
-    from pitwall.backup.core import prune as run_prune
+    from pitwall.backupkit.core import prune as run_prune
 
     settings, tgt = _open(target)
     report = _guard(lambda: run_prune(settings, tgt))
-    typer.echo(f"kept {len(report.kept)}, removed {len(report.removed)} backup(s) and {report.objects_removed} object(s)")
+    typer.echo(f"kept {len(report.kept)}, removed {len(report.removed)} backup(s) "
+               f"and {report.objects_removed} object(s)")
 

@@ -18,10 +18,10 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from pitwall.backup import schedule
-from pitwall.backup.core import prune, record_drill, run_backup
-from pitwall.backup.drill import drill
 from pitwall.backup.handlers import HANDLERS
-from pitwall.backup.target import open_target
+from pitwall.backupkit.core import prune, record_drill, run_backup
+from pitwall.backupkit.drill import drill
+from pitwall.backupkit.target import open_target
 from pitwall.common import db, metrics
 from pitwall.common.contracts.mongo import BACKUPS
 from pitwall.common.events import BackupCompleted, BackupDue, BackupFailed

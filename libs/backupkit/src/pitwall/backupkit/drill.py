@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from pitwall.backup.core import mongo, restore
-from pitwall.backup.dump import collection_sha
-from pitwall.backup.manifest import Manifest
-from pitwall.backup.target import Target
+from pitwall.backupkit.core import mongo, restore
+from pitwall.backupkit.dump import collection_sha
+from pitwall.backupkit.manifest import Manifest
+from pitwall.backupkit.target import Target
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
 

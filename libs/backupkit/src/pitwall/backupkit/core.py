@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 from pymongo import MongoClient
 
-from pitwall.backup.dump import RAW, dump_database, file_sha, read_dump
-from pitwall.backup.manifest import MANIFESTS, Manifest
-from pitwall.backup.restic import Restic
-from pitwall.backup.target import (
+from pitwall.backupkit.dump import RAW, dump_database, file_sha, read_dump
+from pitwall.backupkit.manifest import MANIFESTS, Manifest
+from pitwall.backupkit.restic import Restic
+from pitwall.backupkit.target import (
     ChunkReader,
     Target,
     TargetError,
@@ -93,9 +93,11 @@ def run_backup(settings: Settings, target: Target, backup_id: str, *, with_signa
         for run in runs:
             sha = run.get("sha256")
             # A rejected file's bytes are kept too (for a later fix), when they were stored.
-            if not sha or (run.get("status") == "rejected" and not store.exists(settings.bucket_mcap, mcap_key(sha))):
+            rejected = run.get("status") == "rejected"
+            if not sha or (rejected and not store.exists(settings.bucket_mcap, mcap_key(sha))):
                 continue
-            wanted[mcap_key(sha)] = (settings.bucket_mcap, run.get("object_key") or mcap_key(sha), int(run.get("size") or 0))
+            wanted[mcap_key(sha)] = (settings.bucket_mcap, run.get("object_key") or mcap_key(sha),
+                                     int(run.get("size") or 0))
         if with_signals:
             for o in store.client.list_objects(settings.bucket_signals, recursive=True):
                 if o.object_name:
@@ -110,7 +112,8 @@ def run_backup(settings: Settings, target: Target, backup_id: str, *, with_signa
                 sha, _n = object_sha(target, key)
                 if sha != key[len("mcap/"):-len(".mcap")]:
                     target.area.remove(key)
-                    raise BackupError(f"the copy of {key} does not match its hash ({sha[:12]}…): removed, backup failed")
+                    raise BackupError(f"the copy of {key} does not match its hash ({sha[:12]}…): "
+                                      "removed, backup failed")
 
         parallel(sorted(missing), copy_one, progress, "objects")
         copied_bytes = sum(wanted[k][2] for k in missing)

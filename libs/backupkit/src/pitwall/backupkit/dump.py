@@ -23,7 +23,7 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import MongoClient
 
-from pitwall.backup.manifest import CollectionDump
+from pitwall.backupkit.manifest import CollectionDump
 from pitwall.common.contracts.mongo import RUN_SUMMARIES as SUMMARIES
 from pitwall.common.contracts.mongo import RUNS, SIGNALS
 from pitwall.common.summaries import run_summary
@@ -34,7 +34,8 @@ PER_RUN = {SIGNALS: "run_id"}
 SKIP = ("system.",)
 
 
-def dump_database(client: MongoClient[Any], database: str, folder: Path) -> tuple[dict[str, CollectionDump], list[dict[str, Any]]]:
+def dump_database(client: MongoClient[Any], database: str,
+                  folder: Path) -> tuple[dict[str, CollectionDump], list[dict[str, Any]]]:
     """Write `<name>.bson` and `<name>.indexes.json` per collection; the dumped runs."""
     db = client[database]
     names = sorted(n for n in db.list_collection_names() if not n.startswith(SKIP))

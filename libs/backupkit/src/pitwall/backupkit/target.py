@@ -83,7 +83,8 @@ class S3Area:
         try:
             yield
         except S3Error as exc:
-            raise TargetError(f"backup target {self.endpoint}/{self.bucket}: {what}: {exc.code} ({exc.message})") from None
+            raise TargetError(f"backup target {self.endpoint}/{self.bucket}: {what}: "
+                              f"{exc.code} ({exc.message})") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TargetError(f"backup target {self.endpoint} unreachable while {what}: {exc}") from None
 
@@ -98,7 +99,8 @@ class S3Area:
 
     def write(self, key: str, chunks: Iterator[bytes], size: int) -> None:
         with self._errors(f"writing {key}"):
-            self.client.put_object(self.bucket, self._k(key), ChunkReader.file(chunks), size, part_size=16 * 1024 * 1024)
+            self.client.put_object(self.bucket, self._k(key), ChunkReader.file(chunks), size,
+                                   part_size=16 * 1024 * 1024)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         with self._errors(f"writing {key}"):
@@ -243,7 +245,8 @@ def open_target(settings: Settings, uri: str | None = None) -> Target:
                "AWS_SECRET_ACCESS_KEY": settings.backup_s3_secret_key}
         repo = f"s3:{'https' if secure else 'http'}://{u.netloc}/{bucket}/{area.prefix}/restic".rstrip("/")
         return Target(uri, area, repo, env, offsite=True)
-    raise TargetError(f"backup target {uri!r}: use s3://BUCKET/PREFIX, s3+http://HOST:PORT/BUCKET/PREFIX or file:///PATH")
+    raise TargetError(f"backup target {uri!r}: use s3://BUCKET/PREFIX, "
+                      "s3+http://HOST:PORT/BUCKET/PREFIX or file:///PATH")
 
 
 def copy_object(target: Target, key: str, store: ObjectStore, bucket: str, source_key: str, size: int) -> None:

@@ -177,7 +177,8 @@ class StationStatus(Event):
     # File versions by journal state (seen, copied, uploaded, confirmed, rejected, ...).
     states: dict[str, int] = Field(default_factory=dict)
     pending_on_car: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
-    on_station: int = Field(default=0, strict=True, ge=0, le=INT64_MAX, description="copied to the station, not uploaded yet")
+    on_station: int = Field(default=0, strict=True, ge=0, le=INT64_MAX,
+                            description="copied to the station, not uploaded yet")
     uploading: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
     awaiting_confirmation: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)
     bytes_to_upload: int = Field(default=0, strict=True, ge=0, le=INT64_MAX)

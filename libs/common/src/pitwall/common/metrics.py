@@ -60,7 +60,8 @@ MESSAGE_SECONDS = Histogram(
 # -- the queues as the broker counts them (query_api, at each refresh) ----------------------
 # `service` is the reporter (query_api), `consumer` the service whose queue it is.
 QUEUE_MESSAGES = Gauge(
-    "pitwall_queue_messages", "Messages in a queue (ready, not yet delivered)", ["service", "consumer", "queue", "kind"],
+    "pitwall_queue_messages", "Messages in a queue (ready, not yet delivered)",
+    ["service", "consumer", "queue", "kind"],
 )
 QUEUE_CONSUMERS = Gauge("pitwall_queue_consumers", "Consumers on a queue", ["service", "consumer", "queue", "kind"])
 
@@ -98,14 +99,18 @@ HTTP_SECONDS = Histogram(
 BACKUP_LAST_SUCCESS = Gauge(
     "pitwall_backup_last_success_timestamp_seconds", "Unix time the latest completed backup finished", ["service"],
 )
-BACKUP_LAST_SECONDS = Gauge("pitwall_backup_last_duration_seconds", "How long the latest backup took", ["service", "outcome"])
+BACKUP_LAST_SECONDS = Gauge(
+    "pitwall_backup_last_duration_seconds", "How long the latest backup took", ["service", "outcome"]
+)
 BACKUPS = Counter("pitwall_backups", "Backups made by this process, by outcome", ["service", "outcome"])
 
 # -- basestation ----------------------------------------------------------------------------
 STATION_PENDING_FILES = Gauge(
     "pitwall_station_pending_files", "Files not yet confirmed as runs, by where they are", ["service", "where"],
 )
-STATION_PENDING_BYTES = Gauge("pitwall_station_pending_bytes", "Bytes copied off the car, not yet uploaded", ["service"])
+STATION_PENDING_BYTES = Gauge(
+    "pitwall_station_pending_bytes", "Bytes copied off the car, not yet uploaded", ["service"]
+)
 STATION_CLOUD_REACHABLE = Gauge("pitwall_station_cloud_reachable", "1 while the cloud answers the station", ["service"])
 
 

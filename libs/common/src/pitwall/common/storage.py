@@ -152,7 +152,9 @@ class ObjectStore:
     def size(self, bucket: str, key: str) -> int:
         return int(self.client.stat_object(bucket, key).size or 0)
 
-    def put_file(self, bucket: str, key: str, path: str | os.PathLike[str], content_type: str = "application/octet-stream") -> int:
+    def put_file(
+        self, bucket: str, key: str, path: str | os.PathLike[str], content_type: str = "application/octet-stream"
+    ) -> int:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:
             self.client.put_object(bucket, key, fh, length=size, content_type=content_type, part_size=16 * 1024 * 1024)
@@ -340,7 +342,8 @@ class ResumableStaging:
         src = staging_key(sha256)
         meta: dict[str, str | list[str] | tuple[str]] = {"Content-Type": "application/x-mcap", "sha256": sha256}
         if size <= _MAX_SINGLE_COPY:
-            self.client.copy_object(self.bucket, key, CopySource(self.bucket, src), metadata=meta, metadata_directive="REPLACE")
+            self.client.copy_object(self.bucket, key, CopySource(self.bucket, src), metadata=meta,
+                                    metadata_directive="REPLACE")
         else:
             self.client.compose_object(self.bucket, key, [ComposeSource(self.bucket, src)], metadata=meta)
         self.discard(sha256)

@@ -127,7 +127,9 @@ class Consumer:
             self.outcomes.append(outcome)
             del self.outcomes[:-1000]
 
-    def _count(self, message: AbstractIncomingMessage, headers: dict[str, Any], outcome: Outcome, seconds: float) -> None:
+    def _count(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any], outcome: Outcome, seconds: float
+    ) -> None:
         queue = self.declared.queue.name if self.declared and self.declared.queue else self.service
         key = _original_routing_key(headers) or message.routing_key or ""
         # Only known event names become label values: anyone who can publish could

@@ -93,7 +93,8 @@ async def queue_stats(connection: AbstractConnection, settings: Settings) -> lis
                 stats.append(QueueStats(service, name, kind, None, None))
                 continue
             result = queue.declaration_result
-            stats.append(QueueStats(service, name, kind, int(result.message_count or 0), int(result.consumer_count or 0)))
+            stats.append(QueueStats(service, name, kind, int(result.message_count or 0),
+                                    int(result.consumer_count or 0)))
     finally:
         if channel is not None and not channel.is_closed:
             await channel.close()
@@ -182,7 +183,9 @@ def _check_service(service: str) -> None:
         raise DeadLetterNotFound(f"no service {service!r} consumes from the broker")
 
 
-async def peek(connection: AbstractConnection, settings: Settings, service: str, limit: int = 50) -> tuple[list[DeadLetter], int]:
+async def peek(
+    connection: AbstractConnection, settings: Settings, service: str, limit: int = 50
+) -> tuple[list[DeadLetter], int]:
     """The oldest `limit` messages of a service's dead-letter queue, and how many it holds."""
     _check_service(service)
     channel = await connection.channel()

@@ -158,7 +158,8 @@ class Cloud:
     ) -> dict[str, Any]:
         response = await self._call(
             "POST", f"/api/v1/uploads/resumable/{sha256}/complete",
-            json={"upload_id": upload_id, "size": size, "filename": filename, "source_id": source_id, "event_id": event_id},
+            json={"upload_id": upload_id, "size": size, "filename": filename, "source_id": source_id,
+                  "event_id": event_id},
         )
         return dict(response.json())
 

@@ -146,7 +146,8 @@ class Journal:
             "INSERT OR IGNORE INTO files (source, path, size, mtime_ns, footer, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
             (source, path, size, mtime_ns, int(footer), time.time()),
         )
-        return self._rows("WHERE source = ? AND path = ? AND size = ? AND mtime_ns = ?", (source, path, size, mtime_ns))[0]
+        return self._rows("WHERE source = ? AND path = ? AND size = ? AND mtime_ns = ?",
+                          (source, path, size, mtime_ns))[0]
 
     def get(self, entry_id: int) -> Entry:
         rows = self._rows("WHERE id = ?", (entry_id,))

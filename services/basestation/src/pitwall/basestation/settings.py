@@ -73,7 +73,8 @@ class SourceConfig(BaseModel):
 class StationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PITWALL_BASESTATION_", extra="ignore")
 
-    station_id: str = Field(default_factory=lambda: socket.gethostname().split(".")[0][:64] or "station", pattern=SOURCE_ID)
+    station_id: str = Field(default_factory=lambda: socket.gethostname().split(".")[0][:64] or "station",
+                            pattern=SOURCE_ID)
     api_url: str = "http://127.0.0.1:8000"
     token: str = ""
     spool_dir: Path = Path(".pitwall/basestation")

@@ -165,7 +165,8 @@ class SFTPSource:
             result = await self._conn.run(f"sha256sum -- {shlex.quote(self._full(path))}", check=False, timeout=600)
         except (*_LINK_ERRORS, asyncssh.Error) as exc:
             await self._drop()
-            raise SourceError(f"{path}: link to the car lost while it hashed ({_text(exc)})", unreachable=True) from None
+            raise SourceError(f"{path}: link to the car lost while it hashed ({_text(exc)})",
+                              unreachable=True) from None
         out = str(result.stdout or "").split()
         if result.exit_status != 0 or not out or len(out[0]) != 64:
             if result.exit_status == 127:  # no sha256sum on this car: stat checks only

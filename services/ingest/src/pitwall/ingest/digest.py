@@ -34,7 +34,8 @@ from pitwall.ingest.track import (
 
 # Bytes per row a decoded column takes, by kind (strings: an int32 id per row plus the
 # distinct texts, which telemetry strings keep few of).
-_ROW_BYTES = {"double": 8, "int64": 8, "uint64": 8, "single": 4, "int32": 4, "uint32": 4, "enum": 4, "logical": 1, "string": 4}
+_ROW_BYTES = {"double": 8, "int64": 8, "uint64": 8, "single": 4, "int32": 4, "uint32": 4, "enum": 4, "logical": 1,
+              "string": 4}
 # A repeated field's width is known only once decoded. 16 overestimates the synth car's
 # (a 10-minute file: 200 MB estimated, 134 MB decoded) and underestimates only the
 # battery's 126 cell voltages, which at 10 Hz stay small against the budget.
@@ -139,13 +140,15 @@ class Digest:
         if timer is not None and self._timer is None:
             topic, number, clock = timer
             cols = rec.topics[topic]
-            kept = TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns, {number.path: number, clock.path: clock})
+            kept = TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns,
+                                {number.path: number, clock.path: clock})
             self._timer = (kept, number.path, clock.path)
         counter = find_lap_counter(rec)
         if counter is not None and self._counter is None:
             topic, number = counter
             cols = rec.topics[topic]
-            self._counter = (TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns, {number.path: number}), number.path)
+            self._counter = (TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns,
+                                          {number.path: number}), number.path)
 
     @property
     def rule_events(self) -> list[dict[str, Any]]:

@@ -45,7 +45,8 @@ class _Rule(BaseModel):
         try:
             self.note.format(**_PLACEHOLDERS)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"note {self.note!r} cannot be filled in ({exc!r}); use {', '.join('{' + k + '}' for k in _PLACEHOLDERS)}") from None
+            placeholders = ", ".join("{" + k + "}" for k in _PLACEHOLDERS)
+            raise ValueError(f"note {self.note!r} cannot be filled in ({exc!r}); use {placeholders}") from None
         return self
 
 
@@ -191,7 +192,10 @@ def evaluate(rules: RuleSet, rec: Recording, found: dict[str, Found]) -> None:
                     acc.events.append(_event(rule, cols.topic, sig, start, end, lo, hi, extra))
 
 
-def _event(rule: StateRule | LimitRule, topic: str, sig: Signal, start: float, end: float, lo: int, hi: int, extra: dict[str, Any]) -> dict[str, Any]:
+def _event(
+    rule: StateRule | LimitRule, topic: str, sig: Signal, start: float, end: float, lo: int, hi: int,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     values = extra["values"][lo : hi + 1]
     fill: dict[str, Any] = {"topic": topic, "path": sig.path, "signal": f"{topic}:{sig.path}", "state": "",
                             "limit": None, "peak": float("nan"), "duration_s": end - start}

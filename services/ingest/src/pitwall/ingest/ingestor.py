@@ -91,7 +91,9 @@ def _count(outcome: str, size: int, seconds: float) -> None:
 
 
 class Ingestor:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], store: ObjectStore, outbox: Outbox, rules: RuleSet | None = None) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], store: ObjectStore, outbox: Outbox, rules: RuleSet | None = None
+    ) -> None:
         self.db = db
         self.rules = rules or RuleSet()
         self.runs = db[mongo.RUNS]
@@ -167,7 +169,8 @@ class Ingestor:
                         raise Rejected(f"the uploaded object {event.object_key} does not exist") from exc
                     raise
             if sha != event.sha256:
-                raise Rejected(f"content does not match its SHA-256: announced {event.sha256[:12]}…, got {sha[:12]}… ({size} bytes)")
+                raise Rejected(f"content does not match its SHA-256: announced {event.sha256[:12]}…, "
+                               f"got {sha[:12]}… ({size} bytes)")
             bucket = self.settings.bucket_signals
             return digest_file(
                 path, lambda key, data: self.store.put_bytes(bucket, key, data), event.sha256,
@@ -198,7 +201,8 @@ class Ingestor:
         entry = upload_entry(event) | {"duplicate": True}
         await self.runs.update_one(
             {"_id": event.sha256, "uploads.event_id": {"$ne": event.event_id}},
-            {"$push": {"uploads": entry}, "$addToSet": {"filenames": event.filename}, "$set": {"updated_at": datetime.now(UTC)}},
+            {"$push": {"uploads": entry}, "$addToSet": {"filenames": event.filename},
+             "$set": {"updated_at": datetime.now(UTC)}},
         )
         # Also mends a summary that a crash between the run's insert and its own left missing.
         await summaries.refresh(self.db, event.sha256)

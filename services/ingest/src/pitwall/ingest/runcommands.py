@@ -29,7 +29,9 @@ async def apply_command(runs: AsyncCollection[dict[str, Any]], cmd: RunCommand) 
         raise PermanentError(f"no run {cmd.run_id}")
     audit = {"action": cmd.action, "actor": cmd.actor, "at": now, "changes": cmd.changes, "event_id": cmd.event_id}
     if cmd.action == "delete":
-        update: dict[str, Any] = {"$set": {"deleted": True, "deleted_at": now, "deleted_by": cmd.actor, "updated_at": now}}
+        update: dict[str, Any] = {
+            "$set": {"deleted": True, "deleted_at": now, "deleted_by": cmd.actor, "updated_at": now}
+        }
     elif cmd.action == "restore":
         update = {"$set": {"deleted": False, "deleted_at": None, "updated_at": now}}
     elif cmd.action == "add_event":

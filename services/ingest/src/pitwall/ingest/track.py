@@ -159,7 +159,8 @@ def detect_laps(t: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> list[LapDoc]
             times.append(float(t[k]))
     cum = path_distance(lat, lon)
     laps: list[LapDoc] = []
-    for n_lap, ((a, b), (ta, tb)) in enumerate(zip(itertools.pairwise(crossings), itertools.pairwise(times), strict=True), start=1):
+    pairs = zip(itertools.pairwise(crossings), itertools.pairwise(times), strict=True)
+    for n_lap, ((a, b), (ta, tb)) in enumerate(pairs, start=1):
         laps.append(
             {
                 "lap": n_lap,
@@ -223,8 +224,10 @@ LAP_CLOCK_NAMES = ("lap_time_ms", "current_lap_time_ms", "lap_time", "lap_time_s
 def find_lap_timer(rec: Recording) -> tuple[str, Signal, Signal] | None:
     """(topic, lap number, lap clock) of a topic that carries both."""
     for t in sorted(rec.topics.values(), key=lambda t: -t.count):
-        numbers = [s for s in t.signals.values() if not s.repeated and _leaf(s.path) in LAP_COUNTER_NAMES and s.kind in _INTEGER_KINDS]
-        clocks = [s for s in t.signals.values() if not s.repeated and _leaf(s.path) in LAP_CLOCK_NAMES and s.kind in (*_INTEGER_KINDS, "single", "double")]
+        scalars = [s for s in t.signals.values() if not s.repeated]
+        numbers = [s for s in scalars if _leaf(s.path) in LAP_COUNTER_NAMES and s.kind in _INTEGER_KINDS]
+        clocks = [s for s in scalars
+                  if _leaf(s.path) in LAP_CLOCK_NAMES and s.kind in (*_INTEGER_KINDS, "single", "double")]
         if numbers and clocks and t.count > 1:
             return t.topic, numbers[0], clocks[0]
     return None

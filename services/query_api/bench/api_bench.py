@@ -37,7 +37,8 @@ SERIES_SIGNALS = [
 
 def percentiles(samples: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in samples)
-    return {"p50_ms": round(statistics.median(ms), 1), "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 1), "n": len(ms)}
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return {"p50_ms": round(statistics.median(ms), 1), "p99_ms": round(p99, 1), "n": len(ms)}
 
 
 def time_get(client: httpx.Client, path: str, params: Any, n: int) -> dict[str, float]:
@@ -91,7 +92,8 @@ def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
     from pitwall.ingest import repository
 
     path = work / "long.mcap"
-    subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(minutes), "--seed", "3"],
+    subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(minutes),
+                    "--seed", "3"],
                    check=True, capture_output=True)
     rec = read_recording(str(path))
     doc, stats = run_docs(rec, "long.mcap")
@@ -155,7 +157,8 @@ def main() -> None:
                     results["list newest first"] = time_get(c, "/api/v1/runs", {"limit": 50}, n)
                     results["list track filter"] = time_get(c, "/api/v1/runs", {"limit": 50, "track": "MIS"}, n)
                     results["list driver filter"] = time_get(c, "/api/v1/runs", {"limit": 50, "driver": "driver3"}, n)
-                    results["list where predicate"] = time_get(c, "/api/v1/runs", {"limit": 50, "where": "VNData:vn_vel.x.max>25"}, n)
+                    results["list where predicate"] = time_get(
+                        c, "/api/v1/runs", {"limit": 50, "where": "VNData:vn_vel.x.max>25"}, n)
                     results["list free text"] = time_get(c, "/api/v1/runs", {"limit": 50, "q": "ohio"}, n)
                     results["list page 12 (cursor)"] = time_get(c, "/api/v1/runs", {"limit": 50, "cursor": deep}, n)
                     params = {"signals": ",".join(SERIES_SIGNALS), "max_points": 2000}

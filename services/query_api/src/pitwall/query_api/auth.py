@@ -1,10 +1,10 @@
 """Who is asking, and may they: bearer tokens (or the web page's cookie) and roles.
 
 Tokens are created by `pitwall token create` or an admin in the web page (see
-pitwall.common.apitokens); the `tokens` collection stores only their SHA-256 and, optionally, when the token expires. A lookup
-is cached for `CACHE_TTL_S` so a page of plots does not cost a database round trip per
-request, and short enough that a revoked token stops working within seconds; expiry is
-checked on every request against the cached record.
+pitwall.common.apitokens); the `tokens` collection stores only their SHA-256 and,
+optionally, when the token expires. A lookup is cached for `CACHE_TTL_S` so a page of plots
+does not cost a database round trip per request, and short enough that a revoked token
+stops working within seconds; expiry is checked on every request against the cached record.
 
 Every protected route declares one `Guard` (the `Reader`...`Admin` annotations in `deps`):
 `tests/integration/test_api_guards.py` finds it in each route's dependencies and checks
@@ -98,7 +98,8 @@ def limiter(request: Request) -> FailureLimiter:
     found: FailureLimiter | None = getattr(request.app.state, "auth_limiter", None)
     if found is None:
         settings = request.app.state.resources.settings
-        found = request.app.state.auth_limiter = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_s)
+        found = request.app.state.auth_limiter = FailureLimiter(settings.auth_max_failures,
+                                                                settings.auth_failure_window_s)
     return found
 
 

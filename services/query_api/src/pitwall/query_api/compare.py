@@ -116,7 +116,8 @@ def compare(
         rec = run.read([*wanted, *dist_refs], start, end)
         for ref in wanted:
             t, v, sig = ref_values(rec, ref)
-            kinds.setdefault(ref.text, {"key": ref.text, "kind": sig.kind, "enum_names": {str(k): n for k, n in sig.enum_names.items()} if sig.enum_names else None})
+            enum_names = {str(k): n for k, n in sig.enum_names.items()} if sig.enum_names else None
+            kinds.setdefault(ref.text, {"key": ref.text, "kind": sig.kind, "enum_names": enum_names})
             for i in mine:
                 values[i][ref.text] = (t, v, sig.kind)
         for i in mine:
@@ -142,7 +143,8 @@ def compare(
                 else:
                     cols = [ref_values(rec, r) for r in wheel]
                 if not cols:
-                    raise FilterError("laps", f"{label}: no GPS fix and no wheel speed to measure distance along the lap")
+                    raise FilterError("laps",
+                                      f"{label}: no GPS fix and no wheel speed to measure distance along the lap")
                 t_w = cols[0][0]
                 speed = np.nanmean(np.column_stack([np.interp(t_w, c[0], c[1]) for c in cols]), axis=1)
                 if rpm is not None:
@@ -153,11 +155,13 @@ def compare(
                     raise FilterError("laps", f"{label}: {exc}") from None
                 what = ", ".join(r.text for r in wheel)
                 unit = f", wheel radius {radius} m" if rpm is not None else ""
-                laps_meta[i] = {**lap, "_note": f"no GPS fix in this lap: distance integrated from wheel speed ({what}{unit})"}
+                laps_meta[i] = {**lap,
+                                "_note": f"no GPS fix in this lap: distance integrated from wheel speed ({what}{unit})"}
             paths[i] = path
 
     if keys and not kinds:
-        raise FilterError("signals", f"none of these runs has {', '.join(repr(k) for k in keys)} (see /runs/{{id}}/signals)")
+        missing = ", ".join(repr(k) for k in keys)
+        raise FilterError("signals", f"none of these runs has {missing} (see /runs/{{id}}/signals)")
     done = [p for p in paths if p is not None]
     labels = [_label(docs[p.run_id], p.lap) for p in picks]
     try:

@@ -109,7 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(LatencyMiddleware)  # outermost: it times the others too
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
-    for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, tokens, ops):
+    for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, tokens,
+                   ops):
         app.include_router(module.router)
     app.include_router(ops.metrics_router)
     app.include_router(web.router)

@@ -172,7 +172,10 @@ class RunPatch(BaseModel):
 
     setup: SetupPatch | None = None
     notes: Annotated[str, StringConstraints(max_length=20_000)] | None = None
-    tags: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]], Field(max_length=50)] | None = None
+    tags: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]],
+        Field(max_length=50),
+    ] | None = None
 
 
 CommandAction = Literal["update", "delete", "restore", "add_event", "remove_event"]
@@ -277,7 +280,8 @@ UploadFilename = Annotated[str, StringConstraints(min_length=1, max_length=1024)
 class LookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sha256: Annotated[list[Sha256], Field(min_length=1, max_length=1000)] = Field(description="SHA-256 of files (lowercase hex)")
+    sha256: Annotated[list[Sha256], Field(min_length=1, max_length=1000)] = Field(
+        description="SHA-256 of files (lowercase hex)")
 
 
 class RunState(BaseModel):
@@ -529,7 +533,8 @@ class BackupList(BaseModel):
 class BackupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    with_signals: bool = Field(False, strict=True, description="also the signal store (rebuildable from the MCAP files)")
+    with_signals: bool = Field(False, strict=True,
+                               description="also the signal store (rebuildable from the MCAP files)")
 
 
 class BackupAccepted(BaseModel):
@@ -538,7 +543,9 @@ class BackupAccepted(BaseModel):
 
 
 # -- events on runs (pitwall.common.runevents) -------------------------------------
-Seconds = Annotated[float, Field(strict=True, ge=0, le=1e7, allow_inf_nan=False, description="seconds since the run's origin")]
+Seconds = Annotated[
+    float, Field(strict=True, ge=0, le=1e7, allow_inf_nan=False, description="seconds since the run's origin")
+]
 
 
 class EventCreate(BaseModel):
@@ -598,7 +605,8 @@ class CompareLap(BaseModel):
     lap_source: str | None = Field(None, description="what timed the lap: lap_timer, gps or lap_counter")
     note: str | None = None
     time: list[float | None] = Field(description="lap time (s since this lap's start) at each grid point")
-    distance: list[float | None] = Field(description="metres along the lap, scaled to the reference lap, at each grid point")
+    distance: list[float | None] = Field(
+        description="metres along the lap, scaled to the reference lap, at each grid point")
     signals: dict[str, list[float | None]]
 
 
@@ -610,7 +618,8 @@ class CompareSignal(BaseModel):
 
 class CompareDelta(BaseModel):
     lap_index: int
-    v: list[float | None] = Field(description="this lap's time minus the reference's at the same distance (s); positive = slower")
+    v: list[float | None] = Field(
+        description="this lap's time minus the reference's at the same distance (s); positive = slower")
 
 
 class CompareMap(BaseModel):

@@ -38,7 +38,8 @@ def complete(doc: dict[str, Any], settings: Settings) -> None:
     schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
     fastapi_422 = schemas.get("HTTPValidationError")
     if fastapi_422 is not None:
-        fastapi_422.setdefault("properties", {})["code"] = {"$ref": "#/components/schemas/ErrorCode", "description": CODE_DOC}
+        fastapi_422.setdefault("properties", {})["code"] = {"$ref": "#/components/schemas/ErrorCode",
+                                                            "description": CODE_DOC}
         fastapi_422["required"] = sorted({*fastapi_422.get("required", []), "code", "detail"})
     for item in doc.get("paths", {}).values():
         for operation in item.values():

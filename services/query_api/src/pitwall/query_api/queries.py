@@ -398,7 +398,10 @@ def _learned(runs: AsyncCollection[dict[str, Any]], filters: RunFilters) -> _Lea
     return None
 
 
-def _learn(runs: AsyncCollection[dict[str, Any]], filters: RunFilters, items: list[dict[str, Any]], need: int, first_page: bool) -> None:
+def _learn(
+    runs: AsyncCollection[dict[str, Any]], filters: RunFilters, items: list[dict[str, Any]], need: int,
+    first_page: bool,
+) -> None:
     starts = [d[filters.key] for d in items if d.get(filters.key) is not None]
     key = (runs.full_name, filters.fingerprint())
     old = _LEARNED.get(key)

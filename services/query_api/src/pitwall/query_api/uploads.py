@@ -211,7 +211,8 @@ async def receive(request: Request, store: ObjectStore, max_bytes: int) -> Recei
                     if len(head) == len(MAGIC) and head != MAGIC:
                         raise UploadError(422, NOT_MCAP, code=ErrorCode.NOT_MCAP)
                 if worker is None:
-                    worker = asyncio.ensure_future(asyncio.to_thread(store.put_mcap_stream, cast(IO[bytes], pipe), max_bytes=max_bytes))
+                    storing = asyncio.to_thread(store.put_mcap_stream, cast(IO[bytes], pipe), max_bytes=max_bytes)
+                    worker = asyncio.ensure_future(storing)
                 await pipe.put(piece, worker)
             state.pending.clear()
         parser.finalize()

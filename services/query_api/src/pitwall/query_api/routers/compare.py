@@ -20,9 +20,19 @@ async def get_compare(
     manifests: Manifests,
     res: Res,
     who: Reader,
-    laps: Annotated[LapPicks, Query(max_length=2000, description=f"`RUN:LAP,RUN:LAP` (2 to {MAX_LAPS}); the first is the reference unless `ref` says otherwise")],
-    signals: Annotated[str, Query(max_length=4000, description=f"up to {MAX_SIGNALS} `topic:path` keys, comma-separated, as in /series")] = "",
-    x: Annotated[Literal["distance", "time"], Query(description="the x axis: distance along the reference lap (m) or lap time (s)")] = "distance",
+    laps: Annotated[
+        LapPicks,
+        Query(max_length=2000, description=f"`RUN:LAP,RUN:LAP` (2 to {MAX_LAPS}); the first is the reference "
+                                           "unless `ref` says otherwise"),
+    ],
+    signals: Annotated[
+        str,
+        Query(max_length=4000, description=f"up to {MAX_SIGNALS} `topic:path` keys, comma-separated, as in /series"),
+    ] = "",
+    x: Annotated[
+        Literal["distance", "time"],
+        Query(description="the x axis: distance along the reference lap (m) or lap time (s)"),
+    ] = "distance",
     points: Annotated[int, Query(ge=50, le=5000, description="grid points per lap")] = 1000,
     ref: Annotated[int, Query(ge=0, lt=MAX_LAPS, description="index in `laps` of the reference lap")] = 0,
 ) -> CompareResponse:

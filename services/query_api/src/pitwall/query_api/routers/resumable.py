@@ -26,12 +26,22 @@ router = APIRouter(prefix="/api/v1", tags=["uploads"], responses=AUTH)
 ShaPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the whole file")]
 MAX_PARTS = 10_000  # S3's limit
 
-_TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"model": Error, "description": "larger than the configured limit (or a part larger than `part_size`)"}}
-_UNKNOWN_UPLOAD: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "S3 does not know this upload (finished, aborted or expired): open again"}}
-_STORAGE: dict[int | str, dict[str, Any]] = {503: {"model": Error, "description": "the object store or the message broker is not reachable; retry"}}
+_TOO_LARGE: dict[int | str, dict[str, Any]] = {
+    413: {"model": Error, "description": "larger than the configured limit (or a part larger than `part_size`)"}
+}
+_UNKNOWN_UPLOAD: dict[int | str, dict[str, Any]] = {
+    404: {"model": Error, "description": "S3 does not know this upload (finished, aborted or expired): open again"}
+}
+_STORAGE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Error, "description": "the object store or the message broker is not reachable; retry"}
+}
 _PART_BODY = {
     "required": True,
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary", "description": "the part's bytes"}}},
+    "content": {
+        "application/octet-stream": {
+            "schema": {"type": "string", "format": "binary", "description": "the part's bytes"},
+        },
+    },
 }
 
 
@@ -73,7 +83,9 @@ async def put_part(
     res: Res,
     who: Uploader,
     x_part_sha256: Annotated[
-        str | None, Header(alias="X-Part-SHA256", pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of this part, checked when given")
+        str | None,
+        Header(alias="X-Part-SHA256", pattern=r"^[0-9a-fA-F]{64}$",
+               description="SHA-256 of this part, checked when given"),
     ] = None,
 ) -> PartInfo:
     """`part_size` bytes (the last part shorter), raw (`application/octet-stream`).

@@ -48,7 +48,9 @@ async def get_runs(
     recorded_before: Annotated[IsoDatetime | None, Query(description="ISO 8601; runs that started before")] = None,
     track: Annotated[list[str], _values(f"track name; several: any of them. {NAME_RULE}")] = [],  # noqa: B006 - FastAPI copies defaults
     driver: Annotated[list[str], _values(f"driver name; several: any of them. {NAME_RULE}")] = [],  # noqa: B006
-    event_type: Annotated[list[str], _values("endurance, autocross, skidpad, acceleration, testing...; several: any")] = [],  # noqa: B006
+    event_type: Annotated[
+        list[str], _values("endurance, autocross, skidpad, acceleration, testing...; several: any")
+    ] = [],  # noqa: B006
     car: Annotated[list[str], _values(f"car name; several: any of them. {NAME_RULE}")] = [],  # noqa: B006
     status_: Annotated[
         list[Literal["ready", "recovered", "rejected"]], Query(alias="status", max_length=3)
@@ -58,15 +60,25 @@ async def get_runs(
     has_signal: Annotated[list[str], _values("runs with every one of these `topic:path` signals")] = [],  # noqa: B006
     where: Annotated[
         list[str],
-        Query(max_length=10, description="signal statistic predicates, all must hold: `VNData:vn_vel.x.max>25` (stats min, max, mean, count; ops > >= < <= =)"),
+        Query(max_length=10, description="signal statistic predicates, all must hold: `VNData:vn_vel.x.max>25` "
+                                         "(stats min, max, mean, count; ops > >= < <= =)"),
     ] = [],  # noqa: B006
-    q: Annotated[str | None, Query(max_length=500, description="free text over file name, notes and setup: every word must match a word or a word's start (`endur` finds endurance)")] = None,
-    event: Annotated[str | None, Query(max_length=200, description="runs with events whose kind or note has every word (or a word's start): `lockup`, `lock t3`")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=500, description="free text over file name, notes and setup: every word must match a word "
+                                          "or a word's start (`endur` finds endurance)"),
+    ] = None,
+    event: Annotated[
+        str | None,
+        Query(max_length=200, description="runs with events whose kind or note has every word (or a word's start): "
+                                          "`lockup`, `lock t3`"),
+    ] = None,
     include_deleted: Annotated[bool, Query(description="admins only: list soft-deleted runs too")] = False,
     sort: Annotated[
         Sort,
         Query(description="`-start`: newest recording first (default); `start`: oldest recording first; "
-                          "`-uploaded`: last catalogued first, whatever the file's clock said; `uploaded`: first catalogued first"),
+                          "`-uploaded`: last catalogued first, whatever the file's clock said; "
+                          "`uploaded`: first catalogued first"),
     ] = "-start",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000, description="`next_cursor` of the previous page")] = None,

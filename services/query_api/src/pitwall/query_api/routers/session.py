@@ -24,7 +24,8 @@ def me_of(who: Principal) -> Me:
     "/session", response_model=Me, summary="Log in",
     responses={
         401: {"model": Error, "description": "invalid, revoked or expired token"},
-        429: {"model": Error, "description": "too many wrong tokens from this client lately: wait `Retry-After` seconds"},
+        429: {"model": Error,
+              "description": "too many wrong tokens from this client lately: wait `Retry-After` seconds"},
     },
 )
 async def login(body: SessionRequest, request: Request, response: Response) -> Me:

@@ -29,10 +29,18 @@ async def get_series(
     who: Reader,
     signals: Annotated[
         list[SignalKeys],
-        Query(min_length=1, max_length=MAX_SIGNALS, description="`topic:path` (or `topic:path[i]` for an element of a repeated field), comma-separated or repeated"),
+        Query(min_length=1, max_length=MAX_SIGNALS,
+              description="`topic:path` (or `topic:path[i]` for an element of a repeated field), "
+                          "comma-separated or repeated"),
     ],
-    start: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e7, le=1e7, description="seconds since the run's origin")] = None,
-    end: Annotated[float | None, Query(allow_inf_nan=False, ge=-1e7, le=1e7, description="seconds since the run's origin")] = None,
-    max_points: Annotated[int, Query(ge=2, le=200_000, description="per signal; each bucket keeps its min and max")] = 2000,
+    start: Annotated[
+        float | None, Query(allow_inf_nan=False, ge=-1e7, le=1e7, description="seconds since the run's origin")
+    ] = None,
+    end: Annotated[
+        float | None, Query(allow_inf_nan=False, ge=-1e7, le=1e7, description="seconds since the run's origin")
+    ] = None,
+    max_points: Annotated[
+        int, Query(ge=2, le=200_000, description="per signal; each bucket keeps its min and max")
+    ] = 2000,
 ) -> SeriesResponse:
     return await domain.series(res, manifests, run_id, who, signals, start, end, max_points)

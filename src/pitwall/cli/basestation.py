@@ -54,7 +54,9 @@ def run(config: Path | None = _CONFIG, watch: Path | None = _WATCH, after: After
 
 
 @app.command("status")
-def status(config: Path | None = _CONFIG, as_json: bool = typer.Option(False, "--json", help="machine-readable")) -> None:
+def status(
+    config: Path | None = _CONFIG, as_json: bool = typer.Option(False, "--json", help="machine-readable")
+) -> None:
     """Every file the station knows: state, size, age, attempts, last error; totals."""
     from pitwall.basestation.journal import Journal
     from pitwall.basestation.status import render, report

@@ -2,8 +2,9 @@
 
 Any failure is one line on stderr and a non-zero exit, never a traceback: 2 when the
 request is wrong (options, a missing input or output folder, a selection or window that
-selects nothing), 1 when the file cannot be converted (not MCAP, unreadable, out of memory). Heavy modules (the reader's compiled
-code, h5py, pyarrow) are imported only once they are needed, for the format in use.
+selects nothing), 1 when the file cannot be converted (not MCAP, unreadable, out of
+memory). Heavy modules (the reader's compiled code, h5py, pyarrow) are imported only once
+they are needed, for the format in use.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ def _dev() -> None:
 
 @app.command()
 def up(
-    data_dir: Path = typer.Option(Path(DEFAULT_DATA_DIR), "--data-dir", help="where the stack keeps its data, logs and ports"),
+    data_dir: Path = typer.Option(Path(DEFAULT_DATA_DIR), "--data-dir",
+                                  help="where the stack keeps its data, logs and ports"),
     port: int | None = typer.Option(
         None, "--port", help="HTTP port of the web UI and API (default: 8000, or a free one when 8000 is taken)"
     ),

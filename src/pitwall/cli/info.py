@@ -76,7 +76,8 @@ def _describe(path: Path, s: Any, channels: list[Any], signals: bool) -> list[st
         f"{s.message_count:,} messages on {len(s.channels)} channels, {s.chunk_count} chunks ({how})"
     ]
     if s.truncated and s.lost_tail_bytes:
-        lines.append(f"  cut off: the last {s.lost_tail_bytes:,} bytes are unreadable; every message before them converts")
+        lines.append(f"  cut off: the last {s.lost_tail_bytes:,} bytes are unreadable; "
+                     "every message before them converts")
     elif s.truncated:
         lines.append("  cut off after its last complete record (no footer): every message converts")
     for skip in s.skipped:

@@ -32,7 +32,9 @@ from pitwall.devstack import layout
 ENDPOINT_VARS = ("PITWALL_MONGO_URL", "PITWALL_AMQP_URL", "PITWALL_S3_ENDPOINT")
 PROBE_TIMEOUT_S = 1.5
 Server = Literal["mongodb", "broker", "s3"]
-_SETTING: dict[Server, str] = {"mongodb": "PITWALL_MONGO_URL", "broker": "PITWALL_AMQP_URL", "s3": "PITWALL_S3_ENDPOINT"}
+_SETTING: dict[Server, str] = {
+    "mongodb": "PITWALL_MONGO_URL", "broker": "PITWALL_AMQP_URL", "s3": "PITWALL_S3_ENDPOINT"
+}
 _NAME: dict[Server, str] = {"mongodb": "MongoDB", "broker": "RabbitMQ", "s3": "S3"}
 
 
@@ -117,11 +119,13 @@ def down_message(server: Server, host: str, port: int, source: StackSource) -> s
     if source.kind == "file":
         assert source.env_file is not None
         checkout = source.env_file.parent.parent
-        return f"pitwall: {where} does not answer: the stack of {checkout} is not running; start it with `make up` in {checkout}"
+        return (f"pitwall: {where} does not answer: the stack of {checkout} is not running; "
+                f"start it with `make up` in {checkout}")
     if source.kind == "environment":
         return f"pitwall: {where} does not answer ({_SETTING[server]} from the environment); is that stack running?"
     return (f"pitwall: no pitwall stack is running here ({where} does not answer) and none is configured: "
-            "start one with `make up` in the checkout, or set PITWALL_MONGO_URL, PITWALL_AMQP_URL and PITWALL_S3_ENDPOINT")
+            "start one with `make up` in the checkout, "
+            "or set PITWALL_MONGO_URL, PITWALL_AMQP_URL and PITWALL_S3_ENDPOINT")
 
 
 def fail(message: str) -> NoReturn:

@@ -61,7 +61,8 @@ def _refusal(status: int, text: str) -> PitwallError:
 
 def _describe(detail: Any) -> str:
     if isinstance(detail, list):  # FastAPI's validation errors: name each field
-        return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg')}" for e in detail)
+        return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg')}"
+                         for e in detail)
     return str(detail)
 
 
@@ -176,7 +177,8 @@ class Client:
         return list(self._json("GET", f"{API}/runs/{run_id}/laps")["laps"])
 
     def update_run(
-        self, run_id: str, *, setup: Mapping[str, str | None] | None = None, notes: str | None = None, tags: Sequence[str] | None = None
+        self, run_id: str, *, setup: Mapping[str, str | None] | None = None, notes: str | None = None,
+        tags: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Change setup fields, notes or tags (editor role); applied within moments."""
         body: dict[str, Any] = {}
@@ -370,7 +372,8 @@ class Client:
 
 
 def _is_struct(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.dtype == object and value.size == 1 and hasattr(value.flat[0], "_fieldnames")
+    return (isinstance(value, np.ndarray) and value.dtype == object and value.size == 1
+            and hasattr(value.flat[0], "_fieldnames"))
 
 
 def _flatten(struct: Any, prefix: str, out: dict[str, np.ndarray]) -> None:
@@ -424,7 +427,8 @@ class Comparison(NamedTuple):
             laps.append({**lap, "time": arr(lap["time"]), "distance": arr(lap["distance"]),
                          "signals": {k: arr(v) for k, v in lap["signals"].items()}})
         delta = {d["lap_index"]: arr(d["v"]) for d in body["delta"]}
-        return cls(body["x"], arr(body["grid"]), body["reference"], laps, delta, body.get("map"), list(body.get("notes") or []))
+        return cls(body["x"], arr(body["grid"]), body["reference"], laps, delta, body.get("map"),
+                   list(body.get("notes") or []))
 
     def to_pandas(self) -> Any:
         """One long DataFrame: lap label, x (the grid: metres or seconds), the lap's time
@@ -448,7 +452,8 @@ class _Progress:
         if enabled:
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-            self._bar = Progress(TextColumn("export"), BarColumn(), TaskProgressColumn(), TextColumn("{task.description}"), transient=True)
+            self._bar = Progress(TextColumn("export"), BarColumn(), TaskProgressColumn(),
+                                 TextColumn("{task.description}"), transient=True)
             self._bar.start()
             self._task = self._bar.add_task("queued", total=1.0)
 

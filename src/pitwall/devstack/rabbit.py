@@ -63,7 +63,8 @@ class CtlAdmin:
         self._run("delete_vhost", vhost)
 
     def list_vhosts(self) -> list[str]:
-        return [line.strip() for line in self._run("list_vhosts").splitlines() if line.strip() and line.strip() != "name"]
+        return [line.strip() for line in self._run("list_vhosts").splitlines()
+                if line.strip() and line.strip() != "name"]
 
 
 class HttpAdmin:
@@ -246,5 +247,6 @@ def start_private_node(
         for proc in reversed(processes):
             proc.stop(10)
         raise
-    return PrivateNode(nodename, amqp_port, dist_port, epmd_port, processes, CtlAdmin([str(ctl), "-n", nodename], env=env))
+    return PrivateNode(nodename, amqp_port, dist_port, epmd_port, processes,
+                       CtlAdmin([str(ctl), "-n", nodename], env=env))
 

@@ -45,7 +45,8 @@ class WeedPorts:
     def choose(cls, preferred: WeedPorts | None = None) -> WeedPorts:
         """Free pairs (port, port+10000); the preferred ones when they are free."""
         want = asdict(preferred) if preferred else {}
-        picked = {name: free_port(want.get(name), pair_offset=GRPC_OFFSET) for name in ("s3", "master", "volume", "filer", "admin")}
+        picked = {name: free_port(want.get(name), pair_offset=GRPC_OFFSET)
+                  for name in ("s3", "master", "volume", "filer", "admin")}
         return cls(**picked)
 
 

@@ -135,7 +135,8 @@ def start_local_servers(
         url = mongo.mongo_url(mongo_port)
         s3_endpoint = f"127.0.0.1:{weed_ports.s3}"
         mongo_ready = pool.submit(_ready_after, lambda: mongo.wait_mongo(url, mongo_proc), mongo_proc)
-        s3_ready = pool.submit(_ready_after, lambda: s3.wait_s3(s3_endpoint, access_key, secret_key, weed_proc), weed_proc)
+        s3_ready = pool.submit(_ready_after, lambda: s3.wait_s3(s3_endpoint, access_key, secret_key, weed_proc),
+                               weed_proc)
 
         # On this thread, not in the pool: a private node must be forked by a thread
         # that outlives it (PDEATHSIG).

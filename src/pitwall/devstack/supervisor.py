@@ -225,7 +225,8 @@ class Supervisor:
         async def ensure() -> str:
             client = db.make_client(settings)
             try:
-                secret, _ = await ensure_token(db.database(client, settings)[TOKENS], self.data_dir / layout.STATION_TOKEN,
+                tokens = db.database(client, settings)[TOKENS]
+                secret, _ = await ensure_token(tokens, self.data_dir / layout.STATION_TOKEN,
                                                "uploader", "base station (make up)")
                 return secret
             finally:
@@ -269,7 +270,8 @@ class Supervisor:
                     if self.config.samples:
                         self._load_samples_in_background()
                 elif time.monotonic() > deadline:
-                    self.say(f"{url}/readyz is still not 200 after {READY_TIMEOUT_S:.0f} s; see the service output above")
+                    self.say(f"{url}/readyz is still not 200 after {READY_TIMEOUT_S:.0f} s; "
+                             "see the service output above")
                     deadline = float("inf")
                     self._samples_in.set()  # no samples before /readyz: backups need not wait for them
 
@@ -404,7 +406,8 @@ class Supervisor:
     def _remembered_ports(self) -> PortPlan:
         try:
             saved = json.loads((self.data_dir / "ports.json").read_text())
-            return PortPlan(mongo=saved["mongo"], s3=WeedPorts(**saved["s3"]), amqp=saved.get("amqp") or DEFAULT_PLAN.amqp)
+            return PortPlan(mongo=saved["mongo"], s3=WeedPorts(**saved["s3"]),
+                            amqp=saved.get("amqp") or DEFAULT_PLAN.amqp)
         except (FileNotFoundError, KeyError, TypeError, ValueError):
             return DEFAULT_PLAN
 

@@ -32,7 +32,8 @@ def wait_until(
             return time.monotonic() - start
         for proc in watch:
             if not proc.alive:
-                raise ServerFailed(f"{proc.name} exited with code {proc.returncode} while waiting for {what}:\n{proc.log_tail()}")
+                raise ServerFailed(f"{proc.name} exited with code {proc.returncode} while waiting for {what}:\n"
+                                   f"{proc.log_tail()}")
         if time.monotonic() - start > timeout:
             tails = "\n".join(p.log_tail() for p in watch)
             raise TimeoutError(f"{what} did not answer within {timeout:.0f} s\n{tails}")

@@ -189,7 +189,8 @@ def write_synth(
         late_topic=next((t.topic for t in all_topics if t.start_fraction > 0), None),
         metadata={"setup": dict(run.setup), **run.extra_metadata},
         # In the API's time base (seconds since the file's first message), as events are.
-        fault_window_s=None if fault is None else (fault[0] - (first - run.start_ns) / 1e9, fault[1] - (first - run.start_ns) / 1e9),
+        fault_window_s=None if fault is None else (fault[0] - (first - run.start_ns) / 1e9,
+                                                   fault[1] - (first - run.start_ns) / 1e9),
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
 from pitwall.common.broker.handlers import Handlers
-from pitwall.common.broker.topology import CONSUMERS, CONSUMING_SERVICES, ServiceQueue
+from pitwall.common.broker.topology import CONSUMERS, ServiceQueue, consuming_services
 from pitwall.common.events import BackupDue, BackupFailed, Event, RunCommand, StationStatus
 
 # The routing keys each queue was bound to before the registries (a literal table in
@@ -24,7 +24,7 @@ WIRE = {
 
 
 def test_every_consumer_is_listed() -> None:
-    assert set(CONSUMERS) == set(WIRE) == set(CONSUMING_SERVICES)
+    assert set(CONSUMERS) == set(WIRE) == set(consuming_services())
     assert "query_api" not in CONSUMERS and "basestation" not in CONSUMERS
 
 

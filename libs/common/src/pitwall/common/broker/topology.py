@@ -8,10 +8,10 @@ service queue), and a dead-letter queue for messages that keep failing.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
@@ -27,26 +27,39 @@ class ServiceQueue:
     bindings: tuple[str, ...]
 
 
-# Who consumes from the broker. Each declares its handlers, and so its queue's bindings, in
-# `pitwall.<service>.handlers` (HANDLERS, see `handlers.Handlers`). query_api consumes
-# nothing: it reads MongoDB and publishes. The base station consumes nothing either: it sits
-# outside the cloud network with an uploader token only, and learns a file's fate from the
-# API (POST /runs/lookup); a queue of its own would fill with every run.ingested.
-CONSUMING_SERVICES = ("ingest", "converter", "backup")
+# Who consumes from the broker: every installed package that plugs a handler registry into
+# the entry-point group below (a service's pyproject: `[project.entry-points."pitwall.handlers"]
+# ingest = "pitwall.ingest.handlers:HANDLERS"`), the way the mcap library finds its decoders.
+# The shared library names no service, yet every publisher declares each consumer's queue and
+# bindings before it publishes, so an event waits for a consumer that has not started yet.
+# query_api and the base station consume nothing (the station sits outside the cloud network
+# with an uploader token and asks the API what became of a file).
+HANDLERS_GROUP = "pitwall.handlers"
 
 
-def _handlers_module(service: str) -> str:
-    return f"pitwall.{service}.handlers"
+@cache
+def _registries() -> dict[str, EntryPoint]:
+    found = {ep.name: ep for ep in entry_points(group=HANDLERS_GROUP)}
+    if not found:
+        raise RuntimeError(
+            f"no service registers handlers in the entry-point group {HANDLERS_GROUP!r}: "
+            "are the pitwall services installed (make install)?"
+        )
+    return dict(sorted(found.items()))
+
+
+def consuming_services() -> tuple[str, ...]:
+    """The services with a queue, in name order."""
+    return tuple(_registries())
 
 
 @cache
 def _service_queue(service: str) -> ServiceQueue:
-    # Imported by name, at first use: the shared library knows no service statically (the
-    # import contracts), yet every publisher declares each consumer's queue and bindings
-    # before it publishes, so an event waits for a consumer that has not started yet.
-    registry = getattr(importlib.import_module(_handlers_module(service)), "HANDLERS", None)
+    # Loaded at first use: a registry module is light (handlers reach their work lazily).
+    entry = _registries()[service]
+    registry = entry.load()
     if not isinstance(registry, Handlers) or registry.service != service:
-        raise TypeError(f"{_handlers_module(service)}.HANDLERS is not the Handlers of {service!r}")
+        raise TypeError(f"{entry.value} is not the Handlers of {service!r}")
     return ServiceQueue(service, registry.bindings)
 
 
@@ -54,18 +67,18 @@ class _Consumers(Mapping[str, ServiceQueue]):
     """service -> its queue's bindings, read from the service's handler registry."""
 
     def __getitem__(self, service: str) -> ServiceQueue:
-        if service not in CONSUMING_SERVICES:
+        if service not in _registries():
             raise KeyError(service)
         return _service_queue(service)
 
     def __contains__(self, service: object) -> bool:
-        return service in CONSUMING_SERVICES
+        return service in _registries()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(CONSUMING_SERVICES)
+        return iter(_registries())
 
     def __len__(self) -> int:
-        return len(CONSUMING_SERVICES)
+        return len(_registries())
 
 
 CONSUMERS: Mapping[str, ServiceQueue] = _Consumers()

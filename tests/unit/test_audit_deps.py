@@ -32,12 +32,15 @@ FIXABLE = {"name": "jinja2", "version": "3.1.2", "vulns": [
 UNFIXABLE = {"name": "ecdsa", "version": "0.19.0", "vulns": [
     {"id": "GHSA-wj6h-64fc-37mp", "aliases": ["CVE-2024-23342"], "fix_versions": [], "description": "timing"},
 ]}
-SKIPPED = {"name": "aio-pika", "skip_reason": "Dependency not found on PyPI and could not be audited: aio-pika (10.2.1)"}
+SKIPPED = {"name": "aio-pika",
+           "skip_reason": "Dependency not found on PyPI and could not be audited: aio-pika (10.2.1)"}
 
 
 def test_only_vulnerabilities_with_a_fix_fail() -> None:
     fixable, unfixable = audit_deps.split({"dependencies": [CLEAN, FIXABLE, UNFIXABLE, SKIPPED]})
-    assert fixable == ["jinja2 3.1.2: GHSA-h5c8-rqwp-cp95, CVE-2024-22195 (fixed in 3.1.3): uv lock --upgrade-package jinja2"]
+    assert fixable == [
+        "jinja2 3.1.2: GHSA-h5c8-rqwp-cp95, CVE-2024-22195 (fixed in 3.1.3): uv lock --upgrade-package jinja2"
+    ]
     assert unfixable == ["ecdsa 0.19.0: GHSA-wj6h-64fc-37mp, CVE-2024-23342 (no fixed version yet)"]
 
 

@@ -61,7 +61,8 @@ def test_success_forgets_and_memory_is_bounded(clock: Clock) -> None:
     assert len(lim._clients) == 100 and "client-999" in lim._clients
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90m", 5400), ("12h", 43200), ("30d", 30 * 86400), ("2w", 14 * 86400), (" 1d ", 86400)])
+@pytest.mark.parametrize(("text", "seconds"),
+                         [("90m", 5400), ("12h", 43200), ("30d", 30 * 86400), ("2w", 14 * 86400), (" 1d ", 86400)])
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 

@@ -20,7 +20,8 @@ from pitwall.basestation.sources import DirectorySource, RemoteFile
 
 
 def _synth(path: Path, seconds: float = 3.0, *extra: str) -> Path:
-    subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(seconds / 60), *extra],
+    subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(seconds / 60),
+                    *extra],
                    check=True, capture_output=True)
     return path
 

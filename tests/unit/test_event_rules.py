@@ -20,7 +20,8 @@ def _rules(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _recording(values: np.ndarray, kind: str = "double", rate_hz: float = 10.0, first: int = 0, **extra: Signal) -> Recording:
+def _recording(values: np.ndarray, kind: str = "double", rate_hz: float = 10.0, first: int = 0,
+               **extra: Signal) -> Recording:
     t = T0 + ((first + np.arange(values.shape[0])) * int(1e9 / rate_hz)).astype(np.int64)
     cols = TopicColumns("Thermal", "x.Thermal", "protobuf", t)
     cols.signals = {"motor_temp": Signal("motor_temp", kind, values, repeated=values.ndim == 2), **extra}  # type: ignore[arg-type]
@@ -35,14 +36,22 @@ def test_the_shipped_rules_load() -> None:
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ('[[rule]]\nname = "hot"\nkind = "overtemp"\ntype = "limit"\nsignal = "*:t"\n', "rule 1 ('hot'): a limit rule needs `above` or `below`"),
-        ('[[rule]]\nname = "hot"\nkind = "x"\ntype = "limit"\nsignal = "*:t"\nabove = "warm"\n', "rule 1 ('hot'): above: Input should be a valid number"),
-        ('[[rule]]\nname = "f"\nkind = "fault"\ntype = "state"\nsignal = "*:*state*"\n', "rule 1 ('f'): state: Field required"),
+        ('[[rule]]\nname = "hot"\nkind = "overtemp"\ntype = "limit"\nsignal = "*:t"\n',
+         "rule 1 ('hot'): a limit rule needs `above` or `below`"),
+        ('[[rule]]\nname = "hot"\nkind = "x"\ntype = "limit"\nsignal = "*:t"\nabove = "warm"\n',
+         "rule 1 ('hot'): above: Input should be a valid number"),
+        ('[[rule]]\nname = "f"\nkind = "fault"\ntype = "state"\nsignal = "*:*state*"\n',
+         "rule 1 ('f'): state: Field required"),
         ('[[rule]]\nname = "f"\nkind = "fault"\ntype = "edge"\nsignal = "*"\n', "rule 1 ('f'): type: Input tag 'edge'"),
-        ('[[rule]]\nname = "f"\nkind = ""\ntype = "state"\nsignal = "*"\nstate = "*F*"\n', "rule 1 ('f'): kind: String should have at least 1 character"),
-        ('[[rule]]\nname = "f"\nkind = "k"\ntype = "state"\nsignal = "*"\nstate = "*F*"\nnote = "{speed}"\n', "rule 1 ('f'): note '{speed}' cannot be filled in"),
-        ('[[rule]]\nname = "a"\nkind = "k"\ntype = "limit"\nsignal = "*"\nabove = 1\n\n[[rule]]\nname = "a"\nkind = "k"\ntype = "limit"\nsignal = "*"\nbelow = 1\n', "rule 2 ('a'): a rule named 'a' comes earlier"),
-        ('[[rule]]\nname = "a"\nkind = "k"\ntype = "limit"\nsignal = "*"\nabove = 1\nlimit = 3\n', "rule 1 ('a'): limit: Extra inputs are not permitted"),
+        ('[[rule]]\nname = "f"\nkind = ""\ntype = "state"\nsignal = "*"\nstate = "*F*"\n',
+         "rule 1 ('f'): kind: String should have at least 1 character"),
+        ('[[rule]]\nname = "f"\nkind = "k"\ntype = "state"\nsignal = "*"\nstate = "*F*"\nnote = "{speed}"\n',
+         "rule 1 ('f'): note '{speed}' cannot be filled in"),
+        ('[[rule]]\nname = "a"\nkind = "k"\ntype = "limit"\nsignal = "*"\nabove = 1\n\n'
+         '[[rule]]\nname = "a"\nkind = "k"\ntype = "limit"\nsignal = "*"\nbelow = 1\n',
+         "rule 2 ('a'): a rule named 'a' comes earlier"),
+        ('[[rule]]\nname = "a"\nkind = "k"\ntype = "limit"\nsignal = "*"\nabove = 1\nlimit = 3\n',
+         "rule 1 ('a'): limit: Extra inputs are not permitted"),
         ("[rules]\nname = 1\n", "unknown top-level key(s) rules"),
         ("[[rule]\n", "not valid TOML"),
     ],
@@ -68,7 +77,8 @@ def test_a_limit_rule_marks_each_range_above_it_with_its_peak(tmp_path: Path) ->
     values[15] = 130.0
     values[50:51] = 105.0  # one sample: a range of zero length
     values[70:90] = np.nan  # not past any limit
-    rules = load_rules(_rules(tmp_path, LIMIT + 'note = "{signal} above {limit} for {duration_s:.1f} s, peak {peak}"\n'))
+    rules = load_rules(_rules(tmp_path,
+                              LIMIT + 'note = "{signal} above {limit} for {duration_s:.1f} s, peak {peak}"\n'))
     events = Digest.of(_recording(values), rules).rule_events
     assert [(e["start_s"], e["end_s"]) for e in events] == [(1.0, 1.9), (5.0, 5.0)]
     assert events[0]["note"] == "Thermal:motor_temp above 100.0 for 0.9 s, peak 130.0"
@@ -92,7 +102,8 @@ def test_a_state_rule_marks_the_ranges_in_a_matching_state(tmp_path: Path) -> No
     names = {0: "ACU_STATE_IDLE", 1: "ACU_STATE_ACTIVE", 3: "ACU_STATE_FAULT"}
     state = np.array([0, 1, 1, 3, 3, 3, 1, 3, 1, 1], dtype=np.int32)
     rec = _recording(np.zeros(10), state=Signal("state", "enum", state, enum_names=names))
-    rules = load_rules(_rules(tmp_path, '[[rule]]\nname = "f"\nkind = "fault"\ntype = "state"\nsignal = "*:*state*"\nstate = "*fault*"\nnote = "{topic}: {path} entered {state}"\n'))
+    rules = load_rules(_rules(tmp_path, '[[rule]]\nname = "f"\nkind = "fault"\ntype = "state"\nsignal = "*:*state*"\n'
+                                        'state = "*fault*"\nnote = "{topic}: {path} entered {state}"\n'))
     events = Digest.of(rec, rules).rule_events
     assert [(e["start_s"], e["end_s"]) for e in events] == [(0.3, 0.5), (0.7, 0.7)]
     assert events[0]["note"] == "Thermal: state entered ACU_STATE_FAULT"

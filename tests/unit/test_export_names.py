@@ -20,7 +20,8 @@ def test_the_example_name() -> None:
 
 
 def test_without_an_event_type_the_file_names_the_run() -> None:
-    assert run_label(filename="Endurance run 2.mcap", event_type=None, start_ns=MARCH_26_1432, fallback="ab12") == "Endurance_run_2"
+    label = run_label(filename="Endurance run 2.mcap", event_type=None, start_ns=MARCH_26_1432, fallback="ab12")
+    assert label == "Endurance_run_2"
     assert run_label(filename=None, event_type=None, start_ns=None, fallback="ab12cd") == "ab12cd"
 
 
@@ -43,7 +44,8 @@ def test_different_windows_and_selections_get_different_names() -> None:
 
 @pytest.mark.parametrize("hostile", ["../../etc/passwd", "a/b\\c: d*?.mcap", "  ", "..", "ünï cödé.mcap", "x" * 400])
 def test_every_name_is_a_plain_file_name(hostile: str) -> None:
-    run = run_label(filename=hostile, event_type=hostile, start_ns=MARCH_26_1432 if len(hostile) > 3 else None, fallback="ab12")
+    run = run_label(filename=hostile, event_type=hostile, start_ns=MARCH_26_1432 if len(hostile) > 3 else None,
+                    fallback="ab12")
     stem = export_stem(run, selection_part([(hostile, "x")], everything=False), 1, 2)
     assert "/" not in stem and "\\" not in stem and stem.strip(".") and len(stem) <= 200
     export_key("0" * 32, stem + ".mat")  # raises on anything but a plain name

@@ -57,7 +57,10 @@ def test_export_request_hash_must_be_32_hex(bad: str) -> None:
         export_key(bad, "x.mat")
 
 
-@pytest.mark.parametrize("bad", ["", ".", "..", "...", "../x.mat", "a/b.mat", "a\\b.mat", "x.mat\n", "x y.mat", "x" * 256, "\x00.mat"], ids=repr)
+@pytest.mark.parametrize(
+    "bad", ["", ".", "..", "...", "../x.mat", "a/b.mat", "a\\b.mat", "x.mat\n", "x y.mat", "x" * 256, "\x00.mat"],
+    ids=repr,
+)
 def test_export_file_name_must_be_plain(bad: str) -> None:
     with pytest.raises(InvalidKey, match="plain file name"):
         export_key(REQUEST, bad)

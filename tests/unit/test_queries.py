@@ -190,7 +190,8 @@ def test_times_are_utc_whatever_zone_they_were_given_in() -> None:
 
 
 def test_times_outside_int64_nanoseconds_are_clamped() -> None:
-    ancient = RunFilters(recorded_after=datetime(1, 1, 1, tzinfo=UTC), recorded_before=datetime(9999, 12, 31, tzinfo=UTC))
+    ancient = RunFilters(recorded_after=datetime(1, 1, 1, tzinfo=UTC),
+                         recorded_before=datetime(9999, 12, 31, tzinfo=UTC))
     assert ancient.start_bounds() == {"$gt": I64_MIN, "$lt": I64_MAX}
 
 
@@ -211,7 +212,8 @@ def test_as_utc_keeps_the_instant() -> None:
         ("uploaded", "uploaded_ns", False, [("uploaded_ns", 1), ("_id", 1)]),
     ],
 )
-def test_each_sort_walks_its_key_then_the_id(sort: str, key: str, descending: bool, spec: list[tuple[str, int]]) -> None:
+def test_each_sort_walks_its_key_then_the_id(sort: str, key: str, descending: bool,
+                                             spec: list[tuple[str, int]]) -> None:
     filters = RunFilters(sort=cast(Sort, sort))
     assert (filters.key, filters.descending, filters.by_start) == (key, descending, key == "start_ns")
     assert sort_spec(filters) == spec
@@ -268,7 +270,8 @@ def test_oldest_first_continues_after_the_cursor() -> None:
 def test_a_cursor_keeps_the_tighter_of_its_key_and_the_range() -> None:
     before = RunFilters(recorded_before=datetime(2024, 1, 1, tzinfo=UTC))
     late = Cursor(NEW_YEAR_2024_NS + 7, RUN_A, before.fingerprint())  # cannot happen, but must not widen
-    assert page_queries(before, BASE, late)[1] == {"deleted": False, "start_ns": {"$gt": I64_MIN, "$lt": NEW_YEAR_2024_NS}}
+    assert page_queries(before, BASE, late)[1] == {"deleted": False,
+                                                   "start_ns": {"$gt": I64_MIN, "$lt": NEW_YEAR_2024_NS}}
     early = Cursor(7, RUN_A, before.fingerprint())
     assert page_queries(before, BASE, early)[1] == {"deleted": False, "start_ns": {"$gt": I64_MIN, "$lt": 7}}
 
@@ -397,7 +400,8 @@ def test_an_event_search_needs_a_word() -> None:
 
 def test_the_range_must_end_after_it_starts() -> None:
     t = datetime(2024, 1, 1, tzinfo=UTC)
-    assert _refusal(recorded_after=t, recorded_before=t) == (("query", "recorded_before"), "must be after recorded_after")
+    assert _refusal(recorded_after=t, recorded_before=t) == (("query", "recorded_before"),
+                                                             "must be after recorded_after")
 
 
 def test_only_admins_list_deleted_runs() -> None:

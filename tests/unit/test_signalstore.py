@@ -34,7 +34,8 @@ def _assert_same(a: Recording, b: Recording) -> None:
             assert sa.values.dtype == sb.values.dtype, f"{name}:{path}"
             if sa.values.dtype.kind == "f":
                 # bit for bit, NaN padding included
-                assert np.array_equal(sa.values.view(f"u{sa.values.itemsize}"), sb.values.view(f"u{sb.values.itemsize}")), f"{name}:{path}"
+                assert np.array_equal(sa.values.view(f"u{sa.values.itemsize}"),
+                                      sb.values.view(f"u{sb.values.itemsize}")), f"{name}:{path}"
             else:
                 assert np.array_equal(sa.values, sb.values), f"{name}:{path}"
 

@@ -92,7 +92,8 @@ def web_stack(
     try:
         for name in ("ingest", "converter"):
             stack.services.append(ServiceProcess(name, env, logs / f"{name}.log").start())
-        api = ServiceProcess("query_api", env | {"PITWALL_HTTP_PORT": str(port)}, logs / "query_api.log", http_port=port)
+        api = ServiceProcess("query_api", env | {"PITWALL_HTTP_PORT": str(port)}, logs / "query_api.log",
+                             http_port=port)
         stack.services.append(api.start())
         api.wait_ready()
         for service in stack.services[:2]:

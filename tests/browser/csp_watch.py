@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 # Installed through the DevTools protocol, so CSP does not apply to this script itself.
 LISTENER = """
 document.addEventListener("securitypolicyviolation", (e) => {
-  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile || "?"}:${e.lineNumber}`);
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} ` +
+                `at ${e.sourceFile || "?"}:${e.lineNumber}`);
 });
 """
 

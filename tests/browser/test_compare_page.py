@@ -153,7 +153,8 @@ def test_best_against_another_lap_then_the_link_restores_the_view(
         expect(fresh).to_have_url(link)
         wait_drawn(fresh)
         assert view_of(fresh) == shown
-        expect(fresh.locator("tr.cmp-lap").nth(1).locator(".cmp-gap")).to_have_text(gap(other["time_s"] - best["time_s"]))
+        expect(fresh.locator("tr.cmp-lap").nth(1).locator(".cmp-gap")).to_have_text(
+            gap(other["time_s"] - best["time_s"]))
     finally:
         context.close()
 

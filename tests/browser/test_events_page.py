@@ -35,17 +35,20 @@ def runs(web_stack: WebStack, tmp_path_factory: pytest.TempPathFactory) -> dict[
     made = {"fault": write_synth(folder / "endurance_fault.mcap", minutes=0.5, seed=41, fault_at=8.0),
             "plain": write_synth(folder / "testing_plain.mcap", minutes=0.25, seed=42)}
     out: dict[str, Any] = {}
-    with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"}, timeout=30) as api:
+    admin = {"Authorization": f"Bearer {web_stack.tokens['admin']}"}
+    with httpx.Client(base_url=web_stack.base_url, headers=admin, timeout=30) as api:
         for name, summary in made.items():
             with summary.path.open("rb") as fh:
-                run_id = api.post("/api/v1/uploads", files={"file": (summary.path.name, fh)}).raise_for_status().json()["id"]
+                upload = api.post("/api/v1/uploads", files={"file": (summary.path.name, fh)})
+                run_id = upload.raise_for_status().json()["id"]
             out[name] = wait_for_run(api, run_id)
     return out
 
 
 @pytest.fixture
 def page(browser: Browser, web_stack: WebStack) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC", base_url=web_stack.base_url)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC",
+                                  base_url=web_stack.base_url)
     context.set_default_timeout(20_000)
     page = context.new_page()
     errors: list[str] = []
@@ -61,7 +64,8 @@ def _edge_pixels(page: Page) -> int:
     return coloured_pixels(page, ".pane:first-child canvas", EVENT_EDGE)
 
 
-def test_mark_an_event_on_the_plot_list_shade_find_delete(page: Page, web_stack: WebStack, runs: dict[str, Any]) -> None:
+def test_mark_an_event_on_the_plot_list_shade_find_delete(page: Page, web_stack: WebStack,
+                                                          runs: dict[str, Any]) -> None:
     run = runs["fault"]
     page.goto(f"/runs/{run['id']}")
     log_in(page, web_stack.tokens["editor"])
@@ -94,7 +98,8 @@ def test_mark_an_event_on_the_plot_list_shade_find_delete(page: Page, web_stack:
     expect(rows.nth(1)).to_contain_text("lockup")
     expect(rows.nth(1)).to_contain_text("T3, front left")
     expect(rows.nth(1)).to_contain_text("web-editor")
-    with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['viewer']}"}) as api:
+    viewer = {"Authorization": f"Bearer {web_stack.tokens['viewer']}"}
+    with httpx.Client(base_url=web_stack.base_url, headers=viewer) as api:
         events = api.get(f"/api/v1/runs/{run['id']}/events").raise_for_status().json()["events"]
     lockup = next(e for e in events if e["kind"] == "lockup")
     duration = run["duration_s"]

@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _admin(web_stack: WebStack) -> httpx.Client:
-    return httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"}, timeout=30)
+    return httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"},
+                        timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,8 @@ def _log_in(page: Page, token: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def test_no_page_asks_anything_outside_the_stack(context: BrowserContext, web_stack: WebStack, run: dict[str, Any]) -> None:
+def test_no_page_asks_anything_outside_the_stack(context: BrowserContext, web_stack: WebStack,
+                                                 run: dict[str, Any]) -> None:
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []
@@ -87,7 +89,8 @@ def test_no_page_asks_anything_outside_the_stack(context: BrowserContext, web_st
         page.wait_for_load_state("networkidle")
         asked = requests[before:]
         assert asked, f"{path}: no request recorded"
-        outside = [u for u in asked if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname != "127.0.0.1"]
+        outside = [u for u in asked
+                   if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname != "127.0.0.1"]
         assert not outside, f"{path} asked hosts outside the stack: {outside}"
     # The reference lists the API's operations, from the product's own openapi.json.
     page.goto("/docs")
@@ -167,5 +170,6 @@ def test_a_viewer_sees_no_token_page(context: BrowserContext, web_stack: WebStac
     page.goto("/admin/tokens")
     expect(page.locator("main#app")).to_contain_text("Admins only")
     expect(page.locator("table.tk-table")).to_have_count(0)
-    with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['viewer']}"}) as c:
+    viewer = {"Authorization": f"Bearer {web_stack.tokens['viewer']}"}
+    with httpx.Client(base_url=web_stack.base_url, headers=viewer) as c:
         assert c.get("/api/v1/tokens").status_code == 403

@@ -122,4 +122,5 @@ def test_a_dead_letter_is_shown_with_its_reason_and_retry_sends_it_back(
     overview = httpx.get(f"{base}/api/v1/ops", headers=admin).json()
     assert overview["dead_letter_counts"]["ingest"] == 0
     text = httpx.get(f"{base}/metrics", headers=admin).text
-    assert 'pitwall_http_request_seconds_count{method="GET",route="/api/v1/ops",service="query_api",status="200"}' in text
+    assert ('pitwall_http_request_seconds_count{method="GET",route="/api/v1/ops",service="query_api",status="200"}'
+            in text)

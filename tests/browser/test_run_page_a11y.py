@@ -60,7 +60,8 @@ def lap_run(web_stack: WebStack, tmp_path_factory: pytest.TempPathFactory) -> di
             editor.patch(f"/api/v1/runs/{run['id']}", json=change).raise_for_status()
             _wait(lambda: updated_at() != before, "an edit")  # noqa: B023 - called before the loop moves on
         events = f"/api/v1/runs/{run['id']}/events"
-        cone = editor.post(events, json={"kind": "cone", "start_s": 20, "end_s": 21.25}).raise_for_status().json()["event_id"]
+        cone_event = {"kind": "cone", "start_s": 20, "end_s": 21.25}
+        cone = editor.post(events, json=cone_event).raise_for_status().json()["event_id"]
         _wait(lambda: len(editor.get(events).json()["events"]) == 1, "the cone")
         editor.delete(f"{events}/{cone}").raise_for_status()
         _wait(lambda: editor.get(events).json()["events"] == [], "the cone's removal")
@@ -125,13 +126,15 @@ def serious_violations(page: Page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ["violations"]});
+        const node = (n) => n.target.join(" ") + " " + (n.failureSummary || "").replace(/\\s+/g, " ");
         return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " " + (n.failureSummary || "").replace(/\\s+/g, " ")).join(" | ")}`);
+            .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 4).map(node).join(" | ")}`);
     }""")
     return list(found)
 
 
-def test_the_plot_is_on_the_first_screen_and_nothing_says_null(context_for: Any, web_stack: WebStack, lap_run: dict[str, Any]) -> None:
+def test_the_plot_is_on_the_first_screen_and_nothing_says_null(context_for: Any, web_stack: WebStack,
+                                                               lap_run: dict[str, Any]) -> None:
     page = context_for("light")
     open_run(page, web_stack, lap_run["id"])
     plot = page.locator(".plot-panel").bounding_box()
@@ -142,7 +145,8 @@ def test_the_plot_is_on_the_first_screen_and_nothing_says_null(context_for: Any,
     assert track["y"] >= plot["y"] - 1, (plot, track)
     assert page.evaluate("() => window.scrollY") == 0
     text = page.locator("body").inner_text()
-    assert not re.search(r"\bnull\b|\bundefined\b|NaN", text), re.findall(r".{0,40}\b(?:null|undefined|NaN)\b.{0,40}", text)
+    assert not re.search(r"\bnull\b|\bundefined\b|NaN", text), re.findall(
+        r".{0,40}\b(?:null|undefined|NaN)\b.{0,40}", text)
     # With nothing selected the signals header said "… signals null" (Element.append(null)).
     checked = page.locator(".signal-tree input[type=checkbox]:checked")
     while checked.count():
@@ -155,7 +159,8 @@ def test_the_plot_is_on_the_first_screen_and_nothing_says_null(context_for: Any,
     expect(page.locator("[data-nav=runs]")).to_be_visible()
 
 
-def test_an_editor_sees_upload_but_not_the_admin_pages(context_for: Any, web_stack: WebStack, lap_run: dict[str, Any]) -> None:
+def test_an_editor_sees_upload_but_not_the_admin_pages(context_for: Any, web_stack: WebStack,
+                                                       lap_run: dict[str, Any]) -> None:
     page = context_for("light")
     open_run(page, web_stack, lap_run["id"], role="editor")
     expect(page.locator("[data-nav=backups]")).to_be_hidden()
@@ -229,7 +234,9 @@ def test_the_history_says_what_changed(context_for: Any, web_stack: WebStack, la
     assert all("web-editor" in line for line in lines if "→" in line or "tags:" in line), lines
 
 
-def test_dark_theme_follows_the_system_and_the_toggle_is_remembered(context_for: Any, web_stack: WebStack, lap_run: dict[str, Any], shots: Path) -> None:  # noqa: F811
+def test_dark_theme_follows_the_system_and_the_toggle_is_remembered(
+    context_for: Any, web_stack: WebStack, lap_run: dict[str, Any], shots: Path  # noqa: F811
+) -> None:
     light = context_for("light")
     open_run(light, web_stack, lap_run["id"])
     assert not is_dark(background(light)), background(light)
@@ -268,7 +275,8 @@ def test_dark_theme_follows_the_system_and_the_toggle_is_remembered(context_for:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_serious_accessibility_violations(context_for: Any, web_stack: WebStack, lap_run: dict[str, Any], scheme: Scheme) -> None:
+def test_no_serious_accessibility_violations(context_for: Any, web_stack: WebStack, lap_run: dict[str, Any],
+                                             scheme: Scheme) -> None:
     page = context_for(scheme, axe=True)
     page.goto("/")
     log_in(page, web_stack.tokens["editor"])

@@ -63,7 +63,8 @@ def ids(web_stack: WebStack) -> dict[str, str]:
 
 @pytest.fixture
 def page(browser: Browser, web_stack: WebStack, ids: dict[str, str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC", base_url=web_stack.base_url)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-GB", timezone_id="UTC",
+                                  base_url=web_stack.base_url)
     context.set_default_timeout(20_000)
     page = context.new_page()
     errors: list[str] = []

@@ -87,7 +87,8 @@ def coloured_pixels(page: Page, selector: str, rgb: tuple[int, int, int] | None 
             for (let i = 0; i < d.length; i += 4) {
                 if (d[i + 3] < 200) continue;
                 if (!rgb) { if (Math.max(d[i], d[i+1], d[i+2]) - Math.min(d[i], d[i+1], d[i+2]) > 60) n++; }
-                else if (Math.abs(d[i] - rgb[0]) < 40 && Math.abs(d[i+1] - rgb[1]) < 40 && Math.abs(d[i+2] - rgb[2]) < 40) n++;
+                else if (Math.abs(d[i] - rgb[0]) < 40 && Math.abs(d[i+1] - rgb[1]) < 40
+                         && Math.abs(d[i+2] - rgb[2]) < 40) n++;
             }
             return n;
         }""",
@@ -117,7 +118,8 @@ def test_a_wrong_token_is_refused_and_pages_need_a_login(page: Page, web_stack: 
     expect(page.locator(".banner")).to_contain_text("cannot upload")  # a viewer's token
 
 
-def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: list[Path], shots: Path, tmp_path: Path) -> None:
+def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: list[Path], shots: Path,
+                                 tmp_path: Path) -> None:
     page.goto("/")
     log_in(page, web_stack.tokens["admin"])
     expect(page.locator("h1")).to_have_text("Runs")
@@ -167,7 +169,8 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     expect(page.locator(".list-footer")).to_contain_text("2 runs, that is all")
     assert len({r.get_attribute("data-run-id") for r in rows.all()}) == 2
     page.goto("/")
-    with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"}) as api:
+    admin = {"Authorization": f"Bearer {web_stack.tokens['admin']}"}
+    with httpx.Client(base_url=web_stack.base_url, headers=admin) as api:
         run = api.get(f"/api/v1/runs/{run_id}").raise_for_status().json()
         stats = api.get(f"/api/v1/runs/{run_id}/signals").raise_for_status().json()
     driver = run["setup"]["driver"]
@@ -251,7 +254,8 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
     def num(x: float) -> str:
         return f"{x:.3f}".rstrip("0").rstrip(".")
 
-    assert f"S = pitwall.load('{run_id}', {{" in call and f"'start', {num(start)}" in call and f"'end', {num(end)}" in call
+    assert (f"S = pitwall.load('{run_id}', {{" in call and f"'start', {num(start)}" in call
+            and f"'end', {num(end)}" in call)
     assert all(f"'{key}'" in call for key in SIGNALS), call
     # Progress comes as server-sent events.
     with page.expect_response(re.compile(r"/api/v1/exports/[0-9a-f]+/events$")) as events:
@@ -272,14 +276,17 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
 
     # --- the file: the 3 signals, their values over the window, loadable by the snippets ---
     mat = scipy.io.loadmat(mat_path, squeeze_me=True, struct_as_record=False)
-    assert sorted(k for k in mat if not k.startswith("__")) == ["ACU_data", "MCUOutputData", "VNData", "meta", "signal_map"]
+    assert sorted(k for k in mat if not k.startswith("__")) == ["ACU_data", "MCUOutputData", "VNData", "meta",
+                                                               "signal_map"]
     assert sorted(row[0] for row in mat["signal_map"]) == sorted(SIGNALS)
     t = np.asarray(mat["VNData"].t)
     speed = np.asarray(mat["VNData"].vn_vel.x)
     assert t.size == speed.size > 10
     assert start - 0.01 <= t.min() and t.max() <= end + 0.01
-    with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"}) as api:
-        series = api.get(f"/api/v1/runs/{run_id}/series", params={"signals": SIGNALS[0], "start": start, "end": end, "max_points": 200_000}).raise_for_status().json()
+    admin = {"Authorization": f"Bearer {web_stack.tokens['admin']}"}
+    with httpx.Client(base_url=web_stack.base_url, headers=admin) as api:
+        params = {"signals": SIGNALS[0], "start": start, "end": end, "max_points": 200_000}
+        series = api.get(f"/api/v1/runs/{run_id}/series", params=params).raise_for_status().json()
     np.testing.assert_array_equal(speed, np.asarray(series["signals"][0]["v"], dtype=speed.dtype))
     assert np.asarray(mat["MCUOutputData"].torque_setpoint_nm.FL).size > 0
     assert np.asarray(mat["ACU_data"].pack_voltage).size > 0
@@ -293,7 +300,8 @@ def test_upload_find_look_export(page: Page, web_stack: WebStack, synth_files: l
 
 
 def admin_api(web_stack: WebStack) -> httpx.Client:
-    return httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"}, timeout=30)
+    return httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {web_stack.tokens['admin']}"},
+                        timeout=30)
 
 
 def ensure_run(web_stack: WebStack, path: Path) -> dict[str, Any]:
@@ -343,7 +351,8 @@ SNIPPET_CASES = [
 ]
 
 
-def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synth_files: list[Path], tmp_path: Path) -> None:
+def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synth_files: list[Path],
+                                           tmp_path: Path) -> None:
     """The Python code the page shows for each format reads the speed from that export."""
     run = ensure_run(web_stack, synth_files[0])
     page.goto("/login")
@@ -358,7 +367,8 @@ def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synt
         stats = api.get(f"/api/v1/runs/{run['id']}/signals").raise_for_status().json()
         samples = next(s for t in stats["topics"] for s in t["signals"] if s["key"] == SIGNALS[0])["count"]
         for fmt, layout, hz in cases:
-            body = {"runs": [run["id"]], "signals": [SIGNALS[0], SIGNALS[2]], "format": fmt, "layout": layout, "resample_hz": hz}
+            body = {"runs": [run["id"]], "signals": [SIGNALS[0], SIGNALS[2]], "format": fmt, "layout": layout,
+                    "resample_hz": hz}
             job = api.post("/api/v1/exports", json=body).raise_for_status().json()
             deadline = time.monotonic() + 60
             while (st := api.get(job["status_url"]).json())["status"] not in ("done", "failed"):
@@ -371,7 +381,8 @@ def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synt
             code = page.evaluate(
                 """async ([name, fmt, layout, resampled]) => {
                     const m = await import("/static/js/export.js");
-                    return m.snippets(name, fmt, layout, resampled, [{key: "VNData:vn_vel.x", topic: "VNData", path: "vn_vel.x"}]).python;
+                    const signal = {key: "VNData:vn_vel.x", topic: "VNData", path: "vn_vel.x"};
+                    return m.snippets(name, fmt, layout, resampled, [signal]).python;
                 }""",
                 [st["filename"], fmt, layout, hz is not None],
             )
@@ -413,7 +424,8 @@ def test_the_csp_watch_sees_a_violation(browser: Browser, web_stack: WebStack) -
         context.close()
 
 
-def test_a_glob_that_matches_nothing_is_named_in_the_export_dialog(page: Page, web_stack: WebStack, synth_files: list[Path]) -> None:
+def test_a_glob_that_matches_nothing_is_named_in_the_export_dialog(page: Page, web_stack: WebStack,
+                                                                   synth_files: list[Path]) -> None:
     run = ensure_run(web_stack, synth_files[1])
     page.goto("/login")
     log_in(page, web_stack.tokens["viewer"])
@@ -437,4 +449,5 @@ def test_a_glob_that_matches_nothing_is_named_in_the_export_dialog(page: Page, w
     expect(link).to_be_visible(timeout=60_000)
     started = datetime.fromisoformat(run["start_time"])
     name = link.get_attribute("download") or ""
-    assert name.startswith(f"{run['setup']['event_type']}_{started:%Y-%m-%d_%H%M}_") and name.endswith("sig_2-7.5s.mat"), name
+    assert (name.startswith(f"{run['setup']['event_type']}_{started:%Y-%m-%d_%H%M}_")
+            and name.endswith("sig_2-7.5s.mat")), name

@@ -70,10 +70,12 @@ class Campaign:
         disk = Disk(root / "svcdata")
         try:
             servers = PrivateServers.start(root / "servers", REPO)
-            self.log(f"servers up: MongoDB {servers.mongo_url}, S3 {servers.s3_endpoint}, RabbitMQ 127.0.0.1:{servers.amqp_ports[0]} (private node)")
+            self.log(f"servers up: MongoDB {servers.mongo_url}, S3 {servers.s3_endpoint}, "
+                     f"RabbitMQ 127.0.0.1:{servers.amqp_ports[0]} (private node)")
             if not disk.mounted:
                 self.log(f"no tmpfs for the disk faults ({disk.why_not}): they are left out")
-            settings = servers.endpoints().settings(mongo_db="pitwall_faults", bucket_prefix="faults-", data_dir=disk.path)
+            settings = servers.endpoints().settings(mongo_db="pitwall_faults", bucket_prefix="faults-",
+                                                    data_dir=disk.path)
             env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
             env |= settings_env(settings) | {"PYTHONUNBUFFERED": "1"}
             asyncio.run(declare_tap(settings))
@@ -99,10 +101,13 @@ class Campaign:
             proof = prove(settings, fleet.base_url, token, workload.ledger.snapshot(), fleet.health())
             blind = [c for c, n in proof.items() if n == 0]
             report.info["self_check"] = proof
-            self.log("checker self-check: " + ("each planted problem was counted" if not blind else f"BLIND in {', '.join(blind)}"))
+            self.log("checker self-check: "
+                     + ("each planted problem was counted" if not blind else f"BLIND in {', '.join(blind)}"))
             if blind:
-                report.problems.append({"phase": "self-check", "column": "checker", "what": f"planted problems not counted: {blind}"})
-            report.info["disk_faults"] = "tmpfs (mount -t tmpfs) under PITWALL_DATA_DIR" if disk.mounted else f"not possible: {disk.why_not}"
+                report.problems.append({"phase": "self-check", "column": "checker",
+                                        "what": f"planted problems not counted: {blind}"})
+            report.info["disk_faults"] = ("tmpfs (mount -t tmpfs) under PITWALL_DATA_DIR" if disk.mounted
+                                          else f"not possible: {disk.why_not}")
             (self.logdir / "problems.json").write_text(json.dumps(report.problems, indent=1, default=str))
             (self.logdir / "info.json").write_text(json.dumps(report.info, indent=1, default=str))
             md = render(rows, workload.ledger.snapshot(), report, self.timing)
@@ -155,7 +160,8 @@ class Campaign:
                     fault.ready(ctx)
         time.sleep(t.recovery_s)
         settled = self._quiesce(settings, None, t.settle_s)
-        self.log(f"settled after {settled:.1f} s" if settled >= 0 else f"queues not empty after {t.settle_s:.0f} s, going on")
+        self.log(f"settled after {settled:.1f} s" if settled >= 0
+                 else f"queues not empty after {t.settle_s:.0f} s, going on")
 
     # -- waiting for the system -------------------------------------------------------
     def _quiesce(self, settings: Any, ledger: list[Entry] | None, bound: float) -> float:
@@ -215,7 +221,8 @@ def _all_ended(settings: Any, ledger: list[Entry]) -> bool:
     client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=3000)
     try:
         db = client[settings.mongo_db]
-        ended_runs = db.runs.count_documents({"_id": {"$in": uploads}, "status": {"$in": ["ready", "recovered", "rejected"]}})
+        ended_runs = db.runs.count_documents({"_id": {"$in": uploads},
+                                              "status": {"$in": ["ready", "recovered", "rejected"]}})
         ended_jobs = db.jobs.count_documents({"_id": {"$in": jobs}, "status": {"$in": ["done", "failed"]}})
         pending = db.outbox.count_documents({"published_at": None})
         return ended_runs == len(uploads) and ended_jobs == len(jobs) and pending == 0
@@ -256,19 +263,25 @@ def render(rows: list[Row], ledger: list[Entry], report: Report, timing: Timing)
     info = report.info
     dl = info.get("dead_letters", {})
     summary = [
-        f"Wall time {info.get('wall_s')} s; outages {timing.outage_s:.0f} s, recovery {timing.recovery_s:.0f} s per row. "
-        f"Runs catalogued: {info.get('runs_catalogued')} (distinct uploads accepted: {info.get('uploads_accepted_distinct')}). "
+        f"Wall time {info.get('wall_s')} s; outages {timing.outage_s:.0f} s, "
+        f"recovery {timing.recovery_s:.0f} s per row. "
+        f"Runs catalogued: {info.get('runs_catalogued')} "
+        f"(distinct uploads accepted: {info.get('uploads_accepted_distinct')}). "
         f"Dead-lettered messages: {', '.join(f'{k} {v}' for k, v in dl.items())} (each checked for a visible failure). "
-        f"Job ends seen on the bus: {info.get('job_end_events')} ({info.get('job_end_events_repeated')} repeated deliveries of the same end). "
+        f"Job ends seen on the bus: {info.get('job_end_events')} "
+        f"({info.get('job_end_events_repeated')} repeated deliveries of the same end). "
         f"Disk faults: {info.get('disk_faults')}.",
         "",
         "Services at the end: " + ", ".join(
-            f"{k} {'ready' if v['ready'] else 'NOT ready'} (starts {v['starts']}, killed {v['kills']}, unexpected exits {v['unexpected_exits']})"
+            f"{k} {'ready' if v['ready'] else 'NOT ready'} "
+            f"(starts {v['starts']}, killed {v['kills']}, unexpected exits {v['unexpected_exits']})"
             for k, v in info.get("services", {}).items()
         ) + ".",
         "",
-        "Refused requests (`ok/tried` below `tried`) are answers, not losses: 503 while a server is away, 422 for the file that is not MCAP. "
-        "Answers over the whole run: " + ", ".join(f"{k} ×{v}" for k, v in sorted(Counter(str(e.status) for e in ledger).items())) + ".",
+        "Refused requests (`ok/tried` below `tried`) are answers, not losses: 503 while a server is away, "
+        "422 for the file that is not MCAP. "
+        "Answers over the whole run: "
+        + ", ".join(f"{k} ×{v}" for k, v in sorted(Counter(str(e.status) for e in ledger).items())) + ".",
     ]
     legend = ["", "| column | counts |", "|---|---|", *(f"| {SHORT[c]} | {d} |" for c, d in COLUMNS.items())]
     proof = info.get("self_check") or {}

@@ -33,13 +33,16 @@ TAP_KEYS = ("conversion.completed", "conversion.failed")
 
 COLUMNS = {
     "lost_uploads": "accepted upload (202) without a catalogued run (ready, recovered or rejected)",
-    "wrong_verdict": "run whose status does not fit its file (garbage made ready, a good file rejected) or rejected without a reason",
+    "wrong_verdict": "run whose status does not fit its file (garbage made ready, a good file rejected) "
+                     "or rejected without a reason",
     "duplicates": "a run's upload recorded twice, or a signal row written twice",
     "runs_without_object": "catalogued run whose MCAP is missing in S3 (or, if ready, its signal-store manifest)",
-    "unfinished_exports": "accepted export not `done`/`failed`, failed without a reason, or done without its file in S3",
+    "unfinished_exports": "accepted export not `done`/`failed`, failed without a reason, "
+                          "or done without its file in S3",
     "finished_twice": "job that ended both done and failed, with two different results, or stored unlike its first end",
     "lost_edits": "accepted edit (202) not in its run's history exactly once",
-    "silent_dead_letters": "message in a dead-letter queue whose failure nobody can see (no rejected run, no failed job)",
+    "silent_dead_letters": "message in a dead-letter queue whose failure nobody can see "
+                           "(no rejected run, no failed job)",
     "crash_loops": "service exits nobody caused, or a service not alive and ready at the end",
 }
 
@@ -128,7 +131,8 @@ class Checker:
         try:
             db = mongo[self.settings.mongo_db]
             dead, tap = asyncio.run(_read_queues(self.settings))
-            with httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as api:
+            auth = {"Authorization": f"Bearer {self.token}"}
+            with httpx.Client(base_url=self.api_url, headers=auth, timeout=30) as api:
                 self._uploads(report, ledger, db, store)
                 self._exports(report, ledger, api, db, store, tap)
                 self._edits(report, ledger, db)
@@ -144,7 +148,8 @@ class Checker:
         for e in ledger:
             if e.op == "upload" and e.accepted:
                 accepted.setdefault(e.run_id, e)  # the first acceptance decides the phase and kind
-        runs = {d["_id"]: d for d in db.runs.find({"_id": {"$in": list(accepted)}}, {"status": 1, "reason": 1, "uploads": 1})}
+        found = db.runs.find({"_id": {"$in": list(accepted)}}, {"status": 1, "reason": 1, "uploads": 1})
+        runs = {d["_id"]: d for d in found}
         for sha, e in accepted.items():
             doc = runs.get(sha)
             if doc is None or doc.get("status") not in TERMINAL_RUN:
@@ -153,7 +158,8 @@ class Checker:
                 continue
             kind = e.kind.split(":")[-1]
             status = doc["status"]
-            if status not in EXPECTED_STATUS.get(kind, TERMINAL_RUN) or (status == "rejected" and not doc.get("reason")):
+            if (status not in EXPECTED_STATUS.get(kind, TERMINAL_RUN)
+                    or (status == "rejected" and not doc.get("reason"))):
                 report.flag(e.phase, "wrong_verdict", f"{kind} file ended {status}", run=sha, reason=doc.get("reason"))
             events = Counter(u.get("event_id") for u in doc.get("uploads") or [])
             if any(n > 1 for n in events.values()):
@@ -171,7 +177,8 @@ class Checker:
         ])
         for d in dupes:
             first = accepted.get(d["_id"])
-            report.flag(first.phase if first else "unattributed", "duplicates", f"{d['keys']} signal rows written twice", run=d["_id"])
+            report.flag(first.phase if first else "unattributed", "duplicates",
+                        f"{d['keys']} signal rows written twice", run=d["_id"])
         # Catalogued runs nobody uploaded through the API would be phantoms; count as duplicates of nothing.
         report.info["runs_catalogued"] = db.runs.count_documents({})
         report.info["uploads_accepted_distinct"] = len(accepted)
@@ -224,7 +231,9 @@ class Checker:
                 report.flag(e.phase, "lost_edits", f"edit applied {n} times", run=e.run_id, command=e.command_id)
 
     # -- dead letters ---------------------------------------------------------------------
-    def _dead_letters(self, report: Report, ledger: list[Entry], dead: dict[str, list[dict[str, Any]]], db: Any) -> None:
+    def _dead_letters(
+        self, report: Report, ledger: list[Entry], dead: dict[str, list[dict[str, Any]]], db: Any
+    ) -> None:
         phase_of: dict[str, str] = {}
         for e in ledger:
             for k in (e.job_id, e.command_id, e.run_id if e.op == "upload" else ""):
@@ -242,7 +251,8 @@ class Checker:
                 elif key.startswith("conversion."):
                     ref = body.get("job_id", "")
                     job = db.jobs.find_one({"_id": ref}, {"status": 1, "error": 1})
-                    visible = job is not None and (job.get("status") == "done" or bool(job.get("status") == "failed" and job.get("error")))
+                    visible = job is not None and (job.get("status") == "done"
+                                                   or bool(job.get("status") == "failed" and job.get("error")))
                 elif key == "run.command":
                     ref = body.get("event_id", "")
                     run = db.runs.find_one({"_id": body.get("run_id")}, {"history.event_id": 1})

@@ -126,7 +126,8 @@ class Disk:
         for writing, or deleted while still open, makes `remount,ro` fail with EBUSY)."""
         deadline = time.monotonic() + patience_s
         while True:
-            done = subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], capture_output=True, text=True, check=False)
+            done = subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], capture_output=True, text=True,
+                                  check=False)
             if done.returncode == 0:
                 return True
             if time.monotonic() > deadline:
@@ -182,7 +183,8 @@ def disk_read_only() -> Fault:
         ctx.disk.writable()
         ctx.log("services' data dir writable again")
 
-    return Fault("data dir read-only", begin, end, lasts=True, note="tmpfs under PITWALL_DATA_DIR remounted ro, or chattr +i")
+    return Fault("data dir read-only", begin, end, lasts=True,
+                 note="tmpfs under PITWALL_DATA_DIR remounted ro, or chattr +i")
 
 
 RELAY = "the outbox relay runs inside ingest: this kills it too"
@@ -201,11 +203,14 @@ def schedule(disk_ok: bool) -> list[Row]:
     if disk_ok:
         rows += [
             Row("data dir full", [disk_full()], "tmpfs under the services' PITWALL_DATA_DIR filled to ENOSPC"),
-            Row("data dir read-only", [disk_read_only()], "that tmpfs remounted read-only, or its directories chattr +i when busy"),
+            Row("data dir read-only", [disk_read_only()],
+                "that tmpfs remounted read-only, or its directories chattr +i when busy"),
         ]
     rows += [
-        Row("RabbitMQ stopped + SIGKILL ingest", [outage("rabbitmq"), kill("ingest")], "ingest killed while the broker is away"),
-        Row("MongoDB stopped + SIGKILL converter-2 + query_api", [outage("mongodb"), kill("converter-2"), kill("query_api")]),
+        Row("RabbitMQ stopped + SIGKILL ingest", [outage("rabbitmq"), kill("ingest")],
+            "ingest killed while the broker is away"),
+        Row("MongoDB stopped + SIGKILL converter-2 + query_api",
+            [outage("mongodb"), kill("converter-2"), kill("query_api")]),
         Row("S3 stopped + SIGKILL ingest + converter-1", [outage("s3"), kill("ingest"), kill("converter-1")]),
     ]
     return rows

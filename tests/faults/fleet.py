@@ -39,7 +39,8 @@ class Fleet:
     def __init__(self, env: Mapping[str, str], logs: Path) -> None:
         self.api_port = free_port()
         self.members: dict[str, Member] = {}
-        for label, name in (("ingest", "ingest"), ("converter-1", "converter"), ("converter-2", "converter"), ("query_api", "query_api")):
+        for label, name in (("ingest", "ingest"), ("converter-1", "converter"), ("converter-2", "converter"),
+                            ("query_api", "query_api")):
             penv = dict(env)
             port = None
             if name == "query_api":

@@ -76,7 +76,8 @@ class PrivateServers:
             mongo.wait_mongo(self.mongo_url, self._mongo, timeout=timeout)
         elif name == "s3":
             assert self.weed_ports is not None
-            self._weed = s3.start_weed(self.data_dir(name), self.weed_ports, ACCESS_KEY, SECRET_KEY, self.logs / "s3.log")
+            self._weed = s3.start_weed(self.data_dir(name), self.weed_ports, ACCESS_KEY, SECRET_KEY,
+                                       self.logs / "s3.log")
             s3.wait_s3(self.s3_endpoint, ACCESS_KEY, SECRET_KEY, self._weed, timeout=timeout)
         elif name == "rabbitmq":
             scripts = rabbit.ensure_installed(self.repo)

@@ -98,7 +98,8 @@ class Workload:
     def start(self) -> Workload:
         # Paced below what one ingest digests on 2 busy cores (~2 s per 3 MB file), so a
         # backlog comes from faults, not from the workload itself.
-        for name, fn, pace in (("uploader", self._uploader, 2.5), ("exporter", self._exporter, 2.0), ("editor", self._editor, 1.5)):
+        roles = (("uploader", self._uploader, 2.5), ("exporter", self._exporter, 2.0), ("editor", self._editor, 1.5))
+        for name, fn, pace in roles:
             t = threading.Thread(target=self._loop, args=(fn, pace * self.pace_s), name=f"workload-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -168,11 +169,13 @@ class Workload:
             path, first_kind = self.make_file(kind), kind
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         with open(path, "rb") as fh:
-            status, body = self._request(http, "POST", f"{API}/uploads", files={"file": (path.name, fh, "application/octet-stream")})
+            status, body = self._request(http, "POST", f"{API}/uploads",
+                                         files={"file": (path.name, fh, "application/octet-stream")})
         accepted = status == 202 and isinstance(body, dict) and body.get("id") == sha
         detail = json.dumps(body)[:300] if not isinstance(body, str) else body
         label = kind if kind != "again" else f"again:{first_kind}"
-        self.ledger.add(Entry("upload", self.phase, self._now(), status, accepted, kind=label, run_id=sha, detail=detail))
+        self.ledger.add(Entry("upload", self.phase, self._now(), status, accepted, kind=label, run_id=sha,
+                              detail=detail))
         if accepted and kind != "again":
             with self._lock:
                 self._sent.append((path, first_kind))

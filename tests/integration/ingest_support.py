@@ -59,7 +59,9 @@ class Harness:
         await self.publisher.publish(event)
         return event
 
-    async def wait_run(self, run_id: str, timeout: float = 60.0, statuses: tuple[str, ...] = ("ready", "recovered", "rejected")) -> dict[str, Any]:
+    async def wait_run(
+        self, run_id: str, timeout: float = 60.0, statuses: tuple[str, ...] = ("ready", "recovered", "rejected")
+    ) -> dict[str, Any]:
         doc = await wait_for_async(
             lambda: self.db["runs"].find_one({"_id": run_id, "status": {"$in": list(statuses)}}),
             f"run {run_id[:12]} in {statuses}", timeout,

@@ -39,7 +39,9 @@ class StationCloud:
             return dict(r.json())
 
 
-def start_cloud(settings: Settings, service_env: dict[str, str], endpoints: Any, workdir: Path, tag: str) -> Iterator[StationCloud]:
+def start_cloud(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, workdir: Path, tag: str
+) -> Iterator[StationCloud]:
     from pitwall.devstack.endpoints import settings_env
 
     for api, ingest in start_api_with_ingest(settings, service_env, endpoints, workdir, tag):
@@ -96,7 +98,9 @@ def station_env(cloud: StationCloud, station_id: str, spool: Path, sources: list
     return env
 
 
-def start_station(cloud: StationCloud, station_id: str, sources: list[dict[str, Any]], **settings: Any) -> StationUnderTest:
+def start_station(
+    cloud: StationCloud, station_id: str, sources: list[dict[str, Any]], **settings: Any
+) -> StationUnderTest:
     spool = cloud.workdir / f"spool-{station_id}"
     env = station_env(cloud, station_id, spool, sources, **settings)
     proc = ServiceProcess("basestation", env, cloud.workdir / f"station-{station_id}.log").start()

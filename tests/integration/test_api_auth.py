@@ -125,7 +125,8 @@ def test_revoked_token_is_refused_within_seconds(api: Api) -> None:
     async def make() -> tuple[str, str]:
         client = db.make_client(api.settings)
         try:
-            info, secret = await tokens.create(db.database(client, api.settings)[repository.TOKENS], "viewer", "short-lived")
+            info, secret = await tokens.create(db.database(client, api.settings)[repository.TOKENS], "viewer",
+                                               "short-lived")
             return info.id, secret
         finally:
             await client.close()

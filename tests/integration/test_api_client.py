@@ -45,9 +45,11 @@ def pw(api: Api) -> Iterator[Client]:
 
 
 def test_runs_iterates_every_page(pw: Client, seeded: dict[str, tuple[str, Recording]]) -> None:
-    ids = [r["id"] for r in pw.runs(page_size=2, driver="Alice", recorded_after=datetime.fromtimestamp(T0_NS / 1e9, UTC))]
+    ids = [r["id"] for r in pw.runs(page_size=2, driver="Alice",
+                                    recorded_after=datetime.fromtimestamp(T0_NS / 1e9, UTC))]
     assert ids == [seeded[f"r{i}"][0] for i in (7, 5, 3, 1)]
-    fast = [r["id"] for r in pw.runs(page_size=4, where=["VNData:vn_vel.x.max>24", "VNData:vn_vel.x.max<=27"], sort="start")]
+    fast = [r["id"] for r in pw.runs(page_size=4, where=["VNData:vn_vel.x.max>24", "VNData:vn_vel.x.max<=27"],
+                                     sort="start")]
     assert fast == [seeded[f"r{i}"][0] for i in (5, 6, 7)]
 
 
@@ -107,21 +109,24 @@ def _play_converter(api: Api, tap: EventTap, content: bytes | None, reason: str 
     def work() -> None:
         request = tap.get(timeout=20)
         now = datetime.now(UTC)
-        jobs.insert_one({"_id": request.job_id, "status": "running", "progress": 0.5, "stage": "writing", "created_at": now, "updated_at": now})
+        jobs.insert_one({"_id": request.job_id, "status": "running", "progress": 0.5, "stage": "writing",
+                         "created_at": now, "updated_at": now})
         time.sleep(0.8)
         if content is None:
             jobs.update_one({"_id": request.job_id}, {"$set": {"status": "failed", "error": reason}})
             return
         key = f"exports/{request.job_id}/client_0.mat"
         ObjectStore(api.settings).put_bytes(api.settings.bucket_exports, key, content)
-        jobs.update_one({"_id": request.job_id}, {"$set": {"status": "done", "progress": 1.0, "result_key": key, "size": len(content)}})
+        jobs.update_one({"_id": request.job_id},
+                        {"$set": {"status": "done", "progress": 1.0, "result_key": key, "size": len(content)}})
 
     thread = threading.Thread(target=work)
     thread.start()
     return thread
 
 
-def test_export_waits_then_downloads(pw: Client, api: Api, seeded: dict[str, tuple[str, Recording]], tmp_path: Path) -> None:
+def test_export_waits_then_downloads(pw: Client, api: Api, seeded: dict[str, tuple[str, Recording]],
+                                     tmp_path: Path) -> None:
     tap = EventTap(api.settings, "conversion.requested")
     try:
         content = b"MATLAB 5.0 MAT-file" + bytes(range(256)) * 64
@@ -130,7 +135,8 @@ def test_export_waits_then_downloads(pw: Client, api: Api, seeded: dict[str, tup
         worker.join()
         assert path == tmp_path / "client_0.mat" and path.read_bytes() == content
 
-        worker = _play_converter(api, tap, None, reason="run client_0 has no file in storage (deleted or never uploaded)")
+        worker = _play_converter(api, tap, None,
+                                 reason="run client_0 has no file in storage (deleted or never uploaded)")
         with pytest.raises(ExportFailed, match="no file in storage"):
             pw.export(seeded["r0"][0], ["VNData:vn_vel.x"], dest=tmp_path, poll_s=0.1, timeout=30)
         worker.join()

@@ -24,8 +24,11 @@ SIGNALS = [SPEED, "DashboardData:lap_number", "PedalsData:accel_percent"]
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, tmp_path_factory.mktemp("api-compare"), "compare"):
+def stack(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    for api, _ingest in start_api_with_ingest(settings, service_env, endpoints,
+                                              tmp_path_factory.mktemp("api-compare"), "compare"):
         yield api
 
 
@@ -41,7 +44,8 @@ def runs(stack: Api, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tupl
     ids = {}
     with stack.client("uploader") as up:
         for name, summary in made.items():
-            ids[name] = require_ok(up.post("/api/v1/uploads", files={"file": (f"{name}.mcap", summary.path.read_bytes())}), 202)["id"]
+            upload = up.post("/api/v1/uploads", files={"file": (f"{name}.mcap", summary.path.read_bytes())})
+            ids[name] = require_ok(upload, 202)["id"]
 
     def ready() -> bool:
         with stack.client("viewer") as c:
@@ -108,14 +112,16 @@ def test_two_runs_overlaid_by_distance(stack: Api, runs: dict[str, tuple[str, Sy
     assert body["notes"] == []
 
 
-def test_signals_are_the_recorded_values_at_each_laps_own_time(stack: Api, runs: dict[str, tuple[str, SynthSummary]]) -> None:
+def test_signals_are_the_recorded_values_at_each_laps_own_time(stack: Api,
+                                                               runs: dict[str, tuple[str, SynthSummary]]) -> None:
     (fast, _), (slow, _) = runs["fast"], runs["slow"]
     body = compare(stack, laps=f"{fast}:2,{slow}:2", signals=SPEED, x="time", points=500)
     grid = np.array(body["grid"])
     assert body["x"] == "time" and grid[-1] == pytest.approx(max(lap["time_s"] for lap in body["laps"]))
     with stack.client("viewer") as c:
         for lap in body["laps"]:
-            raw = require_ok(c.get(f"/api/v1/runs/{lap['run_id']}/series", params={"signals": SPEED, "max_points": 200_000}))
+            raw = require_ok(c.get(f"/api/v1/runs/{lap['run_id']}/series",
+                                   params={"signals": SPEED, "max_points": 200_000}))
             [s] = raw["signals"]
             assert not s["decimated"]
             expected = np.interp(lap["start_s"] + grid, s["t"], s["v"])
@@ -134,7 +140,8 @@ def test_signals_are_the_recorded_values_at_each_laps_own_time(stack: Api, runs:
     assert d[last] == pytest.approx(other["time_s"] - ref["time_s"], abs=0.02)
 
 
-def test_a_standing_start_against_a_flying_lap_of_the_same_run(stack: Api, runs: dict[str, tuple[str, SynthSummary]]) -> None:
+def test_a_standing_start_against_a_flying_lap_of_the_same_run(stack: Api,
+                                                               runs: dict[str, tuple[str, SynthSummary]]) -> None:
     fast, fs = runs["fast"]
     body = compare(stack, laps=f"{fast}:2,{fast}:1", points=300)
     flying, standing = body["laps"]
@@ -206,7 +213,8 @@ def converter(stack: Api, service_env: dict[str, str], tmp_path_factory: pytest.
     from pitwall.devstack.endpoints import settings_env
     from pitwall.devstack.services import ServiceProcess
 
-    proc = ServiceProcess("converter", dict(service_env) | settings_env(stack.settings), tmp_path_factory.mktemp("cmp-conv") / "converter.log").start()
+    proc = ServiceProcess("converter", dict(service_env) | settings_env(stack.settings),
+                          tmp_path_factory.mktemp("cmp-conv") / "converter.log").start()
     try:
         proc.wait_for_log('"ready"', timeout=60)
         yield

@@ -25,12 +25,15 @@ SIGNALS = ["VNData:vn_vel.x", "MCUOutputData:torque_setpoint_nm.FL", "ACU_data:p
 
 
 @pytest.fixture(scope="module")
-def api(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def api(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     # Its own vhost: queues left by other tests' services must not feed this ingest.
     vhost = settings.amqp_url.rsplit("/", 1)[-1] + "-e2e"
     endpoints.rabbit_admin.add_vhost(vhost, endpoints.amqp_user)
     try:
-        yield from start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-e2e"), "e2e", amqp_url=endpoints.amqp_url_for(vhost))
+        yield from start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-e2e"), "e2e",
+                             amqp_url=endpoints.amqp_url_for(vhost))
     finally:
         endpoints.rabbit_admin.delete_vhost(vhost)
 
@@ -76,16 +79,19 @@ def test_upload_find_plot_export(api: Api, synth_file: Path, pitwall_service: An
 
         # Found by what the file says and by what happened in it.
         speed_max = float(rec.topics["VNData"].signals["vn_vel.x"].values.max())
-        found = [r["id"] for r in pw.runs(driver=run["setup"]["driver"], has_signal=SIGNALS[0], where=f"VNData:vn_vel.x.max>={speed_max}")]
+        found = [r["id"] for r in pw.runs(driver=run["setup"]["driver"], has_signal=SIGNALS[0],
+                                          where=f"VNData:vn_vel.x.max>={speed_max}")]
         assert found == [run["id"]]
 
         # Plotted from the signal store: the decoded values, exactly, with the true extremes.
         data = pw.series(run["id"], SIGNALS[0], max_points=200)
         assert data[SIGNALS[0]].decimated and data[SIGNALS[0]].v.max() == speed_max
         full = pw.series(run["id"], SIGNALS[1])[SIGNALS[1]]
-        np.testing.assert_array_equal(full.v, rec.topics["MCUOutputData"].signals["torque_setpoint_nm.FL"].values.astype(np.float64))
+        np.testing.assert_array_equal(
+            full.v, rec.topics["MCUOutputData"].signals["torque_setpoint_nm.FL"].values.astype(np.float64))
 
-        got = pw.export(run["id"], SIGNALS, start=2.0, end=10.0, format="mat", dest=tmp_path / "api", timeout=120, poll_s=0.2)
+        got = pw.export(run["id"], SIGNALS, start=2.0, end=10.0, format="mat", dest=tmp_path / "api", timeout=120,
+                        poll_s=0.2)
 
     reference = tmp_path / "cli" / got.name
     reference.parent.mkdir()

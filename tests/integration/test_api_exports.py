@@ -40,7 +40,8 @@ def runs(api: Api) -> dict[str, str]:
     gone = insert_run(api, recording(T0_NS + 2 * 10**12), "gone.mcap", deleted=True)["_id"]
     sha = sha_of("junk")
     api.db[repository.RUNS].insert_one(
-        rejected_document(FileUploaded(sha256=sha, object_key=f"mcap/{sha}.mcap", size=1, filename="junk.bin"), "not MCAP")
+        rejected_document(FileUploaded(sha256=sha, object_key=f"mcap/{sha}.mcap", size=1, filename="junk.bin"),
+                          "not MCAP")
     )
     return {"a": a, "b": b, "deleted": gone, "rejected": sha}
 
@@ -49,7 +50,8 @@ def test_request_is_published_with_what_the_converter_needs(api: Api, runs: dict
     tap = EventTap(api.settings, "conversion.requested")
     try:
         body = {
-            "runs": [runs["a"], runs["b"], runs["a"]], "signals": ["VNData:vn_vel.*", "*:motor_temp"], "topics": "^(VN|MCU)",
+            "runs": [runs["a"], runs["b"], runs["a"]], "signals": ["VNData:vn_vel.*", "*:motor_temp"],
+            "topics": "^(VN|MCU)",
             "start": 2.5, "end": 20, "resample_hz": 50, "interp": "linear", "format": "mat73", "layout": "pairs",
         }
         with api.client("viewer") as c:
@@ -87,8 +89,10 @@ def test_request_is_published_with_what_the_converter_needs(api: Api, runs: dict
         ({"runs": ["RUN_DELETED"]}, 404, None),
     ],
 )
-def test_bad_export_requests(api: Api, runs: dict[str, str], body: dict[str, Any], code: int, field: str | None) -> None:
-    text = json.dumps(body).replace("RUN_A", runs["a"]).replace("RUN_REJECTED", runs["rejected"]).replace("RUN_DELETED", runs["deleted"])
+def test_bad_export_requests(api: Api, runs: dict[str, str], body: dict[str, Any], code: int,
+                             field: str | None) -> None:
+    text = (json.dumps(body).replace("RUN_A", runs["a"]).replace("RUN_REJECTED", runs["rejected"])
+            .replace("RUN_DELETED", runs["deleted"]))
     with api.client("viewer") as c:
         r = c.post("/api/v1/exports", content=text, headers={"content-type": "application/json"})
     assert r.status_code == code, r.text
@@ -114,9 +118,11 @@ def test_status_through_a_jobs_life(api: Api) -> None:
         assert require_ok(c.get(f"/api/v1/exports/{job}"))["status"] == "queued"
         _job(api, job, status="running", progress=0.4, stage="reading run 1/1")
         st = require_ok(c.get(f"/api/v1/exports/{job}"))
-        assert (st["status"], st["progress"], st["stage"], st["download_url"]) == ("running", 0.4, "reading run 1/1", None)
+        assert (st["status"], st["progress"], st["stage"], st["download_url"]) == ("running", 0.4, "reading run 1/1",
+                                                                                   None)
         assert c.get(f"/api/v1/exports/{job}/file").status_code == 404
-        _job(api, job, status="done", progress=1.0, result_key=key, size=519, cached=False, finished_at=datetime.now(UTC))
+        _job(api, job, status="done", progress=1.0, result_key=key, size=519, cached=False,
+             finished_at=datetime.now(UTC))
         st = require_ok(c.get(f"/api/v1/exports/{job}"))
         assert (st["status"], st["progress"], st["filename"], st["size"]) == ("done", 1.0, "endurance_1.mat", 519)
         direct = httpx.get(st["download_url"], timeout=30)
@@ -191,7 +197,8 @@ def test_a_glob_that_matches_no_signal_is_refused_by_name(api: Api, runs: dict[s
         assert error["loc"] == ["body", "signals"]
         assert error["msg"] == "'Foo:*', 'motor_tmp' match no signal of this run"  # the good glob not named
         error = _refused(api, {"runs": [runs["a"], runs["b"]], "signals": ["BMS:cells.*", "Foo:*"]})
-        assert error["loc"] == ["body", "signals"] and error["msg"] == "'Foo:*' matches no signal of any of these 2 runs"
+        assert (error["loc"] == ["body", "signals"]
+                and error["msg"] == "'Foo:*' matches no signal of any of these 2 runs")
         # A topic regex that lets nothing through is named itself, not every glob after it.
         error = _refused(api, {"runs": [runs["a"]], "topics": "^GPS", "signals": ["*:vn_vel.x"]})
         assert error["loc"] == ["body", "topics"] and error["msg"] == "'^GPS' matches no signal of this run"
@@ -223,7 +230,8 @@ def _requested(api: Api, body: dict[str, Any]) -> ConversionRequested:
     return event
 
 
-def test_download_names_tell_runs_selections_and_windows_apart(api: Api, runs: dict[str, str], endurance: tuple[str, str]) -> None:
+def test_download_names_tell_runs_selections_and_windows_apart(api: Api, runs: dict[str, str],
+                                                               endurance: tuple[str, str]) -> None:
     run_id, run = endurance
     four = _requested(api, {"runs": [run_id], "signals": ["VNData:*", "*:motor_temp"], "start": 2.5, "end": 20})
     assert four.download_name == f"{run}_4sig_2.5-20s" and four.run_names == {run_id: four.download_name}

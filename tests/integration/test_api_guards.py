@@ -62,8 +62,12 @@ def test_the_check_finds_a_route_without_a_guard_or_with_a_weak_one(api: Api) ->
         return {"who": who.name}
 
     _, problems = audit(app)
-    assert [p for p in problems if "/leak" in p] == ["GET /api/v1/leak: no guard (Reader, Exporter, Uploader, Editor, Admin) and not public"]
-    assert [p for p in problems if "/weak" in p] == ["POST /api/v1/weak: authenticates but needs no permission (use Reader/Editor/Admin...)"]
+    assert [p for p in problems if "/leak" in p] == [
+        "GET /api/v1/leak: no guard (Reader, Exporter, Uploader, Editor, Admin) and not public"
+    ]
+    assert [p for p in problems if "/weak" in p] == [
+        "POST /api/v1/weak: authenticates but needs no permission (use Reader/Editor/Admin...)"
+    ]
     assert not [p for p in problems if "guarded-late" in p]
     assert len(problems) == 2
 
@@ -72,7 +76,8 @@ def test_the_check_finds_a_route_without_a_guard_or_with_a_weak_one(api: Api) ->
     needs, _ = audit(app)
     with TestClient(app) as client:
         spec = client.get("/openapi.json").json()
-        spec["paths"] = {p: v for p, v in spec["paths"].items() if p in ("/api/v1/leak", "/api/v1/weak", "/api/v1/guarded-late")}
+        spec["paths"] = {p: v for p, v in spec["paths"].items()
+                         if p in ("/api/v1/leak", "/api/v1/weak", "/api/v1/guarded-late")}
         found, _ = probe(client, spec, needs, api.tokens)
     assert any(p.startswith("GET /api/v1/leak: no guard; with no token answered 200") for p in found), found
     assert any(p.startswith("GET /api/v1/leak: no guard; a viewer token answered 200") for p in found), found

@@ -25,8 +25,11 @@ OPEN = "/api/v1/uploads/resumable"
 
 
 @pytest.fixture(scope="module")
-def api(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    for a, _ingest in start_api_with_ingest(settings, service_env, endpoints, tmp_path_factory.mktemp("api-resumable"), "resumable"):
+def api(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    for a, _ingest in start_api_with_ingest(settings, service_env, endpoints,
+                                            tmp_path_factory.mktemp("api-resumable"), "resumable"):
         yield a
 
 
@@ -52,11 +55,15 @@ def put(c: httpx.Client, sha: str, upload_id: str, number: int, data: bytes, **h
                  headers={"content-type": "application/octet-stream", **headers})
 
 
-def open_upload(c: httpx.Client, sha: str, size: int, upload_id: str | None = None, filename: str = "f.mcap") -> dict[str, Any]:
+def open_upload(
+    c: httpx.Client, sha: str, size: int, upload_id: str | None = None, filename: str = "f.mcap"
+) -> dict[str, Any]:
     return require_ok(c.post(OPEN, json={"sha256": sha, "size": size, "filename": filename, "upload_id": upload_id}))
 
 
-def complete(c: httpx.Client, sha: str, upload_id: str | None, size: int, filename: str = "f.mcap", **extra: Any) -> httpx.Response:
+def complete(
+    c: httpx.Client, sha: str, upload_id: str | None, size: int, filename: str = "f.mcap", **extra: Any
+) -> httpx.Response:
     return c.post(f"{OPEN}/{sha}/complete", json={
         "upload_id": upload_id, "size": size, "filename": filename, "source_id": "pit-a/car-25", **extra,
     })
@@ -82,12 +89,14 @@ def test_interrupted_upload_resumes_and_becomes_one_run(api: Api, synth_file: Pa
         first = open_upload(c, sha, size, filename=name)
         assert first["stored"] is False and first["parts"] == [] and first["part_size"] == PART
         upload_id = first["upload_id"]
-        assert require_ok(put(c, sha, upload_id, 1, chunks[0], **{"X-Part-SHA256": sha256(chunks[0])})) == {"number": 1, "size": PART}
+        stored = require_ok(put(c, sha, upload_id, 1, chunks[0], **{"X-Part-SHA256": sha256(chunks[0])}))
+        assert stored == {"number": 1, "size": PART}
 
     # The link drops, the station reboots: it opens again with the id from its journal.
     with api.client("uploader") as c:
         again = open_upload(c, sha, size, upload_id=upload_id, filename=name)
-        assert again == {"upload_id": upload_id, "part_size": PART, "parts": [{"number": 1, "size": PART}], "stored": False}
+        assert again == {"upload_id": upload_id, "part_size": PART, "parts": [{"number": 1, "size": PART}],
+                         "stored": False}
         # Not all parts yet: complete says which are missing and keeps the upload.
         r = complete(c, sha, upload_id, size, name)
         assert r.status_code == 422 and "parts missing: 2, 3" in r.text, r.text
@@ -229,13 +238,15 @@ def test_bad_requests(api: Api) -> None:
             assert c.post(OPEN, json=body).status_code == 422, body
         for extra in ({"source_id": "/abs"}, {"source_id": "x" * 129}, {"event_id": "bad id"}, {"event_id": "x" * 129}):
             assert complete(c, sha, None, 10, **extra).status_code == 422, extra
-        assert c.post(f"{OPEN}/not-a-hash/complete", json={"upload_id": None, "size": 1, "filename": "f", "source_id": "s"}).status_code == 422
+        unhashed = {"upload_id": None, "size": 1, "filename": "f", "source_id": "s"}
+        assert c.post(f"{OPEN}/not-a-hash/complete", json=unhashed).status_code == 422
 
 
 def test_lookup_tells_runs_from_missing_files(api: Api) -> None:
     ready = insert_run(api, recording(T0_NS, seconds=2), "ready.mcap")
     rejected = sha_of("rejected.mcap")
-    api.db["runs"].insert_one({"_id": rejected, "status": "rejected", "reason": "not an MCAP file", "filename": "junk.mcap",
+    api.db["runs"].insert_one({"_id": rejected, "status": "rejected", "reason": "not an MCAP file",
+                               "filename": "junk.mcap",
                                "filenames": ["junk.mcap", "junk-again.mcap"], "deleted": False})
     unknown = [sha_of("unknown-1"), sha_of("unknown-2")]
     with api.client("uploader") as c:
@@ -243,7 +254,8 @@ def test_lookup_tells_runs_from_missing_files(api: Api) -> None:
         assert found == {
             "runs": {
                 ready["_id"]: {"status": "ready", "reason": None, "filenames": ["ready.mcap"], "deleted": False},
-                rejected: {"status": "rejected", "reason": "not an MCAP file", "filenames": ["junk.mcap", "junk-again.mcap"], "deleted": False},
+                rejected: {"status": "rejected", "reason": "not an MCAP file",
+                           "filenames": ["junk.mcap", "junk-again.mcap"], "deleted": False},
             },
             "missing": [unknown[1], unknown[0]],
         }

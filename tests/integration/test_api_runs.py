@@ -64,7 +64,8 @@ def _seed(api: Api) -> list[Spec]:
     for i in range(30):
         # Runs 26-29 start at the same nanosecond as run 25: pages must break ties by id.
         start = T0_NS + min(i, 25) * HOUR_NS
-        setup = {"driver": DRIVERS[i % 3], "trackName": TRACKS[i % 2], "eventType": EVENTS[i % 4].title(), "car": CARS[(i // 2) % 2]}
+        setup = {"driver": DRIVERS[i % 3], "trackName": TRACKS[i % 2], "eventType": EVENTS[i % 4].title(),
+                 "car": CARS[(i // 2) % 2]}
         extra = "Extra" if i % 5 == 0 else None
         rec = recording(start, seconds=20 + 5 * (i % 3), rate_hz=20, speed_max=10.0 + i, temp_max=50.0 + 2 * i,
                         temp_min=20.0 + i % 5, setup=setup, seed=i, extra_topic=extra)
@@ -133,8 +134,10 @@ CASES: dict[str, Case] = {
     "has topic": ({"has_topic": "Extra"}, lambda s: "Extra" in s.topics),
     "has signal": ({"has_signal": "Extra:value"}, lambda s: "Extra:value" in s.signal_keys),
     "has signal, repeated field": ({"has_signal": "BMS:cells.voltage"}, lambda s: "BMS:cells.voltage" in s.signal_keys),
-    "recorded after": ({"recorded_after": iso(T0_NS + 20 * HOUR_NS)}, lambda s: s.start_ns is not None and s.start_ns >= T0_NS + 20 * HOUR_NS),
-    "recorded before": ({"recorded_before": iso(T0_NS + 3 * HOUR_NS)}, lambda s: s.start_ns is not None and s.start_ns < T0_NS + 3 * HOUR_NS),
+    "recorded after": ({"recorded_after": iso(T0_NS + 20 * HOUR_NS)},
+                       lambda s: s.start_ns is not None and s.start_ns >= T0_NS + 20 * HOUR_NS),
+    "recorded before": ({"recorded_before": iso(T0_NS + 3 * HOUR_NS)},
+                        lambda s: s.start_ns is not None and s.start_ns < T0_NS + 3 * HOUR_NS),
     "recorded between": (
         {"recorded_after": iso(T0_NS + 5 * HOUR_NS), "recorded_before": iso(T0_NS + 9 * HOUR_NS)},
         lambda s: s.start_ns is not None and T0_NS + 5 * HOUR_NS <= s.start_ns < T0_NS + 9 * HOUR_NS,
@@ -143,7 +146,8 @@ CASES: dict[str, Case] = {
     "free text, all words": ({"q": "ohio  CAROL"}, lambda s: {"ohio", "carol"} <= s.words),
     "free text in notes": ({"q": "rear wing"}, lambda s: {"rear", "wing"} <= s.words),
     "free text, file name": ({"q": "garbage"}, lambda s: "garbage" in s.words),
-    "combined": ({"track": "Ohio", "driver": "Alice", "car": "HT08"}, lambda s: (s.track, s.driver, s.car) == ("Ohio", "Alice", "HT08")),
+    "combined": ({"track": "Ohio", "driver": "Alice", "car": "HT08"},
+                 lambda s: (s.track, s.driver, s.car) == ("Ohio", "Alice", "HT08")),
 }
 # (where, stat function) -> each predicate against numpy on the recorded values.
 WHERE: dict[str, tuple[list[str], Callable[[Spec], bool]]] = {
@@ -152,14 +156,17 @@ WHERE: dict[str, tuple[list[str], Callable[[Spec], bool]]] = {
     "max <": (["VNData:vn_vel.x.max<15"], lambda s: s.rec is not None and s.stat("VNData:vn_vel.x", "max") < 15),  # type: ignore[operator]
     "max <=": (["VNData:vn_vel.x.max <= 15"], lambda s: s.rec is not None and s.stat("VNData:vn_vel.x", "max") <= 15),  # type: ignore[operator]
     "max =": (["VNData:vn_vel.x.max=22"], lambda s: s.stat("VNData:vn_vel.x", "max") == 22),
-    "single float": (["MCUOutputData:motor_temp.max>=100"], lambda s: (s.stat("MCUOutputData:motor_temp", "max") or -1) >= 100),
+    "single float": (["MCUOutputData:motor_temp.max>=100"],
+                     lambda s: (s.stat("MCUOutputData:motor_temp", "max") or -1) >= 100),
     "min": (["MCUOutputData:motor_temp.min=22"], lambda s: s.stat("MCUOutputData:motor_temp", "min") == 22),
-    "mean": (["MCUOutputData:motor_temp.mean>60.5"], lambda s: (s.stat("MCUOutputData:motor_temp", "mean") or -1) > 60.5),
+    "mean": (["MCUOutputData:motor_temp.mean>60.5"],
+             lambda s: (s.stat("MCUOutputData:motor_temp", "mean") or -1) > 60.5),
     "count": (["VNData:vn_vel.x.count=500"], lambda s: s.stat("VNData:vn_vel.x", "count") == 500),
     "repeated field": (["BMS:cells.voltage.max>0"], lambda s: s.rec is not None),
     "two predicates": (
         ["VNData:vn_vel.x.max>15", "MCUOutputData:motor_temp.max<90"],
-        lambda s: (s.stat("VNData:vn_vel.x", "max") or -1) > 15 and (s.stat("MCUOutputData:motor_temp", "max") or 1e9) < 90,
+        lambda s: ((s.stat("VNData:vn_vel.x", "max") or -1) > 15
+                   and (s.stat("MCUOutputData:motor_temp", "max") or 1e9) < 90),
     ),
     "unknown signal": (["Nope:x.max>0"], lambda s: False),
     "scientific notation": (["VNData:vn_vel.x.max>2.5e1"], lambda s: (s.stat("VNData:vn_vel.x", "max") or -1) > 25),
@@ -184,7 +191,8 @@ def test_signal_statistic_predicates(api: Api, specs: list[Spec], name: str) -> 
 
 
 def test_predicate_combined_with_filters_and_oldest_first(api: Api, specs: list[Spec]) -> None:
-    params = {"where": "VNData:vn_vel.x.max>12", "track": "Ohio", "recorded_after": iso(T0_NS + 4 * HOUR_NS), "sort": "start"}
+    params = {"where": "VNData:vn_vel.x.max>12", "track": "Ohio", "recorded_after": iso(T0_NS + 4 * HOUR_NS),
+              "sort": "start"}
     expected = ordered(
         [s for s in specs if s.track == "Ohio" and s.start_ns is not None and s.start_ns >= T0_NS + 4 * HOUR_NS
          and (s.stat("VNData:vn_vel.x", "max") or 0) > 12],
@@ -210,7 +218,8 @@ def _walk(api: Api, params: dict[str, Any], limit: int) -> tuple[list[str], int]
     cursor = None
     with api.client("viewer") as c:
         while True:
-            page = require_ok(c.get("/api/v1/runs", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})}))
+            page = require_ok(c.get("/api/v1/runs",
+                                    params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})}))
             pages += 1
             assert len(page["items"]) <= limit
             ids += [r["id"] for r in page["items"]]
@@ -282,7 +291,8 @@ def test_no_duplicates_or_gaps_while_runs_are_added(api: Api, specs: list[Spec])
         ({"track": "x" * 301}, "track"),
     ],
 )
-def test_bad_parameters_are_422_naming_the_field(api: Api, specs: list[Spec], params: dict[str, Any], field: str) -> None:
+def test_bad_parameters_are_422_naming_the_field(api: Api, specs: list[Spec], params: dict[str, Any],
+                                                 field: str) -> None:
     with api.client("viewer") as c:
         r = c.get("/api/v1/runs", params=params)
     assert r.status_code == 422, r.text
@@ -301,7 +311,8 @@ def test_a_cursor_only_continues_its_own_query(api: Api, specs: list[Spec]) -> N
 def test_facets_list_values_to_filter_by(api: Api, specs: list[Spec]) -> None:
     with api.client("viewer") as c:
         facets = require_ok(c.get("/api/v1/facets"))
-    assert facets == {"track": sorted(TRACKS), "driver": DRIVERS, "event_type": sorted(EVENTS), "car": CARS, "tags": ["baseline", "wet"]}
+    assert facets == {"track": sorted(TRACKS), "driver": DRIVERS, "event_type": sorted(EVENTS), "car": CARS,
+                      "tags": ["baseline", "wet"]}
 
 
 # -- query plans --------------------------------------------------------------------
@@ -342,11 +353,13 @@ PLAN_FILTERS: dict[str, tuple[RunFilters, str]] = {
 def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: str) -> None:
     filters, index = PLAN_FILTERS[name]
     runs = api.db[repository.RUN_SUMMARIES]
-    key = [(f, d) for f, d in next(m.document["key"].items() for m in repository.INDEXES[repository.RUN_SUMMARIES] if m.document["name"] == index)]
+    key = [(f, d) for f, d in next(m.document["key"].items() for m in repository.INDEXES[repository.RUN_SUMMARIES]
+                                   if m.document["name"] == index)]
     real_mongodb = "secantusVersion" not in api.db.client.admin.command("buildInfo")
     sort = sort_spec(filters)
     some = runs.find_one({"start_ns": {"$ne": None}, "deleted": False})
-    cursors = [None, Cursor(some["start_ns"], some["_id"], filters.fingerprint()), Cursor(None, sha_of("x"), filters.fingerprint())]
+    cursors = [None, Cursor(some["start_ns"], some["_id"], filters.fingerprint()),
+               Cursor(None, sha_of("x"), filters.fingerprint())]
     for cursor in cursors:
         queries = page_queries(filters, filters.match(None), cursor)
         # A page reads its start-time range in windows: each is a closed range of the same shape.
@@ -368,7 +381,8 @@ def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: 
 
 def test_has_signal_candidates_come_from_a_signals_index(api: Api, specs: list[Spec]) -> None:
     """`has_signal` is answered by `signals` (summaries carry no signal keys): by an index."""
-    plan = api.db[repository.SIGNALS].find({"key": "Extra:value"}, {"run_id": 1, "_id": 0}).explain()["queryPlanner"]["winningPlan"]
+    found = api.db[repository.SIGNALS].find({"key": "Extra:value"}, {"run_id": 1, "_id": 0})
+    plan = found.explain()["queryPlanner"]["winningPlan"]
     stages = _stages(plan)
     assert "COLLSCAN" not in [s["stage"] for s in stages]
     scans = [s["indexName"] for s in stages if s["stage"] == "IXSCAN"]
@@ -382,7 +396,8 @@ def test_edits_deletes_and_restores_go_through_ingest(api: Api, specs: list[Spec
     save_run(api.db, doc)
     target = doc["_id"]
     with api.client("editor") as editor, api.client("viewer") as viewer, api.client("admin") as admin:
-        patch = {"notes": "Brake bias moved forward", "tags": ["wet", "brakes"], "setup": {"driver": "Dana", "car": None}}
+        patch = {"notes": "Brake bias moved forward", "tags": ["wet", "brakes"],
+                 "setup": {"driver": "Dana", "car": None}}
         accepted = require_ok(editor.patch(f"/api/v1/runs/{target}", json=patch), 202)
         assert accepted["action"] == "update"
 
@@ -463,7 +478,8 @@ def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
             ids: list[str] = []
             cursor = None
             while True:
-                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES], database[repository.SIGNALS], filters, 2, cursor)
+                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES],
+                                                        database[repository.SIGNALS], filters, 2, cursor)
                 ids += [d["_id"] for d in items]
                 if cursor is None:
                     return ids
@@ -479,7 +495,8 @@ WINDOW_FILTERS: dict[str, tuple[RunFilters, Callable[[Spec], bool]]] = {
     "track and time range": (
         RunFilters(track=("Ohio",), recorded_after=datetime.fromtimestamp((T0_NS + 3 * HOUR_NS) / 1e9, UTC),
                    recorded_before=datetime.fromtimestamp((T0_NS + 24 * HOUR_NS) / 1e9, UTC)),
-        lambda s: s.track == "Ohio" and s.start_ns is not None and T0_NS + 3 * HOUR_NS <= s.start_ns < T0_NS + 24 * HOUR_NS,
+        lambda s: (s.track == "Ohio" and s.start_ns is not None
+                   and T0_NS + 3 * HOUR_NS <= s.start_ns < T0_NS + 24 * HOUR_NS),
     ),
 }
 
@@ -488,7 +505,8 @@ WINDOW_FILTERS: dict[str, tuple[RunFilters, Callable[[Spec], bool]]] = {
 @pytest.mark.parametrize("sort", ["-start", "start"])
 @pytest.mark.parametrize(("edge_h", "width_h"), [(0, 1), (-40, 0.01), (60, 1000), (12, 0.5)])
 def test_pages_are_the_same_whatever_windows_earlier_pages_suggest(
-    api: Api, specs: list[Spec], filter_name: str, sort: str, edge_h: float, width_h: float, monkeypatch: pytest.MonkeyPatch
+    api: Api, specs: list[Spec], filter_name: str, sort: str, edge_h: float, width_h: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Windows far too small, far too big, from an edge before, inside or after the runs:
     they change how many queries a page takes, never which runs it lists."""
@@ -511,7 +529,8 @@ def test_pages_are_the_same_whatever_windows_earlier_pages_suggest(
             ids: list[str] = []
             cursor = None
             while True:
-                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES], database[repository.SIGNALS], filters, 3, cursor)
+                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES],
+                                                        database[repository.SIGNALS], filters, 3, cursor)
                 ids += [d["_id"] for d in items]
                 if cursor is None:
                     return ids

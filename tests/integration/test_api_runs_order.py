@@ -76,7 +76,8 @@ def _seed(api: Api) -> list[Seeded]:
             "tags": [], "notes": "", "deleted": False, "ingested_at": uploaded, "updated_at": uploaded,
             "topics": [], "search": search,
         }))
-        seeded.append(Seeded(run_id, docs[-1]["start_ns"], docs[-1]["uploaded_ns"], setup["track"], setup["driver"], frozenset(search)))
+        seeded.append(Seeded(run_id, docs[-1]["start_ns"], docs[-1]["uploaded_ns"], setup["track"], setup["driver"],
+                             frozenset(search)))
     sums = api.db[repository.RUN_SUMMARIES]
     # Small batches: SecantusDB's cost per document grows with the size of one insert.
     for k in range(0, N, 50):
@@ -111,7 +112,8 @@ def walk(api: Api, params: dict[str, Any], limit: int, pages: int | None = None)
     cursor = None
     with api.client("viewer") as c:
         while True:
-            page = require_ok(c.get("/api/v1/runs", params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})}))
+            page = require_ok(c.get("/api/v1/runs",
+                                    params={**params, "limit": limit, **({"cursor": cursor} if cursor else {})}))
             ids += [r["id"] for r in page["items"]]
             cursor = page["next_cursor"]
             if cursor is None:
@@ -142,8 +144,10 @@ def test_a_file_with_a_wrong_clock_is_the_newest_upload(api: Api, runs: list[See
 
 def test_uploaded_order_with_a_filter_and_a_recording_window(api: Api, runs: list[Seeded]) -> None:
     after, before = T0 + timedelta(days=10), T0 + timedelta(days=30)
-    params = {"sort": "-uploaded", "track": "Road Atlanta - paddock", "recorded_after": after.isoformat(), "recorded_before": before.isoformat()}
-    match = [r for r in runs if r.track == "Road Atlanta - paddock" and r.start_ns is not None and _ns(after) <= r.start_ns < _ns(before)]
+    params = {"sort": "-uploaded", "track": "Road Atlanta - paddock", "recorded_after": after.isoformat(),
+              "recorded_before": before.isoformat()}
+    match = [r for r in runs if r.track == "Road Atlanta - paddock" and r.start_ns is not None
+             and _ns(after) <= r.start_ns < _ns(before)]
     assert 100 < len(match) < 2500
     # Three pages each way (the four orders are paged to their end above): on SecantusDB
     # every page of this shape is a collection scan (see SECANTUS_SCANS).
@@ -207,7 +211,8 @@ def _stages(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 PLAN_FILTERS: dict[str, tuple[RunFilters, dict[str, tuple[str, ...]] | None, str]] = {
     "none": (RunFilters(), None, "list"),
-    "recording window": (RunFilters(recorded_after=T0 + timedelta(days=5), recorded_before=T0 + timedelta(days=40)), None, "list"),
+    "recording window": (RunFilters(recorded_after=T0 + timedelta(days=5), recorded_before=T0 + timedelta(days=40)),
+                         None, "list"),
     "track": (RunFilters(track=("Ohio",)), None, "by_setup.track"),
     "track prefix ($in)": (RunFilters(track=("ohi",)), {"track": ("Ohio", "Ohio State - lot 7")}, "by_setup.track"),
     "driver": (RunFilters(driver=("Bob",)), None, "by_setup.driver"),
@@ -242,11 +247,13 @@ def test_every_page_query_walks_an_index_in_order(api: Api, runs: list[Seeded], 
     for cursor in (None, Cursor(key, middle.id, filters.fingerprint())):
         queries += page_queries(filters, filters.match(None, names), cursor)
     # A page reads its key range in windows: each a closed range of the same shape.
-    queries += [{**q, filters.key: {"$gt": key - 10**12, "$lt": key}} for q in queries if isinstance(q[filters.key], dict)]
+    queries += [{**q, filters.key: {"$gt": key - 10**12, "$lt": key}}
+                for q in queries if isinstance(q[filters.key], dict)]
     real_mongodb = "secantusVersion" not in api.db.client.admin.command("buildInfo")
     if not real_mongodb and (name, sort.lstrip("-")) in SECANTUS_SCANS:
         pytest.xfail(SECANTUS_SCANS[name, sort.lstrip("-")])
-    key_spec = next(m.document["key"] for m in repository.INDEXES[repository.RUN_SUMMARIES] if m.document["name"] == index)
+    key_spec = next(m.document["key"] for m in repository.INDEXES[repository.RUN_SUMMARIES]
+                    if m.document["name"] == index)
     for query in queries:
         plan = summaries.find(query).sort(sort_spec(filters)).limit(51).explain()["queryPlanner"]["winningPlan"]
         stages = _stages(plan)

@@ -44,7 +44,8 @@ NARROWED = "positive_data_acceptance,use_after_free"  # replaced by the helpers'
 def api(settings: Settings, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     # Generated log-ins send many different wrong tokens: the per-client limit
     # (tested in test_api_security) would lock the admin token out too.
-    for a in start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-schema"), "schema", upload_max_bytes=1 << 20,
+    for a in start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-schema"), "schema",
+                       upload_max_bytes=1 << 20,
                        auth_max_failures=1_000_000):
         insert_run(a, recording(T0_NS), "schema.mcap", store=True)
         yield a

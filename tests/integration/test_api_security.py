@@ -78,7 +78,8 @@ def test_a_burst_of_wrong_logins_is_answered_429_then_forgiven(api: Api) -> None
         assert require_ok(_login(colleague, api.tokens["viewer"]))["role"] == "viewer"
         time.sleep(retry_after + 0.2)
         assert require_ok(_login(guesser, api.tokens["viewer"]))["role"] == "viewer"
-    lockouts = [e for e in _log_lines(api, "too many wrong tokens: client locked out") if e.get("client") == "198.51.100.7"]
+    lockouts = [e for e in _log_lines(api, "too many wrong tokens: client locked out")
+                if e.get("client") == "198.51.100.7"]
     assert len(lockouts) == 1 and lockouts[0]["level"] == "warning", lockouts
     wrong = [e for e in _log_lines(api, "wrong token") if e.get("client") == "198.51.100.7"]
     assert len(wrong) == MAX_FAILURES and {e["how"] for e in wrong} == {"login"}

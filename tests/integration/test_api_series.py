@@ -31,7 +31,8 @@ def run(api: Api) -> tuple[str, Recording]:
     speed[1234] = 99.25
     speed[4321] = -7.5
     # Laps as ingest stores them (given here: ingest's detector needs > 0.5 m between GPS fixes).
-    laps = [{"lap": n, "start_s": 2.0 + 19 * (n - 1), "end_s": 2.0 + 19 * n, "time_s": 19.0 - n / 10, "distance_m": 377.0} for n in (1, 2, 3)]
+    laps = [{"lap": n, "start_s": 2.0 + 19 * (n - 1), "end_s": 2.0 + 19 * n, "time_s": 19.0 - n / 10,
+             "distance_m": 377.0} for n in (1, 2, 3)]
     doc = insert_run(api, rec, "plot_me.mcap", store=True, laps=laps, lap_count=3, best_lap_s=18.7)
     return doc["_id"], rec
 
@@ -80,13 +81,15 @@ def test_exact_when_fewer_points_than_asked(api: Api, run: tuple[str, Recording]
     np.testing.assert_array_equal(np.array(speed["v"]), rec.topics["VNData"].signals["vn_vel.x"].values)
     np.testing.assert_array_equal(np.array(speed["t"]), times(rec, "VNData"))
     # float32 values arrive as the same numbers (widened, not rounded again).
-    np.testing.assert_array_equal(np.array(temp["v"], dtype=np.float32), rec.topics["MCUOutputData"].signals["motor_temp"].values)
+    np.testing.assert_array_equal(np.array(temp["v"], dtype=np.float32),
+                                  rec.topics["MCUOutputData"].signals["motor_temp"].values)
     assert temp["kind"] == "single" and body["origin_ns"] == rec.origin_ns
 
 
 def test_window_and_repeated_element_and_enum(api: Api, run: tuple[str, Recording]) -> None:
     run_id, rec = run
-    body = series(api, run_id, signals=["BMS:cells.voltage[2]", "MCUOutputData:state"], start=10, end=20.5, max_points=100000)
+    body = series(api, run_id, signals=["BMS:cells.voltage[2]", "MCUOutputData:state"], start=10, end=20.5,
+                  max_points=100000)
     cells, state = body["signals"]
     t_b = times(rec, "BMS")
     inside = (t_b >= 10) & (t_b <= 20.5)
@@ -135,7 +138,8 @@ def test_run_without_gps_has_no_track(api: Api) -> None:
     with api.client("viewer") as c:
         track = require_ok(c.get(f"/api/v1/runs/{doc['_id']}/track"))
         laps = require_ok(c.get(f"/api/v1/runs/{doc['_id']}/laps"))
-    assert track["available"] is False and track["points"] == [] and laps == {"run_id": doc["_id"], "lap_count": 0, "best_lap_s": None, "laps": []}
+    assert track["available"] is False and track["points"] == []
+    assert laps == {"run_id": doc["_id"], "lap_count": 0, "best_lap_s": None, "laps": []}
 
 
 def test_link_to_the_original_file(api: Api) -> None:
@@ -169,7 +173,8 @@ def test_link_to_the_original_file(api: Api) -> None:
         ({"signals": "VNData:vn_vel.x", "start": 5, "end": 1}, "end"),
     ],
 )
-def test_bad_series_parameters_are_422(api: Api, run: tuple[str, Recording], params: dict[str, Any], field: str) -> None:
+def test_bad_series_parameters_are_422(api: Api, run: tuple[str, Recording], params: dict[str, Any],
+                                       field: str) -> None:
     run_id, _ = run
     with api.client("viewer") as c:
         r = c.get(f"/api/v1/runs/{run_id}/series", params=params)

@@ -21,8 +21,11 @@ SERVER_SET = {"schema_version", "event_id", "occurred_at", "reported_by"}
 
 
 @pytest.fixture(scope="module")
-def api(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    for a, _ingest in start_api_with_ingest(settings, service_env, endpoints, tmp_path_factory.mktemp("api-stations"), "stations"):
+def api(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    for a, _ingest in start_api_with_ingest(settings, service_env, endpoints,
+                                            tmp_path_factory.mktemp("api-stations"), "stations"):
         yield a
 
 
@@ -80,7 +83,8 @@ def test_a_late_older_report_does_not_overwrite_a_newer_one(api: Api) -> None:
     wait_for(lambda: "pit-marker" in stations(api), "the marker")
     kept = stations(api)["pit-b"]
     assert kept["on_station"] == 5
-    assert datetime.fromisoformat(kept["last_seen"]) == newer.occurred_at.replace(microsecond=newer.occurred_at.microsecond // 1000 * 1000)
+    sent_ms = newer.occurred_at.replace(microsecond=newer.occurred_at.microsecond // 1000 * 1000)
+    assert datetime.fromisoformat(kept["last_seen"]) == sent_ms
     # A newer one through the API replaces it.
     with api.client("uploader") as c:
         require_ok(c.post("/api/v1/stations/status", json=report("pit-b", on_station=7)), 202)
@@ -105,7 +109,8 @@ def test_bad_reports_and_roles(api: Api) -> None:
         ):
             r = c.post("/api/v1/stations/status", json=bad)
             assert r.status_code == 422, (bad, r.text)
-        r = c.post("/api/v1/stations/status", content=b'{"station_id": "pit-x", "interval_s": 5, "hostname": "\\ud800"}',
+        r = c.post("/api/v1/stations/status",
+                   content=b'{"station_id": "pit-x", "interval_s": 5, "hostname": "\\ud800"}',
                    headers={"content-type": "application/json"})
         assert r.status_code == 422, r.text
     with api.client("viewer") as c:

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def stack(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
     # Reports of token use every half second instead of every minute.
     for api, _ingest in start_api_with_ingest(settings, service_env, endpoints, tmp_path_factory.mktemp("tokens-logs"),
                                               "tokens", token_usage_report_s=0.5):

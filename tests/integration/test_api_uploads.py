@@ -25,7 +25,8 @@ LIMIT = 8 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def api(settings: Settings, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-up"), "uploads", upload_max_bytes=LIMIT)
+    yield from start_api(settings, dict(service_env), tmp_path_factory.mktemp("api-up"), "uploads",
+                         upload_max_bytes=LIMIT)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,8 @@ def test_upload_is_stored_under_its_sha_and_announced(api: Api, tap: EventTap) -
     assert store.get_bytes(api.settings.bucket_mcap, mcap_key(sha)) == content
     event = tap.get()
     assert isinstance(event, FileUploaded)
-    assert (event.sha256, event.object_key, event.size, event.filename) == (sha, mcap_key(sha), len(content), "03_26_2024.mcap")
+    assert (event.sha256, event.object_key, event.size, event.filename) == (sha, mcap_key(sha), len(content),
+                                                                            "03_26_2024.mcap")
     assert (event.source, event.uploader, event.source_id) == ("web", "test-uploader", api.token_ids["uploader"])
     assert event.event_id == body["event_id"]
 
@@ -82,7 +84,8 @@ def test_not_mcap_is_refused_at_once_and_not_stored(api: Api, tap: EventTap) -> 
         r = upload(api, content)
         assert r.status_code == 422, r.text
         assert r.json()["detail"][0]["loc"] == ["body", "file"]
-        assert ObjectStore(api.settings).exists(api.settings.bucket_mcap, mcap_key(hashlib.sha256(content).hexdigest())) is False
+        sha = hashlib.sha256(content).hexdigest()
+        assert ObjectStore(api.settings).exists(api.settings.bucket_mcap, mcap_key(sha)) is False
     with pytest.raises(Exception):  # noqa: B017 - queue.Empty: nothing was announced
         tap.get(timeout=1.0)
 
@@ -93,7 +96,8 @@ def test_malformed_requests_are_422(api: Api) -> None:
         assert r.status_code == 422 and "file" in r.json()["detail"][0]["loc"]
         r = c.post("/api/v1/uploads", json={"file": "x"})
         assert r.status_code == 422
-        r = c.post("/api/v1/uploads", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data; boundary=x"})
+        r = c.post("/api/v1/uploads", content=b"--x\r\nbroken",
+                   headers={"content-type": "multipart/form-data; boundary=x"})
         assert r.status_code == 422
 
 
@@ -116,7 +120,8 @@ def test_too_large_is_413_and_not_stored(api: Api) -> None:
         yield tail
 
     with api.client("uploader") as c:
-        r = c.post("/api/v1/uploads", content=chunks(), headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+        r = c.post("/api/v1/uploads", content=chunks(),
+                   headers={"content-type": f"multipart/form-data; boundary={boundary}"})
     assert r.status_code == 413, r.text
     assert not ObjectStore(api.settings).exists(api.settings.bucket_mcap, mcap_key(sha))
 

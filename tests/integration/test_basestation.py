@@ -120,13 +120,15 @@ def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: 
             stations = c.get("/api/v1/stations").json()["stations"]
         return next(s for s in stations if s["station_id"] == "pit-folder")
 
-    wait_until(lambda: heartbeat()["pending_on_car"] == 0, timeout=30, interval=0.5, what="a heartbeat with nothing pending")
+    wait_until(lambda: heartbeat()["pending_on_car"] == 0, timeout=30, interval=0.5,
+               what="a heartbeat with nothing pending")
     mine = heartbeat()
     assert mine["online"] is True and mine["pending_on_car"] == 0
     assert mine["states"].get("confirmed", 0) >= 5
 
 
-def test_sync_once_exit_code_says_whether_everything_is_confirmed(cloud: StationCloud, cache: Path, tmp_path: Path) -> None:
+def test_sync_once_exit_code_says_whether_everything_is_confirmed(cloud: StationCloud, cache: Path,
+                                                                  tmp_path: Path) -> None:
     stick = tmp_path / "stick"
     synth_cached(cache, stick / "practice.mcap", 3, 21)
     sources = [{"id": "stick", "kind": "directory", "path": str(stick)}]

@@ -39,10 +39,12 @@ def cloud(settings: Settings, service_env: dict[str, str], endpoints: Any,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[StationCloud]:
     yield from start_cloud(settings, service_env, endpoints, tmp_path_factory.mktemp("faults"), "faults")
     if MATRIX:
-        lines = ["| fault | files on car | runs (incl. rejected) | lost | duplicate announcements | deleted before confirmed |",
+        lines = ["| fault | files on car | runs (incl. rejected) | lost | duplicate announcements "
+                 "| deleted before confirmed |",
                  "|---|---|---|---|---|---|"]
         for name, t in MATRIX:
-            lines.append(f"| {name} | {t['files']} | {t['runs']} | {t['lost']} | {t['duplicates']} | {t['deleted_early']} |")
+            lines.append(f"| {name} | {t['files']} | {t['runs']} | {t['lost']} | {t['duplicates']} "
+                         f"| {t['deleted_early']} |")
         text = "\n".join(lines)
         print("\nbase station fault matrix:\n" + text)
         out = Path(__file__).resolve().parents[2] / "bench" / "out"
@@ -146,7 +148,9 @@ def _slow_case(cloud: StationCloud, car: Any, cache: Path, station_id: str, seed
     return station, originals
 
 
-def _restart(cloud: StationCloud, station: StationUnderTest, station_id: str, car: Any, **settings: Any) -> StationUnderTest:
+def _restart(
+    cloud: StationCloud, station: StationUnderTest, station_id: str, car: Any, **settings: Any
+) -> StationUnderTest:
     station.process.kill()
     return start_station(cloud, station_id, [car.source()], delete_from_car_after="confirmed", **settings)
 

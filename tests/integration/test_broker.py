@@ -189,7 +189,8 @@ async def test_same_message_twice_is_processed_once(settings: Settings) -> None:
         await client.close()
 
 
-async def test_consumer_killed_mid_stream_loses_nothing(settings: Settings, service_env: dict[str, str], tmp_path: Path) -> None:
+async def test_consumer_killed_mid_stream_loses_nothing(settings: Settings, service_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
     s = _unique(settings, "kill")
     env = service_env | {"PITWALL_EXCHANGE": s.exchange}
     client: Any = db.make_client(s)

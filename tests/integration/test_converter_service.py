@@ -89,7 +89,8 @@ async def test_unknown_run_fails_with_a_reason(settings: Any, pitwall_service: A
         await h.publisher.publish(req)
 
         async def failed() -> Any:
-            return next((json.loads(m.body) for m in h.events_named("conversion.failed") if json.loads(m.body)["job_id"] == req.job_id), None)
+            return next((json.loads(m.body) for m in h.events_named("conversion.failed")
+                         if json.loads(m.body)["job_id"] == req.job_id), None)
 
         body = await wait_for_async(failed, "the export failed", 30)
         assert "no file in storage" in body["reason"]
@@ -98,7 +99,8 @@ async def test_unknown_run_fails_with_a_reason(settings: Any, pitwall_service: A
 async def test_a_job_that_keeps_failing_ends_failed_not_waiting(settings: Any, pitwall_service: Any) -> None:
     # A damaged object in storage fails every try; after the retries the requester gets
     # conversion.failed with the cause, and the request waits in the dead queue.
-    pitwall_service("converter", env={"PITWALL_RETRY_BACKOFF_S": "[0.2, 0.2]", "PITWALL_MAX_RETRIES": "2"}).wait_for_log(
+    retry_fast = {"PITWALL_RETRY_BACKOFF_S": "[0.2, 0.2]", "PITWALL_MAX_RETRIES": "2"}
+    pitwall_service("converter", env=retry_fast).wait_for_log(
         "ready", timeout=60
     )
     async with Harness(settings) as h:
@@ -108,7 +110,8 @@ async def test_a_job_that_keeps_failing_ends_failed_not_waiting(settings: Any, p
         await h.publisher.publish(req)
 
         async def failed() -> Any:
-            return next((json.loads(m.body) for m in h.events_named("conversion.failed") if json.loads(m.body)["job_id"] == req.job_id), None)
+            return next((json.loads(m.body) for m in h.events_named("conversion.failed")
+                         if json.loads(m.body)["job_id"] == req.job_id), None)
 
         body = await wait_for_async(failed, "the export failed", 30)
         assert body["reason"].startswith("the export could not be made: failed 3 times:"), body["reason"]

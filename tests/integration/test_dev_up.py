@@ -24,7 +24,8 @@ pytestmark = pytest.mark.stack
 def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
     return subprocess.Popen(
-        [str(Path(sys.executable).with_name("pitwall")), "dev", "up", "--data-dir", str(data_dir), "--port", str(port), "--no-samples"],
+        [str(Path(sys.executable).with_name("pitwall")), "dev", "up", "--data-dir", str(data_dir), "--port", str(port),
+         "--no-samples"],
         env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )
 

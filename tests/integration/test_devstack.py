@@ -170,7 +170,8 @@ async def test_a_second_run_sees_none_of_the_first_and_its_clean_up_spares_the_f
 
 # -- processes never outlive us ------------------------------------------------------------
 def test_stop_reaches_grandchildren_and_kills_what_ignores_sigterm(tmp_path: Path) -> None:
-    polite = ManagedProcess("polite", ["bash", "-c", "sleep 300 & sleep 300 & wait"], log_path=tmp_path / "p.log").start()
+    polite = ManagedProcess("polite", ["bash", "-c", "sleep 300 & sleep 300 & wait"],
+                            log_path=tmp_path / "p.log").start()
     # Ignored signals are inherited: neither bash nor its sleep will react to SIGTERM.
     stubborn = ManagedProcess(
         "stubborn", ["bash", "-c", "trap '' TERM; sleep 300 & wait"], log_path=tmp_path / "s.log"
@@ -253,7 +254,8 @@ def test_private_rabbitmq_node_keeps_durable_messages_across_restart_and_stops_c
 
     def start() -> rabbit.PrivateNode:
         return rabbit.start_private_node(
-            scripts, tmp_path / "rabbitmq", nodename=f"pitwall-t{os.getpid()}@localhost", log_dir=tmp_path / "logs", **ports
+            scripts, tmp_path / "rabbitmq", nodename=f"pitwall-t{os.getpid()}@localhost", log_dir=tmp_path / "logs",
+            **ports,
         )
 
     node = start()

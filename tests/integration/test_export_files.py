@@ -23,8 +23,11 @@ pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints, tmp_path_factory.mktemp("names-logs"), "names")
+def stack(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints,
+                                                   tmp_path_factory.mktemp("names-logs"), "names")
 
 
 def _upload(api: Api, folder: Path, name: str, minutes: float, seed: int) -> dict[str, Any]:
@@ -32,7 +35,8 @@ def _upload(api: Api, folder: Path, name: str, minutes: float, seed: int) -> dic
     with api.client("uploader") as c, open(summary.path, "rb") as fh:
         run_id = require_ok(c.post("/api/v1/uploads", files={"file": (summary.path.name, fh)}), 202)["id"]
     with api.client("viewer") as c:
-        return wait_for(lambda: (r := c.get(f"/api/v1/runs/{run_id}")).status_code == 200 and r.json(), "the run", timeout=120)
+        return wait_for(lambda: (r := c.get(f"/api/v1/runs/{run_id}")).status_code == 200 and r.json(), "the run",
+                        timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +52,8 @@ def other_run(stack: Api, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 def _export(api: Api, body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     with api.client("viewer") as c:
         job = require_ok(c.post("/api/v1/exports", json=body), 202)
-        status = wait_for(lambda: (s := require_ok(c.get(job["status_url"])))["status"] in ("done", "failed") and s, "the export", timeout=120)
+        status = wait_for(lambda: (s := require_ok(c.get(job["status_url"])))["status"] in ("done", "failed") and s,
+                          "the export", timeout=120)
         assert status["status"] == "done", status.get("reason")
         return status, c.get(status["file_url"]).raise_for_status().content
 
@@ -59,7 +64,8 @@ def test_the_download_is_named_after_run_selection_and_window(stack: Api, run: d
     signals = ["VNData:vn_vel.*", "ACU_data:*"]
     with stack.client("viewer") as c:
         tree = require_ok(c.get(f"/api/v1/runs/{run['id']}/signals"))
-    count = sum(1 for t in tree["topics"] for s in t["signals"] if (t["topic"] == "VNData" and s["path"].startswith("vn_vel.")) or t["topic"] == "ACU_data")
+    count = sum(1 for t in tree["topics"] for s in t["signals"]
+                if (t["topic"] == "VNData" and s["path"].startswith("vn_vel.")) or t["topic"] == "ACU_data")
     status, data = _export(stack, {"runs": [run["id"]], "signals": signals, "start": 3, "end": 9.5})
     assert status["filename"] == f"{label}_{count}sig_3-9.5s.mat"
     assert data.startswith(b"MATLAB 5.0 MAT-file")
@@ -80,8 +86,10 @@ def test_parquet_members_end_in_parquet(stack: Api, run: dict[str, Any]) -> None
     assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == ["VNData.parquet", "meta.json"]
 
 
-def test_a_zip_of_several_runs_keeps_each_runs_files_apart(stack: Api, run: dict[str, Any], other_run: dict[str, Any]) -> None:
-    body = {"runs": [run["id"], other_run["id"]], "signals": ["VNData:vn_vel.x"], "format": "parquet", "start": 1, "end": 4}
+def test_a_zip_of_several_runs_keeps_each_runs_files_apart(stack: Api, run: dict[str, Any],
+                                                           other_run: dict[str, Any]) -> None:
+    body = {"runs": [run["id"], other_run["id"]], "signals": ["VNData:vn_vel.x"], "format": "parquet", "start": 1,
+            "end": 4}
     status, data = _export(stack, body)
     assert status["filename"] == "pitwall-2-runs_VNData_1sig_1-4s.zip"
     members = zipfile.ZipFile(io.BytesIO(data)).namelist()

@@ -61,7 +61,8 @@ async def test_mongodb_away_during_the_duplicate_check_does_not_stall_the_consum
         await client.close()
 
 
-def test_s3_away_answers_uploads_503_with_a_reason(settings: Settings, service_env: dict[str, str], tmp_path: Any) -> None:
+def test_s3_away_answers_uploads_503_with_a_reason(settings: Settings, service_env: dict[str, str],
+                                                   tmp_path: Any) -> None:
     # Campaign row "S3 stopped": POST /uploads answered a bare 500 (urllib3's
     # MaxRetryError escaped); a client must hear "try again", as for MongoDB.
     host, _, port = settings.s3_endpoint.rpartition(":")
@@ -70,7 +71,8 @@ def test_s3_away_answers_uploads_503_with_a_reason(settings: Settings, service_e
         for api in start_api(settings, service_env, tmp_path, "s3down", s3_endpoint=f"127.0.0.1:{proxy.port}"):
             proxy.cut()
             with api.client("uploader") as http:
-                r = http.post("/api/v1/uploads", files={"file": ("a.mcap", b"\x89MCAP0\r\n" + bytes(100), "application/octet-stream")})
+                not_mcap = ("a.mcap", b"\x89MCAP0\r\n" + bytes(100), "application/octet-stream")
+                r = http.post("/api/v1/uploads", files={"file": not_mcap})
             assert r.status_code == 503, r.text
             assert "storage" in r.json()["detail"] and r.headers["Retry-After"]
             assert httpx.get(f"{api.base_url}/healthz", timeout=5).status_code == 200

@@ -54,7 +54,8 @@ def _official_decode(path: Path) -> dict[str, Any]:
     return {"first": first, "counts": counts, "vel_x": np.array(vel_x, dtype=np.float32)}
 
 
-async def test_uploaded_file_becomes_a_ready_run(settings: Any, pitwall_service: Any, synth_files: dict[str, Path]) -> None:
+async def test_uploaded_file_becomes_a_ready_run(settings: Any, pitwall_service: Any,
+                                                 synth_files: dict[str, Path]) -> None:
     pitwall_service("ingest").wait_for_log("ready", timeout=60)
     path = synth_files["chunked"]
     truth = _official_decode(path)
@@ -88,7 +89,8 @@ async def _true(value: Any) -> Any:
     return value
 
 
-async def test_same_file_twice_and_concurrently_is_one_run(settings: Any, pitwall_service: Any, synth_files: dict[str, Path]) -> None:
+async def test_same_file_twice_and_concurrently_is_one_run(settings: Any, pitwall_service: Any,
+                                                           synth_files: dict[str, Path]) -> None:
     pitwall_service("ingest").wait_for_log("ready", timeout=60)
     path = synth_files["unchunked"]
     async with Harness(settings) as h:
@@ -107,7 +109,8 @@ async def test_same_file_twice_and_concurrently_is_one_run(settings: Any, pitwal
         assert third.event_id in {u["event_id"] for u in run["uploads"]}
 
 
-async def test_truncated_file_is_recovered_with_loss_counted(settings: Any, pitwall_service: Any, synth_files: dict[str, Path]) -> None:
+async def test_truncated_file_is_recovered_with_loss_counted(settings: Any, pitwall_service: Any,
+                                                             synth_files: dict[str, Path]) -> None:
     pitwall_service("ingest").wait_for_log("ready", timeout=60)
     path = synth_files["truncated"]
     async with Harness(settings) as h:
@@ -141,7 +144,8 @@ async def test_garbage_and_hash_mismatch_are_rejected_and_ingest_keeps_going(
         stored = await asyncio.to_thread(h.store.put_mcap_file, other)
         fake_sha = hashlib.sha256(b"not this file").hexdigest()
         # the object under the fake key has other content
-        h.store.client.copy_object(settings.bucket_mcap, f"mcap/{fake_sha}.mcap", _copy_source(settings.bucket_mcap, stored.key))
+        h.store.client.copy_object(settings.bucket_mcap, f"mcap/{fake_sha}.mcap",
+                                   _copy_source(settings.bucket_mcap, stored.key))
         mismatch = await h.upload(other, sha256=fake_sha, object_key=f"mcap/{fake_sha}.mcap")
         run = await h.wait_run(fake_sha)
         assert run["status"] == "rejected" and "SHA-256" in run["reason"]
@@ -193,7 +197,8 @@ async def test_a_file_past_the_memory_budget_is_read_in_passes_into_the_same_run
         ingest.wait_for_log("read in passes", timeout=5)
         assert run["status"] == "ready"
         assert run["message_count"] == rec.message_count
-        assert {c["topic"]: c["message_count"] for c in run["channels"]} == {t: tc.count for t, tc in rec.topics.items()}
+        assert ({c["topic"]: c["message_count"] for c in run["channels"]}
+                == {t: tc.count for t, tc in rec.topics.items()})
         assert run["track"] and run["lap_count"] >= 1
         vel = rec.topics["VNData"].signals["vn_vel.x"].values
         stat = await h.db["signals"].find_one({"run_id": event.sha256, "key": "VNData:vn_vel.x"})
@@ -205,7 +210,8 @@ async def test_a_file_past_the_memory_budget_is_read_in_passes_into_the_same_run
                 np.testing.assert_array_equal(stored.topics[topic].signals[sig_path].values, sig.values)
 
 
-async def test_ingest_killed_mid_file_publishes_once(settings: Any, pitwall_service: Any, synth_files: dict[str, Path]) -> None:
+async def test_ingest_killed_mid_file_publishes_once(settings: Any, pitwall_service: Any,
+                                                     synth_files: dict[str, Path]) -> None:
     ingest = pitwall_service("ingest")
     ingest.wait_for_log("ready", timeout=60)
     async with Harness(settings) as h:
@@ -221,7 +227,8 @@ async def test_ingest_killed_mid_file_publishes_once(settings: Any, pitwall_serv
         ingest.stop()  # graceful: whatever it would still publish is published, or its message returned
         assert await h.work_left("ingest") == 0, "the upload went back to the queue: it would be ingested again"
         await h.all_seen()
-        ids = {json.loads(m.body)["event_id"] for m in h.events_named("run.ingested") if json.loads(m.body)["run_id"] == event.sha256}
+        ids = {json.loads(m.body)["event_id"] for m in h.events_named("run.ingested")
+               if json.loads(m.body)["run_id"] == event.sha256}
         assert len(ids) == 1
 
 

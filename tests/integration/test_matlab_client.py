@@ -45,8 +45,11 @@ def octave(script: str, cwd: Path, timeout: float = 120) -> subprocess.Completed
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints, tmp_path_factory.mktemp("matlab"), "matlab")
+def stack(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints,
+                                                   tmp_path_factory.mktemp("matlab"), "matlab")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,8 @@ def real_run(stack: Api, hytech_dir: Path) -> tuple[str, Path]:
 
 
 def convert(path: Path, out: Path, *extra: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pitwall.cli.main", "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE), *extra]
+    cmd = [sys.executable, "-m", "pitwall.cli.main", "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE),
+           *extra]
     exe = Path(sys.executable).with_name("pitwall")
     if exe.exists():
         cmd = [str(exe), "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE), *extra]
@@ -89,7 +93,8 @@ def same(a: Any, b: Any, where: str) -> None:
 
 
 @pytest.mark.parametrize("window", [(), ("start", 2.0, "end", 6.5)], ids=["whole", "window"])
-def test_load_equals_pitwall_convert_value_for_value(stack: Api, real_run: tuple[str, Path], tmp_path: Path, window: tuple[Any, ...]) -> None:
+def test_load_equals_pitwall_convert_value_for_value(stack: Api, real_run: tuple[str, Path], tmp_path: Path,
+                                                     window: tuple[Any, ...]) -> None:
     run_id, path = real_run
     cells = "{" + ",".join(f"'{k}'" for k in FIVE) + "}"
     opts = "".join(f", '{w}'" if isinstance(w, str) else f", {w!r}" for w in window)

@@ -70,7 +70,8 @@ def own_settings(settings: Settings, endpoints: Any) -> Iterator[Settings]:
 
     vhost = settings.amqp_url.rsplit("/", 1)[-1] + "-metrics"
     endpoints.rabbit_admin.add_vhost(vhost, endpoints.amqp_user)
-    s = settings.model_copy(update={"mongo_db": f"{settings.mongo_db}_metrics", "amqp_url": endpoints.amqp_url_for(vhost),
+    s = settings.model_copy(update={"mongo_db": f"{settings.mongo_db}_metrics",
+                                    "amqp_url": endpoints.amqp_url_for(vhost),
                                     "metrics_refresh_s": 0.3})
     try:
         yield s
@@ -110,9 +111,11 @@ def test_each_service_serves_its_own_metrics_and_work_moves_them(
 
         # Each answers with its own name, and nothing of the work to come yet.
         for name, port in ports.items():
-            samples = eventually(port, lambda x, n=name: value(x, "pitwall_service_info", service=n) == 1, f"{name} /metrics")
+            samples = eventually(port, lambda x, n=name: value(x, "pitwall_service_info", service=n) == 1,
+                                 f"{name} /metrics")
             assert value(samples, "process_resident_memory_bytes"), name
-            others = {svc for (n, ls), _ in samples.items() if n.startswith("pitwall_") for k, svc in ls if k == "service"}
+            others = {svc for (n, ls), _ in samples.items() if n.startswith("pitwall_")
+                      for k, svc in ls if k == "service"}
             assert others == {name}, f"{name} serves metrics of {others - {name}}"
         assert value(scrape(ports["ingest"]), "pitwall_ingest_bytes_total") is None
 
@@ -123,12 +126,14 @@ def test_each_service_serves_its_own_metrics_and_work_moves_them(
         (tmp_path / "stint.mcap").rename(recording)
         # Counted when acked, so after the handler's own counters.
         got = eventually(ports["ingest"], lambda x: value(
-            x, "pitwall_messages_consumed_total", event="file.uploaded", outcome="ok") == 1, "the station's file ingested")
+            x, "pitwall_messages_consumed_total", event="file.uploaded", outcome="ok") == 1,
+            "the station's file ingested")
         assert value(got, "pitwall_ingest_files_total", outcome="ingested") == 1
         assert value(got, "pitwall_ingest_bytes_total", outcome="ingested") == size
         assert value(got, "pitwall_ingest_seconds_count", outcome="ingested") == 1
         eventually(ports["basestation"], lambda x: value(x, "pitwall_station_cloud_reachable") == 1
-                   and value(x, "pitwall_station_pending_files") == 0, "the station's gauges: reachable, nothing pending")
+                   and value(x, "pitwall_station_pending_files") == 0,
+                   "the station's gauges: reachable, nothing pending")
 
         # An export, then the same one again: one conversion, one cache hit.
         with Client(api.base_url, tokens["admin"]) as pw:
@@ -136,7 +141,8 @@ def test_each_service_serves_its_own_metrics_and_work_moves_them(
             for _ in range(2):
                 pw.export(run["id"], ["VNData:vn_vel.*"], dest=tmp_path / "out", progress=False, timeout=60)
         conv = eventually(ports["converter"], lambda x: value(
-            x, "pitwall_messages_consumed_total", event="conversion.requested", outcome="ok") == 2, "both exports acked")
+            x, "pitwall_messages_consumed_total", event="conversion.requested", outcome="ok") == 2,
+            "both exports acked")
         assert value(conv, "pitwall_export_cache_hits_total", format="mat") == 1  # the second one
         assert value(conv, "pitwall_conversions_total", outcome="completed") == 1
         assert value(conv, "pitwall_conversion_seconds_count", outcome="completed") == 1
@@ -144,7 +150,8 @@ def test_each_service_serves_its_own_metrics_and_work_moves_them(
 
         qa = eventually(ports["query_api"], lambda x: value(
             x, "pitwall_queue_consumers", queue=f"{s.exchange}.converter", kind="work") == 1, "queue gauges")
-        assert value(qa, "pitwall_http_request_seconds_count", route="/api/v1/exports", method="POST", status="202") == 2
+        assert value(qa, "pitwall_http_request_seconds_count", route="/api/v1/exports", method="POST",
+                     status="202") == 2
         assert value(qa, "pitwall_http_request_seconds_count", route="/api/v1/exports/{job_id}", status="200")
         assert value(qa, "pitwall_queue_messages", queue=f"{s.exchange}.ingest.dead", kind="dead") == 0
         # Route templates, never raw paths: no run id or job id in any label.
@@ -152,7 +159,8 @@ def test_each_service_serves_its_own_metrics_and_work_moves_them(
 
         # The backup its schedule owed at start-up, made and counted.
         done = eventually(ports["backup"], lambda x: value(
-            x, "pitwall_messages_consumed_total", event="backup.due", outcome="ok") == 1, "the start-up backup", timeout=90)
+            x, "pitwall_messages_consumed_total", event="backup.due", outcome="ok") == 1, "the start-up backup",
+            timeout=90)
         assert value(done, "pitwall_backups_total", outcome="completed") == 1
         assert (value(done, "pitwall_backup_last_success_timestamp_seconds") or 0) > time.time() - 300
     finally:

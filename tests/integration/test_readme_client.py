@@ -32,8 +32,11 @@ def readme_example() -> str:
 
 
 @pytest.fixture(scope="module")
-def api(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints, tmp_path_factory.mktemp("readme"), "readme")
+def api(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints,
+                                                   tmp_path_factory.mktemp("readme"), "readme")
 
 
 def test_the_readme_client_example_runs_against_the_samples(api: Api, tmp_path: Path) -> None:
@@ -41,7 +44,8 @@ def test_the_readme_client_example_runs_against_the_samples(api: Api, tmp_path: 
 
     def all_ingested() -> bool:
         with api.client("viewer") as c:
-            return len(require_ok(c.get("/api/v1/runs", params={"status": ["ready", "recovered"]}))["items"]) == len(SAMPLES)
+            listed = require_ok(c.get("/api/v1/runs", params={"status": ["ready", "recovered"]}))
+            return len(listed["items"]) == len(SAMPLES)
 
     wait_for(all_ingested, "the sample runs", 240, every=1.0)
     # The example reads the token file `make up` writes, from where it is started.

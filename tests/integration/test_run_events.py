@@ -30,8 +30,11 @@ BMS_PERIOD_S = 0.1  # bms_status_data is sent at 10 Hz
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints, tmp_path_factory.mktemp("events-logs"), "events")
+def stack(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    yield from start_api_with_ingest_and_converter(settings, service_env, endpoints,
+                                                   tmp_path_factory.mktemp("events-logs"), "events")
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +76,11 @@ def test_ingest_marks_the_bms_fault_with_its_window(stack: Api, runs: dict[str, 
 def test_mark_find_and_remove_an_event(stack: Api, runs: dict[str, Any]) -> None:
     run_id = runs["plain"]
     with stack.client("editor") as c:
-        accepted = require_ok(c.post(f"/api/v1/runs/{run_id}/events", json={"kind": "lockup", "start_s": 5, "end_s": 8.5, "note": "front left, T3"}), 202)
+        lockup = {"kind": "lockup", "start_s": 5, "end_s": 8.5, "note": "front left, T3"}
+        accepted = require_ok(c.post(f"/api/v1/runs/{run_id}/events", json=lockup), 202)
     assert accepted["action"] == "add_event" and accepted["run_id"] == run_id
-    event = wait_for(lambda: next((e for e in _events(stack, run_id) if e["id"] == accepted["event_id"]), None), "the event")
+    event = wait_for(lambda: next((e for e in _events(stack, run_id) if e["id"] == accepted["event_id"]), None),
+                     "the event")
     assert (event["kind"], event["start_s"], event["end_s"], event["note"]) == ("lockup", 5.0, 8.5, "front left, T3")
     assert (event["source"], event["created_by"]) == ("user", "test-editor")
 
@@ -104,9 +109,11 @@ def test_an_export_cut_to_an_event_covers_exactly_its_window(stack: Api, runs: d
     run_id = runs["fault"]
     (event,) = _events(stack, run_id)
     with stack.client("viewer") as c:
-        job = require_ok(c.post("/api/v1/exports", json={"runs": [run_id], "event": event["id"], "signals": ["bms_status_data:state", "VNData:vn_vel.x"]}), 202)
+        body = {"runs": [run_id], "event": event["id"], "signals": ["bms_status_data:state", "VNData:vn_vel.x"]}
+        job = require_ok(c.post("/api/v1/exports", json=body), 202)
         assert (job["start"], job["end"], job["event"]) == (event["start_s"], event["end_s"], event["id"])
-        status = wait_for(lambda: (s := require_ok(c.get(job["status_url"])))["status"] in ("done", "failed") and s, "the export", timeout=120)
+        status = wait_for(lambda: (s := require_ok(c.get(job["status_url"])))["status"] in ("done", "failed") and s,
+                          "the export", timeout=120)
         assert status["status"] == "done", status.get("reason")
         mat = scipy.io.loadmat(io.BytesIO(c.get(status["file_url"]).raise_for_status().content), squeeze_me=True)
     bms = mat["bms_status_data"]
@@ -130,7 +137,8 @@ def test_an_export_cut_to_an_event_covers_exactly_its_window(stack: Api, runs: d
         ({"kind": "cone", "start_s": 1, "end_s": 2, "colour": "red"}, "colour"),
     ],
 )
-def test_bad_events_are_refused_with_the_field(stack: Api, runs: dict[str, Any], body: dict[str, Any], field: str) -> None:
+def test_bad_events_are_refused_with_the_field(stack: Api, runs: dict[str, Any], body: dict[str, Any],
+                                               field: str) -> None:
     with stack.client("editor") as c:
         r = c.post(f"/api/v1/runs/{runs['plain']}/events", json=body)
     assert r.status_code == 422, r.text

@@ -24,8 +24,11 @@ MAGIC = b"\x89MCAP0\r\n"
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, ServiceProcess]]:
-    yield from start_api_with_ingest(settings, dict(service_env), endpoints, tmp_path_factory.mktemp("summaries"), "summaries")
+def stack(
+    settings: Settings, service_env: dict[str, str], endpoints: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Api, ServiceProcess]]:
+    yield from start_api_with_ingest(settings, dict(service_env), endpoints, tmp_path_factory.mktemp("summaries"),
+                                     "summaries")
 
 
 def listed(api: Api, role: str = "viewer", **params: Any) -> dict[str, dict[str, Any]]:
@@ -55,7 +58,8 @@ def backfill_counts(ingest: ServiceProcess) -> dict[str, int]:
 
 def completed(api: Api, command: dict[str, Any]) -> None:
     # Ingest marks an event processed only after handling it: from then on, the list must show it.
-    wait_for(lambda: api.db[repository.PROCESSED].find_one({"_id": command["command_id"]}), f"command {command['action']}", 30)
+    wait_for(lambda: api.db[repository.PROCESSED].find_one({"_id": command["command_id"]}),
+             f"command {command['action']}", 30)
 
 
 def test_the_list_follows_every_write_of_ingest(stack: tuple[Api, ServiceProcess], tmp_path: Path) -> None:
@@ -85,7 +89,8 @@ def test_the_list_follows_every_write_of_ingest(stack: tuple[Api, ServiceProcess
     same_as_detail(api, item)
 
     with api.client("editor") as editor, api.client("admin") as admin:
-        patch = {"notes": "Damper clicks swapped", "tags": ["dampers"], "setup": {"driver": "Noor", "track": "Skidpad B"}}
+        patch = {"notes": "Damper clicks swapped", "tags": ["dampers"],
+                 "setup": {"driver": "Noor", "track": "Skidpad B"}}
         completed(api, require_ok(editor.patch(f"/api/v1/runs/{run_id}", json=patch), 202))
         item = listed(api, driver="Noor", track="Skidpad B", tag="dampers", q="damper clicks")[run_id]
         assert item["notes"] == patch["notes"] and item["setup"]["driver"] == "Noor"
@@ -139,7 +144,8 @@ def test_start_up_backfill_rebuilds_summaries_made_by_older_code(stack: tuple[Ap
     ingest.stop()
     runs, sums = api.db[repository.RUNS], api.db[repository.RUN_SUMMARIES]
     doc = run_docs(recording(T0_NS - 10**15, seconds=2, rate_hz=5), "quokka_session.mcap")[0]
-    doc["ingested_at"] = doc["updated_at"] = max(d["ingested_at"] for d in runs.find({}, {"ingested_at": 1})) + timedelta(hours=1)
+    latest = max(d["ingested_at"] for d in runs.find({}, {"ingested_at": 1}))
+    doc["ingested_at"] = doc["updated_at"] = latest + timedelta(hours=1)
     doc["search"] = ["quokka", "session", "mcap"]
     runs.insert_one(doc)
     old = run_summary(doc)

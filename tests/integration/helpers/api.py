@@ -111,7 +111,8 @@ def start_api(
 # -- runs, made like ingest makes them ------------------------------------------------
 def recording(
     start_ns: int, *, seconds: float = 30.0, rate_hz: float = 50.0, speed_max: float = 20.0,
-    temp_max: float = 60.0, temp_min: float = 25.0, setup: dict[str, str] | None = None, seed: int = 0, extra_topic: str | None = None,
+    temp_max: float = 60.0, temp_min: float = 25.0, setup: dict[str, str] | None = None, seed: int = 0,
+    extra_topic: str | None = None,
 ) -> Recording:
     """A small run: a GPS/velocity topic driving laps of a circle, a motor temperature,
     a battery with repeated cell voltages, a state enum. Maxima are exactly as given."""
@@ -152,7 +153,9 @@ def sha_of(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def run_docs(rec: Recording, filename: str, sha: str | None = None, **overrides: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run_docs(
+    rec: Recording, filename: str, sha: str | None = None, **overrides: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     sha = sha or sha_of(filename)
     event = FileUploaded(sha256=sha, object_key=f"mcap/{sha}.mcap", size=1000, filename=filename, source="cli")
     digest = Digest.of(rec)
@@ -186,7 +189,8 @@ def write_store(settings: Settings, rec: Recording, sha: str) -> None:
 
 def require_ok(response: httpx.Response, code: int = 200) -> Any:
     if response.status_code != code:
-        pytest.fail(f"{response.request.method} {response.request.url} -> {response.status_code}: {response.text[:800]}")
+        pytest.fail(f"{response.request.method} {response.request.url} -> {response.status_code}: "
+                    f"{response.text[:800]}")
     return response.json() if response.content else None
 
 

@@ -88,7 +88,9 @@ def flat_routes(app: FastAPI) -> list[BaseRoute]:
     return list(expand(app.routes)) if expand is not None else list(app.routes)
 
 
-def audit(app: FastAPI, public: Mapping[tuple[str, str], str] = PUBLIC) -> tuple[dict[tuple[str, str], Need], list[str]]:
+def audit(
+    app: FastAPI, public: Mapping[tuple[str, str], str] = PUBLIC
+) -> tuple[dict[tuple[str, str], Need], list[str]]:
     """(what each (method, path) needs, the problems found) from the app's routes alone."""
     needs: dict[tuple[str, str], Need] = {}
     problems: list[str] = []
@@ -102,9 +104,11 @@ def audit(app: FastAPI, public: Mapping[tuple[str, str], str] = PUBLIC) -> tuple
                 if perms:
                     continue
                 if authenticate in calls:
-                    problems.append(f"{method} {route.path}: authenticates but needs no permission (use Reader/Editor/Admin...)")
+                    problems.append(f"{method} {route.path}: authenticates but needs no permission "
+                                    "(use Reader/Editor/Admin...)")
                 elif key not in public:
-                    problems.append(f"{method} {route.path}: no guard (Reader, Exporter, Uploader, Editor, Admin) and not public")
+                    problems.append(f"{method} {route.path}: no guard (Reader, Exporter, Uploader, Editor, Admin) "
+                                    "and not public")
         elif isinstance(route, Route):
             for method in sorted(route.methods or ()):
                 needs[(method, route.path)] = Need(frozenset(), public=(method, route.path) in public)
@@ -209,7 +213,8 @@ def probe(client: httpx.Client, spec: Mapping[str, Any], needs: Mapping[tuple[st
         for role in need.roles_without():
             r = send(op, op.url, {"Authorization": f"Bearer {tokens[role]}"})
             if r.status_code != 403:
-                problems.append(f"{where}: a {role} token (lacks {sorted(need.permissions)}) answered {_say(r)}, not 403")
+                problems.append(f"{where}: a {role} token (lacks {sorted(need.permissions)}) answered {_say(r)}, "
+                                "not 403")
         for role in need.roles_with():
             r = send(op, op.url, {"Authorization": f"Bearer {tokens[role]}"})
             if r.status_code in (401, 403) or r.status_code >= 500:

@@ -29,7 +29,8 @@ def start_api_with_ingest(
     vhost = settings.amqp_url.rsplit("/", 1)[-1] + f"-{tag}"
     endpoints.rabbit_admin.add_vhost(vhost, endpoints.amqp_user)
     try:
-        for api in start_api(settings, dict(service_env), log_dir, tag, amqp_url=endpoints.amqp_url_for(vhost), **overrides):
+        for api in start_api(settings, dict(service_env), log_dir, tag, amqp_url=endpoints.amqp_url_for(vhost),
+                             **overrides):
             env = dict(service_env) | settings_env(api.settings)
             ingest = start_service("ingest", env, log_dir / f"ingest-{tag}.log", wait=False)
             try:

@@ -99,7 +99,7 @@ def pitwall_service(
     `wait=False`. `settings` replaces the PITWALL_* part of the environment, `env` is applied last.
     The end of each service's log is added to the report of a failed test.
     """
-    from testsupport.services import start_service, wait_until_ready
+    from testsupport.services import start_service
 
     from pitwall.devstack.endpoints import settings_env
     from pitwall.devstack.ports import free_port, release
@@ -121,11 +121,8 @@ def pitwall_service(
             http_port = int(child_env["PITWALL_HTTP_PORT"])
         same = sum(1 for s in started if s.name == name)
         log_path = tmp_path / (f"{name}.log" if not same else f"{name}-{same + 1}.log")
-        service = start_service(name, child_env, log_path, http_port=http_port, wait=False)
-        started.append(service)  # before the wait: a service that never gets ready is stopped too
-        if wait:
-            wait_until_ready(service)
-        return service
+        # Tracked before the wait: a service that never gets ready is stopped and reported too.
+        return start_service(name, child_env, log_path, http_port=http_port, wait=wait, track=started)
 
     yield start
     for service in started:

@@ -72,10 +72,10 @@ def web_stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WebStack]:
     from pymongo import MongoClient
+    from testsupport.services import start_service, wait_until_ready
 
     from pitwall.devstack.endpoints import settings_env
     from pitwall.devstack.ports import free_port, release
-    from pitwall.devstack.services import ServiceProcess
 
     # Its own vhost and database: queues left by other tests must not feed this ingest.
     vhost = settings.amqp_url.rsplit("/", 1)[-1] + "-web"
@@ -90,14 +90,13 @@ def web_stack(
     stack = WebStack(f"http://127.0.0.1:{port}", s, made)
     request.node.stash[_STACK] = stack
     try:
+        # All three started before any is waited for: they get ready side by side.
         for name in ("ingest", "converter"):
-            stack.services.append(ServiceProcess(name, env, logs / f"{name}.log").start())
-        api = ServiceProcess("query_api", env | {"PITWALL_HTTP_PORT": str(port)}, logs / "query_api.log",
-                             http_port=port)
-        stack.services.append(api.start())
-        api.wait_ready()
-        for service in stack.services[:2]:
-            service.wait_for_log("ready", timeout=60)
+            start_service(name, env, logs / f"{name}.log", wait=False, track=stack.services)
+        start_service("query_api", env | {"PITWALL_HTTP_PORT": str(port)}, logs / "query_api.log", http_port=port,
+                      wait=False, track=stack.services)
+        for service in stack.services:
+            wait_until_ready(service)
         yield stack
     finally:
         for service in stack.services:

@@ -28,9 +28,10 @@ def _status(pw: object, run_id: str) -> str | None:
 
 def test_backups_page_shows_the_latest_good_backup_and_its_drill(page: Page, web_stack: WebStack,  # noqa: F811
                                                                   shots: Path, tmp_path: Path) -> None:  # noqa: F811
+    from testsupport.services import start_service
+
     from pitwall.client import Client
     from pitwall.devstack.endpoints import settings_env
-    from pitwall.devstack.services import ServiceProcess
     from pitwall.devstack.waiting import wait_until
     from pitwall.synth import write_synth
 
@@ -58,8 +59,8 @@ def test_backups_page_shows_the_latest_good_backup_and_its_drill(page: Page, web
         "PITWALL_BACKUP_PASSWORD": "web-test-key", "PITWALL_BACKUP_SCHEDULE": "0 3 * * *",
         "PITWALL_BACKUP_TARGET": f"file://{tmp_path / 'backups'}",
     }
-    service = ServiceProcess("backup", env, tmp_path / "backup.log").start()
-    web_stack.services.append(service)
+    # Not waited for: the page, polling, shows when it has worked.
+    service = start_service("backup", env, tmp_path / "backup.log", wait=False, track=web_stack.services)
     try:
         expect(verdict).to_have_attribute("data-status", "ok", timeout=90_000)  # the page polls
         expect(verdict).to_contain_text(re.compile(r"Backed up \d+ s ago"))
@@ -77,17 +78,17 @@ def test_backups_page_shows_the_latest_good_backup_and_its_drill(page: Page, web
 
 
 def _backup_service(web_stack: WebStack, tmp_path: Path, name: str) -> object:
+    from testsupport.services import start_service
+
     from pitwall.devstack.endpoints import settings_env
-    from pitwall.devstack.services import ServiceProcess
 
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
     env = inherited | settings_env(web_stack.settings) | {
         "PITWALL_BACKUP_PASSWORD": "web-test-key", "PITWALL_BACKUP_SCHEDULE": "0 3 * * *",
         "PITWALL_BACKUP_TARGET": f"file://{tmp_path / 'backups'}", "PITWALL_BACKUP_DRILL": "false",
     }
-    service = ServiceProcess("backup", env, tmp_path / f"{name}.log").start()
-    web_stack.services.append(service)
-    return service
+    # Not waited for: the page, polling, shows when it has worked.
+    return start_service("backup", env, tmp_path / f"{name}.log", wait=False, track=web_stack.services)
 
 
 def _stop(web_stack: WebStack, service: object) -> None:

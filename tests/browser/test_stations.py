@@ -41,8 +41,9 @@ async def _uploader_token(stack: WebStack) -> str:
 
 @pytest.fixture
 def station(web_stack: WebStack, tmp_path: Path) -> Iterator[tuple[ServiceProcess, Path]]:
+    from testsupport.services import start_service, wait_until_ready
+
     from pitwall.devstack.endpoints import settings_env
-    from pitwall.devstack.services import ServiceProcess
 
     with ThreadPoolExecutor(1) as pool:
         token = pool.submit(asyncio.run, _uploader_token(web_stack)).result()
@@ -60,10 +61,10 @@ def station(web_stack: WebStack, tmp_path: Path) -> Iterator[tuple[ServiceProces
         "PITWALL_BASESTATION_HEARTBEAT_S": "1",
         "PITWALL_BASESTATION_CONFIRM_POLL_S": "0.5",
     }
-    proc = ServiceProcess("basestation", env, tmp_path / "station.log").start()
-    web_stack.services.append(proc)  # its log is in the report of a failed test
+    # Tracked in the stack: its log is in the report of a failed test.
+    proc = start_service("basestation", env, tmp_path / "station.log", wait=False, track=web_stack.services)
     try:
-        proc.wait_for_log("station started", timeout=30)
+        wait_until_ready(proc, timeout=30)
         yield proc, car
     finally:
         proc.stop()

@@ -13,6 +13,7 @@ from typing import Any
 
 from helpers.api import Api
 from helpers.with_ingest import start_api_with_ingest
+from testsupport.services import start_service
 
 from pitwall.basestation.journal import Entry, Journal
 from pitwall.common.settings import Settings
@@ -103,9 +104,8 @@ def start_station(
 ) -> StationUnderTest:
     spool = cloud.workdir / f"spool-{station_id}"
     env = station_env(cloud, station_id, spool, sources, **settings)
-    proc = ServiceProcess("basestation", env, cloud.workdir / f"station-{station_id}.log").start()
-    cloud.stations.append(proc)
-    proc.wait_for_log("station started", timeout=30)
+    proc = start_service("basestation", env, cloud.workdir / f"station-{station_id}.log", timeout=30,
+                         track=cloud.stations)
     return StationUnderTest(proc, spool / "journal.sqlite", spool)
 
 

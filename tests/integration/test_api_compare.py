@@ -210,13 +210,14 @@ def test_laps_come_from_the_cars_timer_to_the_millisecond(tmp_path: Path) -> Non
 
 @pytest.fixture(scope="module")
 def converter(stack: Api, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    from pitwall.devstack.endpoints import settings_env
-    from pitwall.devstack.services import ServiceProcess
+    from testsupport.services import start_service, wait_until_ready
 
-    proc = ServiceProcess("converter", dict(service_env) | settings_env(stack.settings),
-                          tmp_path_factory.mktemp("cmp-conv") / "converter.log").start()
+    from pitwall.devstack.endpoints import settings_env
+
+    proc = start_service("converter", dict(service_env) | settings_env(stack.settings),
+                         tmp_path_factory.mktemp("cmp-conv") / "converter.log", wait=False)
     try:
-        proc.wait_for_log('"ready"', timeout=60)
+        wait_until_ready(proc)
         yield
     finally:
         proc.stop()

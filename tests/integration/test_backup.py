@@ -26,6 +26,7 @@ from helpers.api import Api, EventTap
 from helpers.with_ingest import start_api_with_ingest
 from pymongo import MongoClient
 from station_support import synth
+from testsupport.services import start_service
 
 from pitwall.client import Client, PitwallError
 from pitwall.common.events import BackupCompleted, BackupFailed
@@ -88,8 +89,7 @@ def stack(settings: Settings, service_env: dict[str, str], endpoints: Any,
                                        "bucket_prefix": settings.bucket_prefix + "bk-"})
     for api, ingest in start_api_with_ingest(base, service_env, endpoints, work, "backup"):
         env = dict(service_env) | settings_env(api.settings) | {"PITWALL_BACKUP_PASSWORD": KEY}
-        converter = ServiceProcess("converter", env, work / "converter.log").start()
-        converter.wait_for_log('"ready"', timeout=60)
+        converter = start_service("converter", env, work / "converter.log")
         s = Stack(api, ingest, converter, env, work / "files")
         files = [synth(s.files / f"endurance_{seed}.mcap", 6, seed) for seed in (1, 2, 3)]
         cut = s.files / "switched_off.mcap"
@@ -352,7 +352,8 @@ def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack,
     assert ready["status"] == "ready" and ready["backup"] == "stale"  # never backed up: said, and not a 503
     assert ready["backup_detail"]["reason"] == "no completed backup yet"
     tap = EventTap(stack.settings, "backup.completed", "backup.failed")
-    procs = [ServiceProcess("backup", env, tmp_path / f"backup-{i}.log").start() for i in (1, 2)]
+    # Both started before either is ready: they race for the slot's claim.
+    procs = [start_service("backup", env, tmp_path / f"backup-{i}.log", wait=False) for i in (1, 2)]
     try:
         done = tap.get(timeout=180)
         assert isinstance(done, BackupCompleted), done
@@ -438,7 +439,7 @@ def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retri
                               "PITWALL_BACKUP_DRILL": "false"}
     tap = EventTap(stack.settings, "backup.completed", "backup.failed")
     try:
-        proc = ServiceProcess("backup", env, tmp_path / "backup-down.log").start()
+        proc = start_service("backup", env, tmp_path / "backup-down.log", wait=False)  # the tap waits
         try:
             failed = tap.get(timeout=120)
         finally:
@@ -449,8 +450,8 @@ def test_an_unreachable_target_fails_clearly_lists_nothing_and_the_slot_is_retri
         assert record["status"] == "failed" and "unreachable" in record["reason"]
         # The target is back (here: another one): the same slot is made on the next delivery.
         folder = tmp_path / "back"
-        proc = ServiceProcess("backup", env | {"PITWALL_BACKUP_TARGET": f"file://{folder}"},
-                              tmp_path / "backup-back.log").start()
+        proc = start_service("backup", env | {"PITWALL_BACKUP_TARGET": f"file://{folder}"},
+                             tmp_path / "backup-back.log", wait=False)
         try:
             done = tap.get(timeout=120)
         finally:
@@ -487,7 +488,7 @@ def test_the_page_api_counts_runs_no_backup_holds_and_backs_up_now(stack: Stack,
         assert bad.status_code == 422 and "with_signals" in bad.text
         assert c.post("/api/v1/backups", json={"signals": True}).status_code == 422
     tap = EventTap(stack.settings, "backup.completed", "backup.failed")
-    proc = ServiceProcess("backup", env, tmp_path / "backup-now.log").start()
+    proc = start_service("backup", env, tmp_path / "backup-now.log", wait=False)
     try:
         proc.wait_for_log("backup due", timeout=60)
         tap.get(timeout=180)  # the slot made up at start; the button's backups come after it

@@ -18,10 +18,10 @@ from helpers.with_ingest import (
     start_api_with_ingest_and_converter,
     wait_for,
 )
+from testsupport.services import start_service
 
 from pitwall.common.events import RunCommand
 from pitwall.common.settings import Settings
-from pitwall.devstack.services import ServiceProcess
 from pitwall.synth import write_synth
 
 pytestmark = pytest.mark.stack
@@ -167,7 +167,7 @@ def test_a_bad_rule_file_stops_ingest_naming_the_rule(stack: Api, service_env: d
     rules = tmp_path / "rules.toml"
     rules.write_text('[[rule]]\nname = "hot-motor"\nkind = "overtemp"\ntype = "limit"\nsignal = "*:motor_temp"\n')
     env = dict(service_env) | settings_env(stack.settings) | {"PITWALL_EVENT_RULES": str(rules)}
-    ingest = ServiceProcess("ingest", env, tmp_path / "ingest.log").start()
+    ingest = start_service("ingest", env, tmp_path / "ingest.log", wait=False)  # it must stop, never be ready
     try:
         wait_for(lambda: not ingest.alive, "ingest to stop", timeout=60)
     finally:

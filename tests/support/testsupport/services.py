@@ -7,7 +7,7 @@ consume from then on); the base station logged "station started".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableSequence
 from pathlib import Path
 
 from pitwall.devstack.services import ServiceProcess
@@ -38,13 +38,19 @@ def start_service(
     http_port: int | None = None,
     wait: bool = True,
     timeout: float = 60.0,
+    track: MutableSequence[ServiceProcess] | None = None,
 ) -> ServiceProcess:
     """`pitwall service NAME` with `env` (PITWALL_* included), its output appended to `log_path`.
 
     query_api needs `http_port` (and PITWALL_HTTP_PORT set to it in `env`). With `wait=False`
-    it returns as soon as the process is started (a test of what happens before it is ready).
+    it returns as soon as the process is started (a test of what happens before it is ready,
+    or one that waits for its own sign of work). `track` is the caller's list of services to
+    stop and report on: the service joins it before the wait, so one that never gets ready is
+    still stopped and its log still shown.
     """
     service = ServiceProcess(name, env, log_path, http_port=http_port).start()
+    if track is not None:
+        track.append(service)
     if wait:
         wait_until_ready(service, timeout)
     return service

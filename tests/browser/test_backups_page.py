@@ -29,10 +29,10 @@ def _status(pw: object, run_id: str) -> str | None:
 def test_backups_page_shows_the_latest_good_backup_and_its_drill(page: Page, web_stack: WebStack,  # noqa: F811
                                                                   shots: Path, tmp_path: Path) -> None:  # noqa: F811
     from testsupport.services import start_service
+    from testsupport.waiting import wait_for
 
     from pitwall.client import Client
     from pitwall.devstack.endpoints import settings_env
-    from pitwall.devstack.waiting import wait_until
     from pitwall.synth import write_synth
 
     # A viewer is not shown the admin page, and the API refuses it.
@@ -53,7 +53,7 @@ def test_backups_page_shows_the_latest_good_backup_and_its_drill(page: Page, web
     write_synth(tmp_path / "stint.mcap", minutes=0.1, seed=5)
     with Client(web_stack.base_url, web_stack.tokens["admin"]) as pw:
         run_id = pw.upload(tmp_path / "stint.mcap")["id"]
-        wait_until(lambda: _status(pw, run_id) == "ready", what="the run ingested", timeout=60)
+        wait_for(lambda: _status(pw, run_id) == "ready", what="the run ingested", timeout=60)
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
     env = inherited | settings_env(web_stack.settings) | {
         "PITWALL_BACKUP_PASSWORD": "web-test-key", "PITWALL_BACKUP_SCHEDULE": "0 3 * * *",
@@ -98,8 +98,9 @@ def _stop(web_stack: WebStack, service: object) -> None:
 
 def test_the_page_warns_of_runs_no_backup_holds_and_backs_up_now(page: Page, web_stack: WebStack,  # noqa: F811
                                                                  shots: Path, tmp_path: Path) -> None:  # noqa: F811
+    from testsupport.waiting import wait_for
+
     from pitwall.client import Client
-    from pitwall.devstack.waiting import wait_until
     from pitwall.synth import write_synth
 
     page.goto("/admin/backups")
@@ -117,7 +118,7 @@ def test_the_page_warns_of_runs_no_backup_holds_and_backs_up_now(page: Page, web
     write_synth(tmp_path / "late.mcap", minutes=0.1, seed=6)
     with Client(web_stack.base_url, web_stack.tokens["admin"]) as pw:
         run_id = pw.upload(tmp_path / "late.mcap")["id"]
-        wait_until(lambda: _status(pw, run_id) == "ready", what="the run ingested", timeout=60)
+        wait_for(lambda: _status(pw, run_id) == "ready", what="the run ingested", timeout=60)
         catalogue = len(list(pw.runs()))
     page.reload()
     expect(coverage).to_have_attribute("data-status", "warn")

@@ -5,7 +5,6 @@ reference lists the API, and admins manage tokens in the page."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,8 @@ import csp_watch
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from test_web import wait_for_run
+from testsupport.waiting import wait_for
 
 if TYPE_CHECKING:
     from conftest import WebStack
@@ -36,11 +37,7 @@ def run(web_stack: WebStack, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     write_synth(path, minutes=1.0, seed=31)
     with _admin(web_stack) as api, path.open("rb") as f:
         run_id = api.post("/api/v1/uploads", files={"file": (path.name, f)}).raise_for_status().json()["id"]
-        deadline = time.monotonic() + 90
-        while (r := api.get(f"/api/v1/runs/{run_id}")).status_code != 200:
-            assert time.monotonic() < deadline, "the run was not ingested"
-            time.sleep(0.3)
-        doc: dict[str, Any] = r.json()
+        doc: dict[str, Any] = wait_for_run(api, run_id, timeout=90)
         doc["laps"] = api.get(f"/api/v1/runs/{run_id}/laps").raise_for_status().json()["laps"]
     return doc
 
@@ -153,10 +150,8 @@ def test_admin_makes_copies_and_revokes_a_token(context: BrowserContext, web_sta
     expect(row).to_have_attribute("data-state", "revoked", timeout=15_000)
     # Refused within seconds (the gateway caches a token's record for 2 s).
     with httpx.Client(base_url=web_stack.base_url, headers={"Authorization": f"Bearer {secret}"}) as c:
-        deadline = time.monotonic() + 10
-        while c.get("/api/v1/me").status_code != 401:
-            assert time.monotonic() < deadline, "the revoked token still works"
-            time.sleep(0.5)
+        wait_for(lambda: c.get("/api/v1/me").status_code == 401, "the revoked token to be refused", timeout=10,
+                 every=0.5)
     assert not errors, errors
     assert not violations, violations
 

@@ -49,9 +49,10 @@ def _run(pw: Any, run_id: str) -> dict[str, Any] | None:
 def test_a_dead_letter_is_shown_with_its_reason_and_retry_sends_it_back(
     page: Page, web_stack: WebStack, shots: Path, tmp_path: Path,  # noqa: F811
 ) -> None:
+    from testsupport.waiting import wait_for
+
     from pitwall.client import Client, PitwallError
     from pitwall.common.events import ConversionRequested, RunCommand
-    from pitwall.devstack.waiting import wait_until
     from pitwall.query_api import jobids
     from pitwall.synth import write_synth
 
@@ -70,7 +71,7 @@ def test_a_dead_letter_is_shown_with_its_reason_and_retry_sends_it_back(
     write_synth(tmp_path / "ready.mcap", minutes=0.1, seed=41)
     with Client(base, tokens["admin"]) as pw:
         ready = pw.upload(tmp_path / "ready.mcap")["id"]
-        wait_until(lambda: (_run(pw, ready) or {}).get("status") == "ready", what="the run ingested", timeout=60)
+        wait_for(lambda: (_run(pw, ready) or {}).get("status") == "ready", what="the run ingested", timeout=60)
         # The API refuses a glob that matches nothing; a request made by hand on the bus
         # reaches the converter, which fails it with the same words.
         with pytest.raises(PitwallError, match="matches no signal of this run"):
@@ -107,11 +108,11 @@ def test_a_dead_letter_is_shown_with_its_reason_and_retry_sends_it_back(
     # The run arrives; Retry sends the edit back to ingest, which now applies it.
     with Client(base, tokens["admin"]) as pw:
         assert pw.upload(tmp_path / "late.mcap")["id"] == late
-        wait_until(lambda: (_run(pw, late) or {}).get("status") == "ready", what="the late run ingested", timeout=60)
+        wait_for(lambda: (_run(pw, late) or {}).get("status") == "ready", what="the late run ingested", timeout=60)
         row.locator("button.ops-retry").click()
         expect(page.locator(".toast.ok")).to_contain_text("Sent run.command back to ingest")
         expect(row).to_have_count(0)
-        wait_until(lambda: (_run(pw, late) or {}).get("tags") == ["wet"], what="the retried edit applied", timeout=30)
+        wait_for(lambda: (_run(pw, late) or {}).get("tags") == ["wet"], what="the retried edit applied", timeout=30)
     expect(dead).to_have_text("0", timeout=15_000)
 
     # Sent back once: a second retry of the same id finds nothing to send.

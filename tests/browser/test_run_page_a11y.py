@@ -12,7 +12,6 @@ run-dark.png.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +20,7 @@ import csp_watch
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_web import admin_api, ensure_run, log_in, shots  # noqa: F401  (fixtures)
+from testsupport.waiting import wait_for
 
 if TYPE_CHECKING:
     from conftest import WebStack
@@ -72,10 +72,7 @@ def lap_run(web_stack: WebStack, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 def _wait(done: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, f"{what} never showed"
-        time.sleep(0.2)
+    wait_for(done, f"{what} to show", timeout=timeout, every=0.2)
 
 
 @pytest.fixture

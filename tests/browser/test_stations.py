@@ -77,7 +77,7 @@ def _record(src: bytes, dest: Path, seconds: float) -> None:
         for i in range(steps):
             f.write(src[i * len(src) // steps : (i + 1) * len(src) // steps])
             f.flush()
-            time.sleep(seconds / steps)
+            time.sleep(seconds / steps)  # the logger's pace: the page shows the file pending meanwhile
 
 
 def test_station_panel_follows_the_car(page: Page, web_stack: WebStack, station: tuple[ServiceProcess, Path],  # noqa: F811

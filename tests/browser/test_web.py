@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import scipy.io
 from playwright.sync_api import Browser, Page, expect
+from testsupport.waiting import wait_for
 
 if TYPE_CHECKING:
     from conftest import WebStack
@@ -96,14 +97,18 @@ def coloured_pixels(page: Page, selector: str, rgb: tuple[int, int, int] | None 
     ))
 
 
+def _finished(api: httpx.Client, status_url: str) -> dict[str, Any] | None:
+    """An export's status once it is done or failed, else None."""
+    st: dict[str, Any] = api.get(status_url).json()
+    return st if st["status"] in ("done", "failed") else None
+
+
 def wait_for_run(api: httpx.Client, run_id: str, timeout: float = 90.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ingested() -> dict[str, Any] | None:
         r = api.get(f"/api/v1/runs/{run_id}")
-        if r.status_code == 200:
-            return dict(r.json())
-        time.sleep(0.3)
-    raise AssertionError(f"run {run_id} was not ingested within {timeout} s")
+        return dict(r.json()) if r.status_code == 200 else None
+
+    return wait_for(ingested, f"run {run_id} to be ingested", timeout=timeout, every=0.3)
 
 
 def test_a_wrong_token_is_refused_and_pages_need_a_login(page: Page, web_stack: WebStack) -> None:
@@ -370,10 +375,8 @@ def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synt
             body = {"runs": [run["id"]], "signals": [SIGNALS[0], SIGNALS[2]], "format": fmt, "layout": layout,
                     "resample_hz": hz}
             job = api.post("/api/v1/exports", json=body).raise_for_status().json()
-            deadline = time.monotonic() + 60
-            while (st := api.get(job["status_url"]).json())["status"] not in ("done", "failed"):
-                assert time.monotonic() < deadline, f"export {body} did not finish"
-                time.sleep(0.2)
+            st = wait_for(lambda url=job["status_url"]: _finished(api, url), f"export {body} to finish", timeout=60,
+                          every=0.2)
             assert st["status"] == "done", st["reason"]
             folder = tmp_path / f"{fmt}-{layout}-{hz}"
             folder.mkdir()

@@ -14,11 +14,11 @@ from typing import Any
 from helpers.api import Api
 from helpers.with_ingest import start_api_with_ingest
 from testsupport.services import start_service
+from testsupport.waiting import wait_for
 
 from pitwall.basestation.journal import Entry, Journal
 from pitwall.common.settings import Settings
 from pitwall.devstack.services import ServiceProcess
-from pitwall.devstack.waiting import wait_until
 
 
 @dataclass
@@ -73,7 +73,7 @@ class StationUnderTest:
         return {e.path: e.state for e in self.journal() if e.state != "superseded"}
 
     def wait(self, check: Any, what: str, timeout: float = 90.0) -> None:
-        wait_until(lambda: check(self.journal()), what=what, timeout=timeout, interval=0.2)
+        wait_for(lambda: check(self.journal()), what=what, timeout=timeout, every=0.2)
 
     def wait_all(self, state: str, n: int, timeout: float = 90.0) -> None:
         self.wait(lambda rows: sum(r.state == state for r in rows) >= n, f"{n} files {state}", timeout)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from helpers.api import T0_NS, Api, insert_run, recording, require_ok, sha_of, start_api
+from testsupport.waiting import wait_for
 
 from pitwall.common import db
 from pitwall.common.settings import Settings
@@ -144,10 +144,9 @@ def test_revoked_token_is_refused_within_seconds(api: Api) -> None:
         me = require_ok(c.get("/api/v1/me"))
         assert me == {"token_id": token_id, "name": "short-lived", "role": "viewer", "permissions": ["export", "read"]}
         assert asyncio.run(revoke(token_id))
-        revoked_at = time.monotonic()
-        while c.get("/api/v1/runs").status_code == 200:
-            assert time.monotonic() - revoked_at < 5.0, "revoked token still accepted after 5 s"
-            time.sleep(0.2)
+        # The 5 s are the promise under test: a revocation reaches every query_api within them.
+        wait_for(lambda: c.get("/api/v1/runs").status_code != 200, "the revoked token to be refused", timeout=5,
+                 every=0.2)
         assert c.get("/api/v1/runs").status_code == 401
 
 
@@ -187,10 +186,8 @@ def test_token_cli_create_list_revoke(api: Api, service_env: dict[str, str], tmp
         assert require_ok(c.get("/api/v1/me"))["role"] == "uploader"
         assert pitwall("revoke", token_id).returncode == 0
         assert pitwall("revoke", token_id).returncode == 1  # already revoked: says so
-        deadline = time.monotonic() + 5
-        while c.get("/api/v1/me").status_code != 401:
-            assert time.monotonic() < deadline, "revoked token still accepted"
-            time.sleep(0.2)
+        wait_for(lambda: c.get("/api/v1/me").status_code == 401, "the revoked token to be refused", timeout=5,
+                 every=0.2)
     assert pitwall("create", "--role", "superuser").returncode != 0
 
     # `make up`: the admin token is made once and then reused.

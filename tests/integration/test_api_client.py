@@ -111,7 +111,7 @@ def _play_converter(api: Api, tap: EventTap, content: bytes | None, reason: str 
         now = datetime.now(UTC)
         jobs.insert_one({"_id": request.job_id, "status": "running", "progress": 0.5, "stage": "writing",
                          "created_at": now, "updated_at": now})
-        time.sleep(0.8)
+        time.sleep(0.8)  # the conversion's length: the client must keep polling a running job
         if content is None:
             jobs.update_one({"_id": request.job_id}, {"$set": {"status": "failed", "error": reason}})
             return

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 import scipy.io
 from helpers.api import Api, start_api
+from testsupport.waiting import wait_for
 
 from pitwall.client import Client, PitwallError
 from pitwall.common.settings import Settings
@@ -47,17 +47,16 @@ def synth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _wait_ready(pw: Client, run_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def made() -> dict[str, Any] | None:
         try:
             run = pw.run(run_id)
-            if run["status"] in ("ready", "recovered", "rejected"):
-                return run
-        except PitwallError as exc:
+        except PitwallError as exc:  # 404 until ingest made the run; anything else fails
             if exc.status != 404:
                 raise
-        assert time.monotonic() < deadline, "the upload never became a run"
-        time.sleep(0.3)
+            return None
+        return run if run["status"] in ("ready", "recovered", "rejected") else None
+
+    return wait_for(made, "the upload to become a run", timeout=timeout, every=0.3)
 
 
 def test_upload_find_plot_export(api: Api, synth_file: Path, pitwall_service: Any, tmp_path: Path) -> None:

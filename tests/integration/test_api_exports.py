@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.api import T0_NS, Api, EventTap, insert_run, recording, require_ok, sha_of, start_api
+from testsupport.waiting import wait_for
 
 from pitwall.common.events import ConversionRequested, FileUploaded
 from pitwall.common.settings import Settings
@@ -149,16 +150,30 @@ def test_progress_as_server_sent_events(api: Api) -> None:
     job = jobids.new_job_id()
     _job(api, job, status="queued", progress=0.0)
 
+    events: list[tuple[str, dict[str, Any]]] = []
+    broke: list[BaseException] = []
+    closed = threading.Event()  # the stream ended early (a failure): the converter stops waiting
+
+    def seen(progress: float) -> bool:
+        if closed.is_set():
+            raise AssertionError("the stream ended before the job did")
+        return any(e.get("progress") == progress for _, e in list(events))
+
     def converter() -> None:
-        for p in (0.25, 0.5, 0.75):
-            time.sleep(0.6)
-            _job(api, job, status="running", progress=p, stage=f"step {p}")
-        time.sleep(0.6)
-        _job(api, job, status="done", progress=1.0, result_key=f"exports/{job}/x.mat", size=3)
+        # Each step is written once the stream has shown the one before (the server polls the
+        # job every POLL_S): no step is overwritten before it could be seen, however slow the machine.
+        try:
+            for before, p in ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75)):
+                wait_for(lambda before=before: seen(before), f"progress {before} on the stream", timeout=30)
+                _job(api, job, status="running", progress=p, stage=f"step {p}")
+            wait_for(lambda: seen(0.75), "progress 0.75 on the stream", timeout=30)
+            _job(api, job, status="done", progress=1.0, result_key=f"exports/{job}/x.mat", size=3)
+        except BaseException as exc:  # ends the stream (a failed job), then fails the test below
+            broke.append(exc)
+            _job(api, job, status="failed", error="the test's converter broke")
 
     worker = threading.Thread(target=converter)
     worker.start()
-    events: list[tuple[str, dict[str, Any]]] = []
     try:
         with api.client("viewer") as c, c.stream("GET", f"/api/v1/exports/{job}/events", timeout=30) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
@@ -170,7 +185,10 @@ def test_progress_as_server_sent_events(api: Api) -> None:
                     events.append((name, json.loads(line.split(":", 1)[1])))
                     name = None
     finally:
+        closed.set()
         worker.join()
+    if broke:
+        raise broke[0]
     names = [n for n, _ in events]
     progress = [e["progress"] for _, e in events]
     assert names[0] == "progress" and names[-1] == "done" and names.count("done") == 1

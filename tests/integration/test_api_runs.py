@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers.api import T0_NS, Api, recording, require_ok, run_docs, save_run, sha_of, start_api
+from testsupport.waiting import wait_for
 
 from pitwall.common.columns import Recording
 from pitwall.common.contracts.searchwords import word_set as tokens
@@ -258,7 +259,7 @@ def test_no_duplicates_or_gaps_while_runs_are_added(api: Api, specs: list[Spec])
             save_run(api.db, doc)
             added.append(doc["_id"])
             n += 1
-            time.sleep(0.01)
+            time.sleep(0.01)  # the writer's pace: its runs land between the reader's pages
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -404,10 +405,7 @@ def test_edits_deletes_and_restores_go_through_ingest(api: Api, specs: list[Spec
         def shown() -> dict[str, Any]:
             return require_ok(viewer.get(f"/api/v1/runs/{target}"))
 
-        deadline = time.monotonic() + 30
-        while shown()["notes"] != patch["notes"]:
-            assert time.monotonic() < deadline, "the edit never showed"
-            time.sleep(0.2)
+        wait_for(lambda: shown()["notes"] == patch["notes"], "the edit to show", timeout=30, every=0.2)
         run = shown()
         assert run["tags"] == ["brakes", "wet"] and run["setup"]["driver"] == "Dana" and run["setup"]["car"] is None
         assert run["history"][-1]["actor"] == "test-editor"
@@ -415,16 +413,14 @@ def test_edits_deletes_and_restores_go_through_ingest(api: Api, specs: list[Spec
         assert target in list_ids(api, {"tag": "brakes"})
 
         require_ok(editor.delete(f"/api/v1/runs/{target}"), 202)
-        while viewer.get(f"/api/v1/runs/{target}").status_code != 404:
-            assert time.monotonic() < deadline, "the delete never showed"
-            time.sleep(0.2)
+        wait_for(lambda: viewer.get(f"/api/v1/runs/{target}").status_code == 404, "the delete to show", timeout=30,
+                 every=0.2)
         assert target not in list_ids(api, {})
         assert require_ok(admin.get(f"/api/v1/runs/{target}"))["deleted"] is True
 
         require_ok(admin.post(f"/api/v1/runs/{target}/restore"), 202)
-        while viewer.get(f"/api/v1/runs/{target}").status_code != 200:
-            assert time.monotonic() < deadline, "the restore never showed"
-            time.sleep(0.2)
+        wait_for(lambda: viewer.get(f"/api/v1/runs/{target}").status_code == 200, "the restore to show", timeout=30,
+                 every=0.2)
         assert target in list_ids(api, {})
 
 

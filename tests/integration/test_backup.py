@@ -27,6 +27,7 @@ from helpers.with_ingest import start_api_with_ingest
 from pymongo import MongoClient
 from station_support import synth
 from testsupport.services import start_service
+from testsupport.waiting import wait_for
 
 from pitwall.client import Client, PitwallError
 from pitwall.common.events import BackupCompleted, BackupFailed
@@ -34,7 +35,6 @@ from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
 from pitwall.devstack.endpoints import settings_env
 from pitwall.devstack.services import ServiceProcess
-from pitwall.devstack.waiting import wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -67,17 +67,17 @@ class Stack:
 
 def upload_and_wait(pw: Client, paths: list[Path], timeout: float = 180) -> list[str]:
     ids = [pw.upload(p)["id"] for p in paths]
-    deadline = time.monotonic() + timeout
-    for run_id in ids:
-        while True:
-            try:
-                if pw.run(run_id)["status"] in ("ready", "recovered", "rejected"):
-                    break
-            except PitwallError as exc:  # 404 until ingest made the run; anything else fails
-                if exc.status != 404:
-                    raise
-            assert time.monotonic() < deadline, f"{run_id} never became a run"
-            time.sleep(0.2)
+
+    def made(run_id: str) -> bool:
+        try:
+            return pw.run(run_id)["status"] in ("ready", "recovered", "rejected")
+        except PitwallError as exc:  # 404 until ingest made the run; anything else fails
+            if exc.status != 404:
+                raise
+            return False
+
+    wait_for(lambda: all(made(run_id) for run_id in ids), f"{len(ids)} uploads to become runs", timeout=timeout,
+             every=0.2)
     return ids
 
 
@@ -101,7 +101,7 @@ def stack(settings: Settings, service_env: dict[str, str], endpoints: Any,
             ids = upload_and_wait(pw, files)
             pw.update_run(ids[0], setup={"driver": "Priya"}, notes="backed up")
             # Ingest writes the run, then its list summary: wait for the list too (the tests compare lists).
-            wait_until(lambda rid=ids[0]: pw.run(rid)["notes"] == "backed up"
+            wait_for(lambda rid=ids[0]: pw.run(rid)["notes"] == "backed up"
                        and any(r["id"] == rid and r["notes"] == "backed up" for r in pw.runs()),
                        what="the edit applied", timeout=30)
         try:
@@ -312,7 +312,7 @@ def test_a_backup_taken_during_20_uploads_restores_to_a_consistent_catalogue(sta
 
     uploader = threading.Thread(target=upload_all)
     uploader.start()
-    wait_until(lambda: len(raw_catalogue(s).get("runs", [])) >= 8, what="some of the burst ingested", timeout=120)
+    wait_for(lambda: len(raw_catalogue(s).get("runs", [])) >= 8, what="some of the burst ingested", timeout=120)
     manifest = run_backup(s, target, "during-burst")
     uploader.join()
     assert "ids" in result
@@ -361,7 +361,7 @@ def test_two_backup_services_make_one_backup_per_slot_and_drill_it(stack: Stack,
         assert done.runs >= 4 and done.objects >= 4 and done.bytes > 0
         for p in procs:
             p.wait_for_log("backup due", timeout=30)
-        wait_until(lambda: sum("already made or being made" in p.log() for p in procs) >= 1,
+        wait_for(lambda: sum("already made or being made" in p.log() for p in procs) >= 1,
                    what="the second service to see the claim", timeout=60)
         with pytest.raises(queue.Empty):
             tap.get(timeout=3)  # and no second backup

@@ -24,9 +24,9 @@ from station_support import (
     station_env,
     synth_cached,
 )
+from testsupport.waiting import wait_for
 
 from pitwall.common.settings import Settings
-from pitwall.devstack.waiting import wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -51,7 +51,7 @@ def _grow(src: Path, dest: Path, seconds: float, done: threading.Event) -> None:
                 done.set()  # the last write ends in the footer: from now on it may be taken
             f.write(data[i * len(data) // steps : (i + 1) * len(data) // steps])
             f.flush()
-            time.sleep(seconds / steps)
+            time.sleep(seconds / steps)  # the logger's pace: the file grows across the station's scans
 
 
 def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: Path, tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: 
     # The file the logger is still writing is left alone while it grows.
     while not done.is_set():
         assert "recording.mcap" not in station.states(), "taken while the logger was still writing it"
-        time.sleep(0.2)
+        time.sleep(0.2)  # sampling while the file grows (a watch, not a wait)
     grower.join()
     station.wait_all("confirmed", 4)
     states = station.states()
@@ -120,7 +120,7 @@ def test_a_folder_of_logs_becomes_runs_exactly_once(cloud: StationCloud, cache: 
             stations = c.get("/api/v1/stations").json()["stations"]
         return next(s for s in stations if s["station_id"] == "pit-folder")
 
-    wait_until(lambda: heartbeat()["pending_on_car"] == 0, timeout=30, interval=0.5,
+    wait_for(lambda: heartbeat()["pending_on_car"] == 0, timeout=30, every=0.5,
                what="a heartbeat with nothing pending")
     mine = heartbeat()
     assert mine["online"] is True and mine["pending_on_car"] == 0

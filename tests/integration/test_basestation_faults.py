@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from helpers.proxy import CuttableProxy
+from prometheus_client.parser import text_string_to_metric_families
 from station_support import (
     StationCloud,
     StationUnderTest,
@@ -117,7 +118,7 @@ def test_car_over_sftp_becomes_runs_and_only_confirmed_files_leave_it(
         for i in range(8):
             f.write(data[i * len(data) // 8 : (i + 1) * len(data) // 8 - (1 if i == 7 else 0)])
             f.flush()
-            time.sleep(0.5)
+            time.sleep(0.5)  # the logger's pace: the file must grow across the station's scans
             assert "recording.mcap" not in station.states(), "taken while it was growing"
         f.write(data[-1:])
     originals["recording.mcap"] = sha256_of(logs / "recording.mcap")
@@ -224,6 +225,15 @@ def test_car_sshd_killed_mid_transfer(cloud: StationCloud, car_sshd: Any, cache:
     _finish(cloud, station, originals, car_sshd, "car's sshd killed mid-transfer")
 
 
+def _lookups(cloud: StationCloud) -> int:
+    """How many POST /runs/lookup the cloud has answered (query_api's own request metric)."""
+    with cloud.api.client("admin") as c:
+        text = c.get("/metrics").raise_for_status().text
+    return sum(int(s.value) for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == "pitwall_http_request_seconds_count" and s.labels.get("method") == "POST"
+               and s.labels.get("route") == "/api/v1/runs/lookup")
+
+
 def test_ingest_down_while_uploads_arrive(cloud: StationCloud, car_sshd: Any, cache: Path) -> None:
     cloud.ingest.stop()
     try:
@@ -232,7 +242,11 @@ def test_ingest_down_while_uploads_arrive(cloud: StationCloud, car_sshd: Any, ca
         originals = {p.name: sha256_of(p) for p in car_sshd.logs_dir.iterdir()}
         station = start_station(cloud, "no-ingest", [car_sshd.source()], delete_from_car_after="confirmed")
         station.wait_all("uploaded", 2, 60)
-        time.sleep(2)
+        # The station asks the cloud about what it announced (one lookup per pass, one pass at a
+        # time; the stations of earlier cases have nothing left to ask about). Two answered
+        # lookups after both uploads: the first answer has been acted on, and it confirmed nothing.
+        asked = _lookups(cloud)
+        wait_for(lambda: _lookups(cloud) >= asked + 2, "the station to ask the cloud twice", timeout=30)
         assert not any(r.state in ("confirmed", "removed_from_car") for r in station.journal())
         assert len(list(car_sshd.logs_dir.iterdir())) == 2  # kept on the car: not confirmed yet
     finally:

@@ -112,10 +112,8 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         assert {k: v["status"] for k, v in body["checks"].items()} == {"mongodb": "up", "broker": "up", "s3": "up"}  # type: ignore[attr-defined]
         assert httpx.get(f"{url}/healthz").status_code == 200
         # the admin token printed on first start opens the API
-        deadline = time.monotonic() + 30
-        while not (data_dir / "admin-token").exists() or "admin token" not in log.read_text():
-            assert time.monotonic() < deadline, "no admin token printed"
-            time.sleep(0.2)
+        wait_for(lambda: (data_dir / "admin-token").exists() and "admin token" in log.read_text(),
+                 "the admin token printed", timeout=30, every=0.2)
         token = (data_dir / "admin-token").read_text().strip()
         assert token in log.read_text()
         me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})

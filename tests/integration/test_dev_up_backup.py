@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pymongo import MongoClient
+from testsupport.waiting import wait_for
 
 from pitwall.devstack.ports import free_port
 from pitwall.devstack.samples import SAMPLES
@@ -20,17 +20,21 @@ from pitwall.devstack.samples import SAMPLES
 pytestmark = pytest.mark.stack
 
 
+def _alive(proc: subprocess.Popen[bytes], what: str) -> bool:
+    """True while dev up runs: a wait on it fails at once, not at its timeout, once it has exited."""
+    assert proc.poll() is None, f"dev up exited early, waiting for {what}"
+    return True
+
+
 def _completed_backup(settings: Any, proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
     client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=5000)
+
+    def finished() -> dict[str, Any] | None:
+        _alive(proc, "a backup")
+        return client[settings.mongo_db]["backups"].find_one({"status": {"$in": ["completed", "failed"]}})
+
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "dev up exited early"
-            done = client[settings.mongo_db]["backups"].find_one({"status": {"$in": ["completed", "failed"]}})
-            if done is not None:
-                return done
-            time.sleep(1)
-        raise AssertionError("no backup finished")
+        return wait_for(finished, "a backup to finish", timeout=timeout, every=1)
     finally:
         client.close()
 
@@ -50,10 +54,8 @@ def test_the_first_backup_after_dev_up_holds_the_sample_runs(tmp_path: Path) -> 
         env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not (data_dir / "env").exists():
-            assert time.monotonic() < deadline and proc.poll() is None, "dev up never wrote its settings"
-            time.sleep(0.2)
+        wait_for(lambda: _alive(proc, "its settings") and (data_dir / "env").exists(), "dev up to write its settings",
+                 timeout=120, every=0.2)
         settings = Settings(_env_file=data_dir / "env")  # type: ignore[call-arg]
         first = _completed_backup(settings, proc, timeout=420)
         assert first["status"] == "completed", first.get("reason")

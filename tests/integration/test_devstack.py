@@ -20,6 +20,7 @@ import psutil
 import pytest
 from minio.error import S3Error
 from pymongo import MongoClient
+from testsupport.waiting import wait_for
 
 from pitwall.common.settings import Settings
 from pitwall.devstack import rabbit
@@ -176,9 +177,12 @@ def test_stop_reaches_grandchildren_and_kills_what_ignores_sigterm(tmp_path: Pat
     stubborn = ManagedProcess(
         "stubborn", ["bash", "-c", "trap '' TERM; sleep 300 & wait"], log_path=tmp_path / "s.log"
     ).start()
-    assert polite.pid is not None and stubborn.pid is not None
-    time.sleep(0.3)
-    polite_tree, stubborn_tree = _tree(polite.pid), _tree(stubborn.pid)
+    polite_pid, stubborn_pid = polite.pid, stubborn.pid
+    assert polite_pid is not None and stubborn_pid is not None
+    # Until each bash has started its sleeps (the stubborn one's trap is set before its sleep).
+    wait_for(lambda: len(_tree(polite_pid)) == 3 and len(_tree(stubborn_pid)) == 2,
+             "both shells to start their sleeps", timeout=10, every=0.05)
+    polite_tree, stubborn_tree = _tree(polite_pid), _tree(stubborn_pid)
     assert len(polite_tree) == 3 and len(stubborn_tree) == 2
 
     t0 = time.monotonic()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from testsupport.waiting import wait_for
 
 from pitwall.common.settings import Settings
 
@@ -37,16 +38,14 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
 
 
 def eventually(port: int, check: Callable[[Samples], bool], what: str, timeout: float = 60) -> Samples:
-    deadline = time.monotonic() + timeout
-    while True:
+    def scraped() -> Samples | None:
         try:
             samples = scrape(port)
         except httpx.ConnectError:  # the process is still importing
-            samples = {}
-        if samples and check(samples):
-            return samples
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+            return None
+        return samples if samples and check(samples) else None
+
+    return wait_for(scraped, what, timeout=timeout, every=0.2)
 
 
 async def _tokens(settings: Settings) -> dict[str, str]:

@@ -371,6 +371,7 @@ def test_python_snippets_load_every_format(page: Page, web_stack: WebStack, synt
     with admin_api(web_stack) as api:
         stats = api.get(f"/api/v1/runs/{run['id']}/signals").raise_for_status().json()
         samples = next(s for t in stats["topics"] for s in t["signals"] if s["key"] == SIGNALS[0])["count"]
+        assert cases, "no export format to load"
         for fmt, layout, hz in cases:
             body = {"runs": [run["id"]], "signals": [SIGNALS[0], SIGNALS[2]], "format": fmt, "layout": layout,
                     "resample_hz": hz}

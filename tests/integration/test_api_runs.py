@@ -366,6 +366,7 @@ def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: 
         # A page reads its start-time range in windows: each is a closed range of the same shape.
         queries += [{**q, "start_ns": {"$gt": some["start_ns"] - HOUR_NS, "$lt": some["start_ns"]}}
                     for q in queries if isinstance(q["start_ns"], dict)]
+        assert queries, f"no query for a page from cursor {cursor}"
         for query in queries:
             plan = runs.find(query).sort(sort).limit(51).explain()["queryPlanner"]["winningPlan"]
             stages = _stages(plan)

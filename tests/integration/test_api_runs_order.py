@@ -254,6 +254,7 @@ def test_every_page_query_walks_an_index_in_order(api: Api, runs: list[Seeded], 
         pytest.xfail(SECANTUS_SCANS[name, sort.lstrip("-")])
     key_spec = next(m.document["key"] for m in repository.INDEXES[repository.RUN_SUMMARIES]
                     if m.document["name"] == index)
+    assert queries, "no query to explain"
     for query in queries:
         plan = summaries.find(query).sort(sort_spec(filters)).limit(51).explain()["queryPlanner"]["winningPlan"]
         stages = _stages(plan)

@@ -170,7 +170,8 @@ def test_token_cli_expires_and_list_shows_it(api: Api, service_env: dict[str, st
     at = listed[0].index("expires")  # fixed-width columns
     shown = datetime.strptime(row[at : at + 19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs((shown - when).total_seconds()) < 120
-    assert all("never" in line for line in listed if line.endswith("test-admin"))
+    admin_rows = [line for line in listed if line.endswith("test-admin")]
+    assert admin_rows and all("never" in line for line in admin_rows), listed
     bad = pitwall("create", "--role", "viewer", "--expires", "soon")
     assert bad.returncode == 2 and "90m, 12h, 30d or 2w" in bad.stderr
 

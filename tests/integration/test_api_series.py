@@ -105,6 +105,7 @@ def test_signal_tree_with_statistics(api: Api, run: tuple[str, Recording]) -> No
         tree = require_ok(c.get(f"/api/v1/runs/{run_id}/signals"))
     topics = {t["topic"]: t for t in tree["topics"]}
     assert set(topics) == set(rec.topics)
+    assert rec.topics, "the recording has no topic"
     for name, tc in rec.topics.items():
         assert topics[name]["message_count"] == tc.count
         got = {s["path"]: s for s in topics[name]["signals"]}

@@ -194,6 +194,7 @@ def test_wipe_and_restore_gives_back_every_document_object_and_export(stack: Sta
     assert f"{sum(map(len, documents.values()))} documents, {len(objects)} objects" in restored.stdout
     after = raw_catalogue(s)
     assert after.keys() == documents.keys()
+    assert documents and objects, "the backup held nothing to compare"
     for name in documents:
         assert after[name] == documents[name], f"{name}: restored documents differ"
     assert object_hashes(s, s.bucket_mcap) == objects
@@ -321,6 +322,7 @@ def test_a_backup_taken_during_20_uploads_restores_to_a_consistent_catalogue(sta
     try:
         restore(scratch, target, "during-burst")
         docs = raw_catalogue(scratch)
+        assert manifest.collections, "the manifest lists no collection"
         for name, c in manifest.collections.items():
             assert len(docs.get(name, [])) == c.count, name
         objects = object_hashes(scratch, scratch.bucket_mcap)
@@ -411,7 +413,9 @@ def test_backup_to_a_second_s3_server_offsite(stack: Stack, tmp_path: Path) -> N
         assert stored == set(b["objects"])
         # The catalogue there is encrypted: no document's text is readable in the restic repository.
         driver = b"Priya"
-        for o in client.list_objects("team-offsite", prefix="pitwall/restic/", recursive=True):
+        packs = list(client.list_objects("team-offsite", prefix="pitwall/restic/", recursive=True))
+        assert packs, "no restic repository offsite"
+        for o in packs:
             assert o.object_name
             resp = client.get_object("team-offsite", o.object_name)
             try:

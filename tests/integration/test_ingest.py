@@ -206,6 +206,7 @@ async def test_a_file_past_the_memory_budget_is_read_in_passes_into_the_same_run
         stored = signalstore.read_recording(lambda key: h.store.get_bytes(settings.bucket_signals, key), event.sha256)
         assert set(stored.topics) == set(rec.topics)
         for topic in ("VNData", "ACU_data", "IMUData"):
+            assert rec.topics[topic].signals, topic
             for sig_path, sig in rec.topics[topic].signals.items():
                 np.testing.assert_array_equal(stored.topics[topic].signals[sig_path].values, sig.values)
 

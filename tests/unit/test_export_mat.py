@@ -90,6 +90,7 @@ def test_every_signal_is_in_signal_map_and_bit_exact(sample: Any, fmt: str) -> N
     }
     assert {src for src, _ in smap} == expected_sources
     assert len(smap) == len(expected_sources)
+    assert smap, "an empty signal_map"
     for src, mat_path in smap:
         topic, path, element = _source(src)
         sig = rec.topics[topic].signals[path]
@@ -121,6 +122,7 @@ def test_repeated_field_is_n_by_k_with_nan_padding(sample: Any) -> None:
 
 def test_t_is_seconds_since_the_one_origin_exact_to_a_nanosecond(sample: Any) -> None:
     rec, _, loaded, _ = sample
+    assert rec.topics, "the sample has no topic"
     for topic, tc in rec.topics.items():
         t = loaded[_var(loaded, topic)]["t"]
         assert t.dtype == np.float64 and t.shape == (tc.count, 1)
@@ -151,7 +153,9 @@ def test_matlab_classes_as_mapped_v5(tmp_path: Path) -> None:
     path = tmp_path / "out.mat"
     _, loaded = export(rec, path, "mat")
     classes = v5_classes(path)
-    for src, mat_path in rows_of(loaded["signal_map"]):
+    rows = rows_of(loaded["signal_map"])
+    assert rows, "an empty signal_map"
+    for src, mat_path in rows:
         topic, field_path, _ = _source(src)
         sig = rec.topics[topic].signals[field_path]
         leaf = mat_path.split("(")[0]
@@ -173,8 +177,10 @@ def test_matlab_classes_as_mapped_v73(tmp_path: Path) -> None:
     rec = sample_recording()
     path = tmp_path / "out.mat"
     _, loaded = export(rec, path, "mat73")
+    rows = rows_of(loaded["signal_map"])
+    assert rows, "an empty signal_map"
     with h5py.File(path, "r") as f:
-        for src, mat_path in rows_of(loaded["signal_map"]):
+        for src, mat_path in rows:
             topic, field_path, _ = _source(src)
             sig = rec.topics[topic].signals[field_path]
             ds = f[mat_path.split("(")[0].replace(".", "/")]

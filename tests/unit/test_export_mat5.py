@@ -34,6 +34,7 @@ def test_scipy_reads_back_what_savemat_would_have_written(tmp_path: Path) -> Non
     sio.savemat(theirs, {"v": value}, oned_as="column")
     a, b = load_v5(mine)["v"], load_v5(theirs)["v"]
     assert list(a) == list(b)
+    assert list(a), "the struct came back with no field"
     for key in a:
         assert a[key].dtype == b[key].dtype, key
         assert a[key].shape == b[key].shape, key

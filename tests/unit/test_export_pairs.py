@@ -68,7 +68,9 @@ def test_repeated_fields_give_one_pair_per_element(pairs: dict[str, Any]) -> Non
 
 def test_signal_map_reaches_every_value_column(pairs: dict[str, Any]) -> None:
     rec = sample_recording()
-    for src, mat_path in rows_of(pairs["signal_map"]):
+    rows = rows_of(pairs["signal_map"])
+    assert rows, "an empty signal_map"
+    for src, mat_path in rows:
         topic, path = src.rsplit(":", 1)
         sig = rec.topics[topic].signals[path.split("[")[0]]
         col = at_mat_path(pairs, mat_path)

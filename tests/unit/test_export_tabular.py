@@ -65,6 +65,7 @@ def test_parquet_per_topic_keeps_every_type_and_value(tmp_path: Path) -> None:
     assert (vn["log_time_ns"].to_numpy() == tc.log_time_ns).all()
     assert (np.round(vn["t"].to_numpy() * 1e9).astype(np.int64) == tc.log_time_ns - ORIGIN).all()
     assert vn.column_names[-1] == "t_2"  # the message's own field `t`
+    assert tc.signals, "VNData has no signal"
     for path, sig in tc.signals.items():
         col = vn["t_2" if path == "t" else path]
         assert col.to_numpy().tobytes() == sig.values.tobytes(), path

@@ -45,6 +45,7 @@ def test_every_topic_with_its_message_count(synth: Path) -> None:
     assert "(indexed)" in lines[0]
     rows = {line.split()[0]: line.split() for line in lines[2:]}
     assert set(rows) == set(counts)
+    assert counts, "the file has no channel"
     for topic, n in counts.items():
         assert rows[topic][2] == f"{n:,}", topic
     # IMUData runs at 400 Hz in the synth car.

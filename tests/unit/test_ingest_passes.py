@@ -51,6 +51,7 @@ def test_a_tight_budget_reads_in_passes_and_makes_the_same_run(recording: Path) 
     b = signalstore.read_recording(store.__getitem__, "run")
     assert a.origin_ns == b.origin_ns and a.message_count == b.message_count and a.skipped == b.skipped
     assert set(a.topics) == set(b.topics)
+    assert a.topics, "the run has no topic"
     for name, tc in a.topics.items():
         np.testing.assert_array_equal(tc.log_time_ns, b.topics[name].log_time_ns)
         assert list(tc.signals) == list(b.topics[name].signals)

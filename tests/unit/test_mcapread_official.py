@@ -147,7 +147,9 @@ def test_scan_summary_of_real_files() -> None:
 
 
 def test_scan_summary_matches_a_full_read() -> None:
-    for spec in iter_fixture_specs():
+    specs = list(iter_fixture_specs())
+    assert specs, "no fixture spec"
+    for spec in specs:
         data = write_fixture(spec)
         info = scan_summary(data)
         rec = read_recording(data)
@@ -186,6 +188,7 @@ def test_one_thread_and_two_threads_agree() -> None:
     data = write_fixture(Spec(messages=3000, seed=12, chunk_size=4096))
     a = read_recording(data, threads=1)
     b = read_recording(data, threads=2)
+    assert a.topics, "the fixture has no topic"
     for topic, tc in a.topics.items():
         for path, sig in tc.signals.items():
             other = b.topics[topic].signals[path].values

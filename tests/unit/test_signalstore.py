@@ -24,6 +24,7 @@ def synth_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _assert_same(a: Recording, b: Recording) -> None:
     assert a.origin_ns == b.origin_ns
     assert list(a.topics) == list(b.topics)
+    assert a.topics, "nothing to compare: no topic"
     for name, ta in a.topics.items():
         tb = b.topics[name]
         assert np.array_equal(ta.log_time_ns, tb.log_time_ns), name

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 HERE = Path(__file__).resolve().parent
 UNIT = HERE.parent / "unit"
@@ -292,7 +293,7 @@ def reference(messages: list[tuple[int, bytes]]) -> Any:
                     continue
             else:
                 value = _wire["classes"][cid].FromString(payload)
-        except Exception:  # upb's DecodeError (and RecursionError on deep nesting)
+        except (DecodeError, ValueError, RecursionError):  # upb's refusal, bad JSON or UTF-8, deep nesting
             continue
         topics.setdefault(channel.topic, []).append((i, value))
         enc[channel.topic] = channel.message_encoding

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from google.protobuf import descriptor_pb2 as d
 from google.protobuf import descriptor_pool, message_factory
+from mcap.exceptions import McapError
 from mcap.stream_reader import StreamReader
 from mcap.writer import CompressionType, Writer
 from mcap_protobuf.decoder import DecoderFactory
@@ -331,29 +332,33 @@ def official(data: bytes) -> Official:
     enc: dict[str, str] = {}
     count = 0
     first = None
-    try:
-        for rec in StreamReader(io.BytesIO(data), skip_magic=False).records:
-            kind = type(rec).__name__
-            if kind == "Schema":
-                schemas.setdefault(rec.id, rec)
-            elif kind == "Channel":
-                channels.setdefault(rec.id, rec)
-            elif kind == "Message":
-                ch = channels[rec.channel_id]
-                count += 1
-                first = rec.log_time if first is None else min(first, rec.log_time)
-                if ch.message_encoding == "json":
-                    value = json.loads(rec.data)
-                else:
-                    if rec.channel_id not in decoders:
-                        decoders[rec.channel_id] = factory.decoder_for(
-                            ch.message_encoding, schemas[ch.schema_id]
-                        )
-                    value = decoders[rec.channel_id](rec.data)
-                topics.setdefault(ch.topic, []).append((rec.log_time, value))
-                enc[ch.topic] = ch.message_encoding
-    except Exception:  # the stream reader stops at a cut with its own errors
-        pass
+    records = StreamReader(io.BytesIO(data), skip_magic=False).records
+    while True:
+        # Only reading the next record may fail, and only as a cut file does (EndOfFile, or a
+        # header cut inside its fields): a failure to decode what was read is the oracle's own.
+        try:
+            rec = next(records)
+        except StopIteration:
+            break
+        except (McapError, struct.error):
+            break
+        kind = type(rec).__name__
+        if kind == "Schema":
+            schemas.setdefault(rec.id, rec)
+        elif kind == "Channel":
+            channels.setdefault(rec.id, rec)
+        elif kind == "Message":
+            ch = channels[rec.channel_id]
+            count += 1
+            first = rec.log_time if first is None else min(first, rec.log_time)
+            if ch.message_encoding == "json":
+                value = json.loads(rec.data)
+            else:
+                if rec.channel_id not in decoders:
+                    decoders[rec.channel_id] = factory.decoder_for(ch.message_encoding, schemas[ch.schema_id])
+                value = decoders[rec.channel_id](rec.data)
+            topics.setdefault(ch.topic, []).append((rec.log_time, value))
+            enc[ch.topic] = ch.message_encoding
     return Official(topics, enc, count, first)
 
 

@@ -27,7 +27,7 @@ DOCUMENTED_REFUSALS = {"rule", "not_mcap"}
 def _code(response: Any) -> str | None:
     try:
         body = response.json()
-    except Exception:  # not JSON: then no code, and the built-in verdict stands
+    except (ValueError, LookupError):  # not JSON, not text, or an unknown charset: no code, the built-in verdict stands
         return None
     code = body.get("code") if isinstance(body, dict) else None
     return code if isinstance(code, str) else None

@@ -160,9 +160,14 @@ class ManagedProcess:
                     self._proc.send_signal(signal.SIGTERM)
             else:
                 self._signal_group(signal.SIGTERM)
-            deadline = time.monotonic() + (self.stop_timeout if timeout is None else timeout)
+            limit = self.stop_timeout if timeout is None else timeout
+            deadline = time.monotonic() + limit
             while not self._leader_exited() and time.monotonic() < deadline:
                 time.sleep(0.05)
+            if not self._leader_exited():
+                # Said, because every stop that runs into its limit costs the whole limit.
+                print(f"{self.name} (pid {self.pid}) did not stop within {limit:g} s of SIGTERM: killed",
+                      file=sys.stderr)
         return self._finish()
 
     def kill(self) -> int | None:

@@ -1,4 +1,5 @@
-"""`pitwall dev up` (what `make up` runs): ready, stops cleanly, keeps its data."""
+"""`pitwall dev up` (what `make up` runs): ready, its first backup holds the sample runs, the CLI
+finds it, it stops cleanly and keeps its data. One stack for all of it: each start costs ~20 s."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -23,9 +25,10 @@ pytestmark = pytest.mark.stack
 
 def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PITWALL_")}
+    # No simulated car: its recordings would become runs too, and the backup's count is the samples'.
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("pitwall")), "dev", "up", "--data-dir", str(data_dir), "--port", str(port),
-         "--no-samples"],
+         "--no-car"],
         env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )
 
@@ -99,6 +102,37 @@ def _cli_uses_the_stack(checkout: Path) -> None:
     assert "0 problem(s)" in verified.stdout
 
 
+def _first_backup_holds_the_samples(
+    data_dir: Path, url: str, token: str, proc: subprocess.Popen[bytes], log: Path,
+) -> None:
+    """The backup service's catch-up of the schedule's latest slot is made with the samples
+    in, not over the empty catalogue of a stack just started; the page's numbers agree."""
+    from pymongo import MongoClient
+
+    from pitwall.common.contracts import mongo
+    from pitwall.common.settings import Settings
+    from pitwall.devstack.samples import SAMPLES
+
+    settings = Settings(_env_file=data_dir / "env")  # type: ignore[call-arg]
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=5000)
+
+    def finished() -> dict[str, Any] | None:
+        assert proc.poll() is None, "dev up exited early, waiting for its first backup"
+        return client[settings.mongo_db][mongo.BACKUPS].find_one({"status": {"$in": ["completed", "failed"]}})
+
+    try:
+        first = wait_for(finished, "the first backup to finish", timeout=420, every=1)
+    finally:
+        client.close()
+    assert first["status"] == "completed", first.get("reason")
+    assert not first["_id"].startswith("now-")
+    assert first["runs"] == len(SAMPLES), first
+    assert "backup starts once the sample runs are in" in log.read_text()
+    listed = httpx.get(f"{url}/api/v1/backups", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+    assert listed["coverage"]["catalogue_runs"] == len(SAMPLES)
+    assert listed["coverage"]["runs_not_backed_up"] == 0
+
+
 def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
     # Where `make up` keeps it: `.pitwall/` in the checkout.
     checkout = tmp_path / "checkout"
@@ -119,6 +153,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["role"] == "admin"
         assert httpx.get(f"{url}/api/v1/runs").status_code == 401
+        _first_backup_holds_the_samples(data_dir, url, token, proc, log)
         _cli_uses_the_stack(checkout)
         # leave something behind in the stack's MongoDB and S3
         import pymongo

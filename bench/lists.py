@@ -90,8 +90,8 @@ class Filler:
         self.inserted = {"runs": 0, "summaries": 0}
 
     def fill(self, n: int, batch: int = 1000, insert_batch: int = 50) -> None:
+        from pitwall.common.contracts import mongo
         from pitwall.common.summaries import run_summary
-        from pitwall.ingest import repository
 
         while self.count < n:
             docs = [_vary(self.template, i, self.rng) for i in range(self.count, min(n, self.count + batch))]
@@ -102,13 +102,13 @@ class Filler:
                 old = docs[: OLD_MAX_RUNS - self.count]
                 t = time.perf_counter()
                 for k in range(0, len(old), insert_batch):  # SecantusDB: small inserts are far faster
-                    self.db[repository.RUNS].insert_many(old[k : k + insert_batch], ordered=False)
+                    self.db[mongo.RUNS].insert_many(old[k : k + insert_batch], ordered=False)
                 self.seconds["runs"] += time.perf_counter() - t
                 self.inserted["runs"] += len(old)
             t = time.perf_counter()
             sums = [run_summary(d) for d in docs]
             for k in range(0, len(sums), insert_batch):
-                self.db[repository.RUN_SUMMARIES].insert_many(sums[k : k + insert_batch], ordered=False)
+                self.db[mongo.RUN_SUMMARIES].insert_many(sums[k : k + insert_batch], ordered=False)
             self.seconds["summaries"] += time.perf_counter() - t
             self.inserted["summaries"] += len(docs)
             self.count += len(docs)
@@ -125,6 +125,7 @@ def _indexes(settings: Any) -> None:
     from pymongo import IndexModel
 
     from pitwall.common import db
+    from pitwall.common.contracts import mongo
     from pitwall.ingest import repository
 
     async def go() -> None:
@@ -133,9 +134,9 @@ def _indexes(settings: Any) -> None:
             database = db.database(client, settings)
             await repository.ensure_indexes(database)
             old = [IndexModel(list(m.document["key"].items()), name=m.document["name"])
-                   for m in repository.INDEXES[repository.RUN_SUMMARIES]]
+                   for m in repository.INDEXES[mongo.RUN_SUMMARIES]]
             by_keys = [("signal_keys", 1), ("deleted", 1), ("start_ns", -1), ("_id", -1)]
-            await database[repository.RUNS].create_indexes([*old, IndexModel(by_keys, name="by_signal_keys")])
+            await database[mongo.RUNS].create_indexes([*old, IndexModel(by_keys, name="by_signal_keys")])
         finally:
             await client.close()
 

@@ -90,14 +90,16 @@ class Ops:
 
     def token(self, role: str) -> str:
         from pitwall.common import db
-        from pitwall.ingest import repository, tokens
+        from pitwall.common import tokenstore as tokens
+        from pitwall.common.contracts import mongo
+        from pitwall.ingest import repository
 
         async def make() -> str:
             client = db.make_client(self.settings)
             try:
                 database = db.database(client, self.settings)
                 await repository.ensure_indexes(database)
-                return (await tokens.create(database[repository.TOKENS], role, f"bench-ops-{role}"))[1]
+                return (await tokens.create(database[mongo.TOKENS], role, f"bench-ops-{role}"))[1]
             finally:
                 await client.close()
 

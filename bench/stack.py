@@ -148,7 +148,7 @@ class Stack:
     # -- tokens ---------------------------------------------------------------------------
     def token(self, role: str = "viewer") -> str:
         from pitwall.common import db
-        from pitwall.ingest import tokens
+        from pitwall.common import tokenstore as tokens
 
         async def make() -> str:
             client = db.make_client(self.settings)

@@ -49,11 +49,12 @@ class WebStack:
 
 async def _make_tokens(settings: Settings) -> dict[str, str]:
     from pitwall.common import db
-    from pitwall.ingest import repository, tokens
+    from pitwall.common import tokenstore as tokens
+    from pitwall.common.contracts import mongo
 
     client = db.make_client(settings)
     try:
-        collection = db.database(client, settings)[repository.TOKENS]
+        collection = db.database(client, settings)[mongo.TOKENS]
         made = {}
         for role in ROLES:
             _info, secret = await tokens.create(collection, role, f"web-{role}")

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, Page, expect
 from pymongo import MongoClient
 from test_web import log_in
 
+from pitwall.common.contracts import mongo
 from pitwall.common.contracts.searchwords import word_set as tokens
 from pitwall.common.summaries import run_summary
-from pitwall.ingest import repository
 
 if TYPE_CHECKING:
     from conftest import WebStack
@@ -41,9 +41,9 @@ RUNS: dict[str, tuple[str, datetime, datetime, str]] = {
 def ids(web_stack: WebStack) -> dict[str, str]:
     """The runs, written as ingest writes them (run, then its summary)."""
     out = {}
-    mongo: MongoClient[dict[str, Any]] = MongoClient(web_stack.settings.mongo_url)
+    client: MongoClient[dict[str, Any]] = MongoClient(web_stack.settings.mongo_url)
     try:
-        db = mongo[web_stack.settings.mongo_db]
+        db = client[web_stack.settings.mongo_db]
         for name, (filename, recorded, uploaded, track) in RUNS.items():
             run_id = f"{name * 8}{'0' * 56}"
             setup = {"track": track, "driver": "Adam", "event_type": filename.split("_")[0], "car": "HT09"}
@@ -53,11 +53,11 @@ def ids(web_stack: WebStack) -> dict[str, str]:
                 "notes": "", "deleted": False, "ingested_at": uploaded, "updated_at": uploaded, "topics": [],
                 "signal_keys": [], "search": tokens(filename, *setup.values()),
             }
-            db[repository.RUNS].insert_one(run)
-            db[repository.RUN_SUMMARIES].insert_one(run_summary(run))
+            db[mongo.RUNS].insert_one(run)
+            db[mongo.RUN_SUMMARIES].insert_one(run_summary(run))
             out[name] = run_id
     finally:
-        mongo.close()
+        client.close()
     return out
 
 

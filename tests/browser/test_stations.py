@@ -28,11 +28,12 @@ ONLINE = re.compile(r"\bonline\b")
 
 async def _uploader_token(stack: WebStack) -> str:
     from pitwall.common import db
-    from pitwall.ingest import repository, tokens
+    from pitwall.common import tokenstore as tokens
+    from pitwall.common.contracts import mongo
 
     client = db.make_client(stack.settings)
     try:
-        _info, secret = await tokens.create(db.database(client, stack.settings)[repository.TOKENS], "uploader",
+        _info, secret = await tokens.create(db.database(client, stack.settings)[mongo.TOKENS], "uploader",
                                             "station pit-web")
         return secret
     finally:

@@ -179,7 +179,7 @@ class Campaign:
 
     def _token(self, settings: Any) -> str:
         from pitwall.common import db
-        from pitwall.ingest import tokens
+        from pitwall.common import tokenstore as tokens
 
         async def make() -> str:
             client = db.make_client(settings)

@@ -14,8 +14,9 @@ from helpers.api import T0_NS, Api, insert_run, recording, require_ok, sha_of, s
 from testsupport.waiting import wait_for
 
 from pitwall.common import db
+from pitwall.common import tokenstore as tokens
+from pitwall.common.contracts import mongo
 from pitwall.common.settings import Settings
-from pitwall.ingest import repository, tokens
 
 pytestmark = pytest.mark.stack
 
@@ -125,7 +126,7 @@ def test_revoked_token_is_refused_within_seconds(api: Api) -> None:
     async def make() -> tuple[str, str]:
         client = db.make_client(api.settings)
         try:
-            info, secret = await tokens.create(db.database(client, api.settings)[repository.TOKENS], "viewer",
+            info, secret = await tokens.create(db.database(client, api.settings)[mongo.TOKENS], "viewer",
                                                "short-lived")
             return info.id, secret
         finally:
@@ -134,7 +135,7 @@ def test_revoked_token_is_refused_within_seconds(api: Api) -> None:
     async def revoke(token_id: str) -> bool:
         client = db.make_client(api.settings)
         try:
-            return await tokens.revoke(db.database(client, api.settings)[repository.TOKENS], token_id)
+            return await tokens.revoke(db.database(client, api.settings)[mongo.TOKENS], token_id)
         finally:
             await client.close()
 

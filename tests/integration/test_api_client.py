@@ -15,9 +15,9 @@ from helpers.api import T0_NS, Api, EventTap, insert_run, recording, sha_of, sta
 
 from pitwall.client import Client, ExportFailed, PitwallError
 from pitwall.common.columns import Recording
+from pitwall.common.contracts import mongo
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import repository
 
 pytestmark = pytest.mark.stack
 HOUR_NS = 3600 * 10**9
@@ -104,7 +104,7 @@ def test_upload(pw: Client, tmp_path: Path) -> None:
 def _play_converter(api: Api, tap: EventTap, content: bytes | None, reason: str | None = None) -> threading.Thread:
     """Answers the next export request on the bus: records it as ingest would, then
     finishes it as the converter would (with `content`, or failing with `reason`)."""
-    jobs = api.db[repository.JOBS]
+    jobs = api.db[mongo.JOBS]
 
     def work() -> None:
         request = tap.get(timeout=20)

@@ -19,10 +19,10 @@ import pytest
 from helpers.api import T0_NS, Api, EventTap, insert_run, recording, require_ok, sha_of, start_api
 from testsupport.waiting import wait_for
 
+from pitwall.common.contracts import mongo
 from pitwall.common.events import ConversionRequested, FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
-from pitwall.ingest import repository
 from pitwall.ingest.documents import rejected_document
 from pitwall.query_api import jobids
 
@@ -40,7 +40,7 @@ def runs(api: Api) -> dict[str, str]:
     b = insert_run(api, recording(T0_NS + 10**12), "endurance 2.mcap")["_id"]
     gone = insert_run(api, recording(T0_NS + 2 * 10**12), "gone.mcap", deleted=True)["_id"]
     sha = sha_of("junk")
-    api.db[repository.RUNS].insert_one(
+    api.db[mongo.RUNS].insert_one(
         rejected_document(FileUploaded(sha256=sha, object_key=f"mcap/{sha}.mcap", size=1, filename="junk.bin"),
                           "not MCAP")
     )
@@ -103,7 +103,7 @@ def test_bad_export_requests(api: Api, runs: dict[str, str], body: dict[str, Any
 
 def _job(api: Api, job_id: str, **fields: Any) -> None:
     now = datetime.now(UTC)
-    api.db[repository.JOBS].update_one(
+    api.db[mongo.JOBS].update_one(
         {"_id": job_id}, {"$set": {"updated_at": now, **fields}, "$setOnInsert": {"created_at": now}}, upsert=True
     )
 

@@ -16,6 +16,7 @@ from helpers.api import T0_NS, Api, recording, require_ok, run_docs, save_run, s
 from testsupport.waiting import wait_for
 
 from pitwall.common.columns import Recording
+from pitwall.common.contracts import mongo
 from pitwall.common.contracts.searchwords import word_set as tokens
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings
@@ -61,7 +62,7 @@ class Spec:
 
 def _seed(api: Api) -> list[Spec]:
     specs: list[Spec] = []
-    signals = api.db[repository.SIGNALS]
+    signals = api.db[mongo.SIGNALS]
     for i in range(30):
         # Runs 26-29 start at the same nanosecond as run 25: pages must break ties by id.
         start = T0_NS + min(i, 25) * HOUR_NS
@@ -268,8 +269,8 @@ def test_no_duplicates_or_gaps_while_runs_are_added(api: Api, specs: list[Spec])
     finally:
         stop.set()
         thread.join()
-        api.db[repository.RUNS].delete_many({"_id": {"$in": added}})
-        api.db[repository.RUN_SUMMARIES].delete_many({"_id": {"$in": added}})
+        api.db[mongo.RUNS].delete_many({"_id": {"$in": added}})
+        api.db[mongo.RUN_SUMMARIES].delete_many({"_id": {"$in": added}})
     assert added, "nothing was inserted during the walk"
     assert len(ids) == len(set(ids)), "a run was listed twice"
     assert before <= set(ids), f"runs missing: {before - set(ids)}"
@@ -353,8 +354,8 @@ PLAN_FILTERS: dict[str, tuple[RunFilters, str]] = {
 @pytest.mark.parametrize("name", list(PLAN_FILTERS))
 def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: str) -> None:
     filters, index = PLAN_FILTERS[name]
-    runs = api.db[repository.RUN_SUMMARIES]
-    key = [(f, d) for f, d in next(m.document["key"].items() for m in repository.INDEXES[repository.RUN_SUMMARIES]
+    runs = api.db[mongo.RUN_SUMMARIES]
+    key = [(f, d) for f, d in next(m.document["key"].items() for m in repository.INDEXES[mongo.RUN_SUMMARIES]
                                    if m.document["name"] == index)]
     real_mongodb = "secantusVersion" not in api.db.client.admin.command("buildInfo")
     sort = sort_spec(filters)
@@ -383,7 +384,7 @@ def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: 
 
 def test_has_signal_candidates_come_from_a_signals_index(api: Api, specs: list[Spec]) -> None:
     """`has_signal` is answered by `signals` (summaries carry no signal keys): by an index."""
-    found = api.db[repository.SIGNALS].find({"key": "Extra:value"}, {"run_id": 1, "_id": 0})
+    found = api.db[mongo.SIGNALS].find({"key": "Extra:value"}, {"run_id": 1, "_id": 0})
     plan = found.explain()["queryPlanner"]["winningPlan"]
     stages = _stages(plan)
     assert "COLLSCAN" not in [s["stage"] for s in stages]
@@ -475,8 +476,8 @@ def test_predicates_page_the_same_whether_checked_in_the_query_or_while_walking(
             ids: list[str] = []
             cursor = None
             while True:
-                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES],
-                                                        database[repository.SIGNALS], filters, 2, cursor)
+                items, cursor = await queries.list_runs(database[mongo.RUN_SUMMARIES],
+                                                        database[mongo.SIGNALS], filters, 2, cursor)
                 ids += [d["_id"] for d in items]
                 if cursor is None:
                     return ids
@@ -526,8 +527,8 @@ def test_pages_are_the_same_whatever_windows_earlier_pages_suggest(
             ids: list[str] = []
             cursor = None
             while True:
-                items, cursor = await queries.list_runs(database[repository.RUN_SUMMARIES],
-                                                        database[repository.SIGNALS], filters, 3, cursor)
+                items, cursor = await queries.list_runs(database[mongo.RUN_SUMMARIES],
+                                                        database[mongo.SIGNALS], filters, 3, cursor)
                 ids += [d["_id"] for d in items]
                 if cursor is None:
                     return ids

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from helpers.api import Api, require_ok, start_api
 
+from pitwall.common.contracts import mongo
 from pitwall.common.contracts.searchwords import word_set as tokens
 from pitwall.common.settings import Settings
 from pitwall.common.summaries import run_summary
@@ -78,7 +79,7 @@ def _seed(api: Api) -> list[Seeded]:
         }))
         seeded.append(Seeded(run_id, docs[-1]["start_ns"], docs[-1]["uploaded_ns"], setup["track"], setup["driver"],
                              frozenset(search)))
-    sums = api.db[repository.RUN_SUMMARIES]
+    sums = api.db[mongo.RUN_SUMMARIES]
     # Small batches: SecantusDB's cost per document grows with the size of one insert.
     for k in range(0, N, 50):
         sums.insert_many(docs[k : k + 50])
@@ -240,7 +241,7 @@ def test_every_page_query_walks_an_index_in_order(api: Api, runs: list[Seeded], 
     filters = replace(base, sort=sort)  # type: ignore[arg-type]
     if sort.lstrip("-") == "uploaded":
         index = "list_uploaded" if index == "list" else f"{index}_uploaded"
-    summaries = api.db[repository.RUN_SUMMARIES]
+    summaries = api.db[mongo.RUN_SUMMARIES]
     middle = next(r for r in runs[N // 2 :] if r.start_ns is not None)
     key = middle.uploaded_ns if filters.key == "uploaded_ns" else middle.start_ns
     queries: list[dict[str, Any]] = []
@@ -252,7 +253,7 @@ def test_every_page_query_walks_an_index_in_order(api: Api, runs: list[Seeded], 
     real_mongodb = "secantusVersion" not in api.db.client.admin.command("buildInfo")
     if not real_mongodb and (name, sort.lstrip("-")) in SECANTUS_SCANS:
         pytest.xfail(SECANTUS_SCANS[name, sort.lstrip("-")])
-    key_spec = next(m.document["key"] for m in repository.INDEXES[repository.RUN_SUMMARIES]
+    key_spec = next(m.document["key"] for m in repository.INDEXES[mongo.RUN_SUMMARIES]
                     if m.document["name"] == index)
     assert queries, "no query to explain"
     for query in queries:

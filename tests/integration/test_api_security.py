@@ -17,9 +17,10 @@ import pytest
 from helpers.api import T0_NS, Api, insert_run, recording, require_ok, sha_of, start_api
 
 from pitwall.common import db
+from pitwall.common import tokenstore as tokens
+from pitwall.common.contracts import mongo
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore, mcap_key
-from pitwall.ingest import repository, tokens
 
 pytestmark = pytest.mark.stack
 
@@ -109,7 +110,7 @@ def test_one_stale_token_repeated_does_not_lock_a_client_out(api: Api) -> None:
 async def _make_token(settings: Settings, role: str, name: str, **set_fields: Any) -> str:
     client = db.make_client(settings)
     try:
-        coll = db.database(client, settings)[repository.TOKENS]
+        coll = db.database(client, settings)[mongo.TOKENS]
         info, secret = await tokens.create(coll, role, name, expires_in=timedelta(days=1))
         if set_fields:  # e.g. an expiry in the past: as if the day had gone by
             await coll.update_one({"_id": info.id}, {"$set": set_fields})
@@ -122,7 +123,7 @@ async def _legacy_token(settings: Settings) -> str:
     """A token as made before expiry existed: no `expires_at` field at all."""
     client = db.make_client(settings)
     try:
-        coll = db.database(client, settings)[repository.TOKENS]
+        coll = db.database(client, settings)[mongo.TOKENS]
         info, secret = await tokens.create(coll, "viewer", "legacy")
         await coll.update_one({"_id": info.id}, {"$unset": {"expires_at": ""}})
         assert "expires_at" not in (await coll.find_one({"_id": info.id}) or {})

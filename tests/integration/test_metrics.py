@@ -50,13 +50,15 @@ def eventually(port: int, check: Callable[[Samples], bool], what: str, timeout: 
 
 async def _tokens(settings: Settings) -> dict[str, str]:
     from pitwall.common import db
-    from pitwall.ingest import repository, tokens
+    from pitwall.common import tokenstore as tokens
+    from pitwall.common.contracts import mongo
+    from pitwall.ingest import repository
 
     client = db.make_client(settings)
     try:
         database = db.database(client, settings)
         await repository.ensure_indexes(database)
-        return {role: (await tokens.create(database[repository.TOKENS], role, f"metrics-{role}"))[1]
+        return {role: (await tokens.create(database[mongo.TOKENS], role, f"metrics-{role}"))[1]
                 for role in ("uploader", "admin")}
     finally:
         await client.close()

@@ -13,10 +13,10 @@ import pytest
 from helpers.api import T0_NS, Api, recording, require_ok, run_docs
 from helpers.with_ingest import start_api_with_ingest, wait_for
 
+from pitwall.common.contracts import mongo
 from pitwall.common.settings import Settings
 from pitwall.common.summaries import run_summary
 from pitwall.devstack.services import ServiceProcess
-from pitwall.ingest import repository
 from pitwall.synth import write_synth
 
 pytestmark = pytest.mark.stack
@@ -58,7 +58,7 @@ def backfill_counts(ingest: ServiceProcess) -> dict[str, int]:
 
 def completed(api: Api, command: dict[str, Any]) -> None:
     # Ingest marks an event processed only after handling it: from then on, the list must show it.
-    wait_for(lambda: api.db[repository.PROCESSED].find_one({"_id": command["command_id"]}),
+    wait_for(lambda: api.db[mongo.PROCESSED].find_one({"_id": command["command_id"]}),
              f"command {command['action']}", 30)
 
 
@@ -111,7 +111,7 @@ def test_the_list_follows_every_write_of_ingest(stack: tuple[Api, ServiceProcess
 def test_start_up_backfill_gives_old_databases_their_summaries(stack: tuple[Api, ServiceProcess]) -> None:
     api, ingest = stack
     ingest.stop()
-    runs, sums = api.db[repository.RUNS], api.db[repository.RUN_SUMMARIES]
+    runs, sums = api.db[mongo.RUNS], api.db[mongo.RUN_SUMMARIES]
     # Runs written before summaries existed, one whose summary missed an edit, and a
     # summary whose run is gone.
     old = [run_docs(recording(T0_NS + i * 10**12, seconds=2, rate_hz=5), f"old_{i}.mcap")[0] for i in range(3)]
@@ -142,7 +142,7 @@ def test_start_up_backfill_rebuilds_summaries_made_by_older_code(stack: tuple[Ap
 
     api, ingest = stack
     ingest.stop()
-    runs, sums = api.db[repository.RUNS], api.db[repository.RUN_SUMMARIES]
+    runs, sums = api.db[mongo.RUNS], api.db[mongo.RUN_SUMMARIES]
     doc = run_docs(recording(T0_NS - 10**15, seconds=2, rate_hz=5), "quokka_session.mcap")[0]
     latest = max(d["ingested_at"] for d in runs.find({}, {"ingested_at": 1}))
     doc["ingested_at"] = doc["updated_at"] = latest + timedelta(hours=1)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pitwall.ingest.tokens import parse_duration
+from pitwall.common.apitokens import parse_duration
 from pitwall.query_api import limiter as limiter_module
 from pitwall.query_api.limiter import FailureLimiter
 

@@ -55,8 +55,8 @@ def seed_runs(settings: Any, n: int) -> None:
     from helpers.api import T0_NS, recording, run_docs
     from pymongo import MongoClient
 
+    from pitwall.common.contracts import mongo
     from pitwall.common.summaries import run_summary
-    from pitwall.ingest import repository
 
     db = MongoClient(settings.mongo_url)[settings.mongo_db]
     base = [recording(T0_NS, seconds=4, rate_hz=10, seed=s, speed_max=10.0 + s) for s in range(20)]
@@ -70,14 +70,14 @@ def seed_runs(settings: Any, n: int) -> None:
         runs.append(doc)
         stats += st
         if len(runs) == 1000:
-            db[repository.RUNS].insert_many(runs)
-            db[repository.RUN_SUMMARIES].insert_many([run_summary(d) for d in runs])
-            db[repository.SIGNALS].insert_many(stats)
+            db[mongo.RUNS].insert_many(runs)
+            db[mongo.RUN_SUMMARIES].insert_many([run_summary(d) for d in runs])
+            db[mongo.SIGNALS].insert_many(stats)
             runs, stats = [], []
     if runs:
-        db[repository.RUNS].insert_many(runs)
-        db[repository.RUN_SUMMARIES].insert_many([run_summary(d) for d in runs])
-        db[repository.SIGNALS].insert_many(stats)
+        db[mongo.RUNS].insert_many(runs)
+        db[mongo.RUN_SUMMARIES].insert_many([run_summary(d) for d in runs])
+        db[mongo.SIGNALS].insert_many(stats)
 
 
 def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
@@ -87,9 +87,9 @@ def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
     from helpers.api import run_docs, write_store
     from pymongo import MongoClient
 
+    from pitwall.common.contracts import mongo
     from pitwall.common.mcapread import read_recording
     from pitwall.common.summaries import run_summary
-    from pitwall.ingest import repository
 
     path = work / "long.mcap"
     subprocess.run([sys.executable, "-m", "pitwall.cli.main", "synth", str(path), "--minutes", str(minutes),
@@ -98,22 +98,24 @@ def seed_long_run(settings: Any, minutes: float, work: Path) -> str:
     rec = read_recording(str(path))
     doc, stats = run_docs(rec, "long.mcap")
     db = MongoClient(settings.mongo_url)[settings.mongo_db]
-    db[repository.RUNS].insert_one(doc)
-    db[repository.RUN_SUMMARIES].insert_one(run_summary(doc))
-    db[repository.SIGNALS].insert_many(stats)
+    db[mongo.RUNS].insert_one(doc)
+    db[mongo.RUN_SUMMARIES].insert_one(run_summary(doc))
+    db[mongo.SIGNALS].insert_many(stats)
     write_store(settings, rec, doc["_id"])
     return str(doc["_id"])
 
 
 async def make_token(settings: Any) -> str:
     from pitwall.common import db
-    from pitwall.ingest import repository, tokens
+    from pitwall.common import tokenstore as tokens
+    from pitwall.common.contracts import mongo
+    from pitwall.ingest import repository
 
     client = db.make_client(settings)
     try:
         database = db.database(client, settings)
         await repository.ensure_indexes(database)
-        return (await tokens.create(database[repository.TOKENS], "viewer", "bench"))[1]
+        return (await tokens.create(database[mongo.TOKENS], "viewer", "bench"))[1]
     finally:
         await client.close()
 

@@ -20,14 +20,16 @@ from pymongo import MongoClient
 from testsupport.services import start_service, wait_until_ready
 
 from pitwall.common import signalstore
+from pitwall.common import tokenstore as tokens
 from pitwall.common.columns import Recording, Signal, TopicColumns
+from pitwall.common.contracts import mongo
 from pitwall.common.events import FileUploaded
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
 from pitwall.common.summaries import run_summary
 from pitwall.devstack.ports import free_port, release
 from pitwall.devstack.services import ServiceProcess
-from pitwall.ingest import repository, tokens
+from pitwall.ingest import repository
 from pitwall.ingest.digest import Digest
 from pitwall.ingest.documents import run_document
 
@@ -68,7 +70,7 @@ async def _ensure(settings: Settings) -> dict[str, tuple[str, str]]:
         await repository.ensure_indexes(database)
         made = {}
         for role in ROLES:
-            info, secret = await tokens.create(database[repository.TOKENS], role, f"test-{role}")
+            info, secret = await tokens.create(database[mongo.TOKENS], role, f"test-{role}")
             made[role] = (info.id, secret)
         return made
     finally:
@@ -168,7 +170,7 @@ def run_docs(
 def insert_run(api: Api, rec: Recording, filename: str, *, store: bool = False, **overrides: Any) -> dict[str, Any]:
     doc, stats = run_docs(rec, filename, **overrides)
     database = api.db
-    database[repository.SIGNALS].insert_many(stats)
+    database[mongo.SIGNALS].insert_many(stats)
     save_run(database, doc)
     if store:
         write_store(api.settings, rec, doc["_id"])
@@ -177,8 +179,8 @@ def insert_run(api: Api, rec: Recording, filename: str, *, store: bool = False, 
 
 def save_run(database: Any, doc: dict[str, Any]) -> None:
     """A run document and its summary, written as ingest writes them (the run first)."""
-    database[repository.RUNS].insert_one(doc)
-    database[repository.RUN_SUMMARIES].insert_one(run_summary(doc))
+    database[mongo.RUNS].insert_one(doc)
+    database[mongo.RUN_SUMMARIES].insert_one(run_summary(doc))
 
 
 def write_store(settings: Settings, rec: Recording, sha: str) -> None:

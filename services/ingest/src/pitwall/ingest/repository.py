@@ -9,23 +9,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from pitwall.common import summaries
-
-# The names are the contract's (tests and tools still reach them through this module).
-from pitwall.common.contracts.mongo import (
-    JOBS,
-    OUTBOX,
-    PROCESSED,
-    RUN_SUMMARIES,
-    RUNS,
-    SIGNALS,
-    STATIONS,
-    TOKENS,
-)
-
-__all__ = [
-    "INDEXES", "JOBS", "LIST_FILTER_FIELDS", "OUTBOX", "PROCESSED", "RUNS", "RUN_SUMMARIES", "SIGNALS",
-    "STATIONS", "TOKENS", "ensure_indexes",
-]
+from pitwall.common.contracts import mongo
 
 _BY_START = [("start_ns", DESCENDING), ("_id", DESCENDING)]
 _BY_UPLOADED = [(summaries.UPLOADED_NS, DESCENDING), ("_id", DESCENDING)]
@@ -38,8 +22,8 @@ LIST_FILTER_FIELDS = (
 INDEXES: dict[str, list[IndexModel]] = {
     # Lists read `run_summaries`, so runs need only their lookups (older databases keep
     # their former list indexes: harmless, and dropping them is an operator's choice).
-    RUNS: [IndexModel([("uploads.event_id", ASCENDING)], name="upload_event")],
-    RUN_SUMMARIES: [
+    mongo.RUNS: [IndexModel([("uploads.event_id", ASCENDING)], name="upload_event")],
+    mongo.RUN_SUMMARIES: [
         # Every list filter is an equality on one field + the keyset sort on
         # (start_ns, _id) or (uploaded_ns, _id): each pair gets an index that serves
         # both, no blocking sort.
@@ -51,15 +35,15 @@ INDEXES: dict[str, list[IndexModel]] = {
             for f in LIST_FILTER_FIELDS
         ),
     ],
-    SIGNALS: [
+    mongo.SIGNALS: [
         IndexModel([("run_id", ASCENDING)], name="run"),
         *(IndexModel([("key", ASCENDING), (s, ASCENDING)], name=f"key_{s}") for s in ("max", "min", "mean")),
     ],
-    JOBS: [IndexModel([("created_at", DESCENDING)], name="created")],
-    OUTBOX: [IndexModel([("published_at", ASCENDING), ("created_at", ASCENDING)], name="pending")],
-    TOKENS: [IndexModel([("hash", ASCENDING)], name="hash", unique=True)],
+    mongo.JOBS: [IndexModel([("created_at", DESCENDING)], name="created")],
+    mongo.OUTBOX: [IndexModel([("published_at", ASCENDING), ("created_at", ASCENDING)], name="pending")],
+    mongo.TOKENS: [IndexModel([("hash", ASCENDING)], name="hash", unique=True)],
     # Idempotency keys only need to outlive any redelivery.
-    PROCESSED: [IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=30 * 86400)],
+    mongo.PROCESSED: [IndexModel([("at", ASCENDING)], name="ttl", expireAfterSeconds=30 * 86400)],
 }
 
 

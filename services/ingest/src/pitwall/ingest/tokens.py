@@ -1,7 +1,7 @@
 """The web page's token commands and query_api's usage reports, applied to `tokens`.
 
 Creating, listing and revoking live in `pitwall.common.tokenstore` (the CLI and the dev
-stack use them without a running service); re-exported here for callers of old.
+stack use them without a running service).
 """
 
 from __future__ import annotations
@@ -10,24 +10,11 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from pitwall.common.apitokens import PREFIX, ROLES, Role, hash_token, parse_duration, token_document
+from pitwall.common.apitokens import token_document
 from pitwall.common.events import TokenCommand, TokensUsed
 from pitwall.common.logging import get_logger
-from pitwall.common.tokenstore import (
-    TokenInfo,
-    create,
-    ensure_admin_token,
-    ensure_index,
-    ensure_token,
-    list_tokens,
-    lookup,
-    revoke,
-)
+from pitwall.common.tokenstore import ensure_index, revoke
 
-__all__ = [
-    "PREFIX", "ROLES", "Role", "TokenInfo", "apply_command", "create", "ensure_admin_token", "ensure_token",
-    "hash_token", "list_tokens", "lookup", "parse_duration", "record_usage", "revoke",
-]
 log = get_logger(__name__)
 
 

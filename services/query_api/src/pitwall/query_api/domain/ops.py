@@ -104,11 +104,8 @@ def _connection(res: Resources) -> Any:
 
 
 def _letter(d: broker_ops.DeadLetter) -> DeadLetterView:
-    return DeadLetterView(
-        id=d.id, service=d.service, routing_key=d.routing_key, reason=d.reason, dead_at=d.dead_at,
-        published_at=d.published_at, retries=d.retries, ops_retries=d.ops_retries,
-        correlation_id=d.correlation_id, size=d.size, preview=d.preview,
-    )
+    # The view is the broker's record as the API shows it (same fields, validated).
+    return DeadLetterView.model_validate(d, from_attributes=True)
 
 
 async def _outbox(res: Resources) -> OutboxView:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers.api import T0_NS, Api, recording, require_ok, run_docs, save_run, sha_of, start_api
+from helpers.plans import index_gives_order, plan_stages
 from testsupport.waiting import wait_for
 
 from pitwall.common.columns import Recording
@@ -318,24 +319,6 @@ def test_facets_list_values_to_filter_by(api: Api, specs: list[Spec]) -> None:
 
 
 # -- query plans --------------------------------------------------------------------
-def _stages(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [plan]
-    for child in [plan.get("inputStage"), *(plan.get("inputStages") or [])]:
-        if child:
-            out += _stages(child)
-    return out
-
-
-def _index_gives_order(key: list[tuple[str, int]], query: dict[str, Any], sort: list[tuple[str, int]]) -> bool:
-    """MongoDB's rule: once the fields pinned to one value are left out, the index keys
-    start with the sort keys, all in the index's direction or all reversed; then the
-    index gives the order and no SORT stage is needed."""
-    pinned = {k for k, v in query.items() if not isinstance(v, dict)}
-    want = [(f, d) for f, d in sort if f not in pinned]
-    rest = [(f, d) for f, d in key if f not in pinned][: len(want)]
-    return rest == want or rest == [(f, -d) for f, d in want]
-
-
 PLAN_FILTERS: dict[str, tuple[RunFilters, str]] = {
     "none": (RunFilters(), "list"),
     "time range": (RunFilters(recorded_after=datetime(2023, 11, 15, tzinfo=UTC)), "list"),
@@ -370,7 +353,7 @@ def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: 
         assert queries, f"no query for a page from cursor {cursor}"
         for query in queries:
             plan = runs.find(query).sort(sort).limit(51).explain()["queryPlanner"]["winningPlan"]
-            stages = _stages(plan)
+            stages = plan_stages(plan)
             names = [s["stage"] for s in stages]
             assert "COLLSCAN" not in names, (query, names)
             scans = [s for s in stages if s["stage"] == "IXSCAN"]
@@ -379,14 +362,14 @@ def test_list_queries_walk_an_index_in_order(api: Api, specs: list[Spec], name: 
                 assert "SORT" not in names, (query, names)
             # SecantusDB's planner always adds a SORT after an index with an equality
             # prefix; MongoDB does not when this holds, which is what matters in production.
-            assert _index_gives_order(key, query, sort), (query, key)
+            assert index_gives_order(key, query, sort), (query, key)
 
 
 def test_has_signal_candidates_come_from_a_signals_index(api: Api, specs: list[Spec]) -> None:
     """`has_signal` is answered by `signals` (summaries carry no signal keys): by an index."""
     found = api.db[mongo.SIGNALS].find({"key": "Extra:value"}, {"run_id": 1, "_id": 0})
     plan = found.explain()["queryPlanner"]["winningPlan"]
-    stages = _stages(plan)
+    stages = plan_stages(plan)
     assert "COLLSCAN" not in [s["stage"] for s in stages]
     scans = [s["indexName"] for s in stages if s["stage"] == "IXSCAN"]
     assert scans and all(name.startswith("key_") for name in scans), stages

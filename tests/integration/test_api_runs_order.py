@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from helpers.api import Api, require_ok, start_api
+from helpers.plans import index_gives_order, plan_stages
 
 from pitwall.common.contracts import mongo
 from pitwall.common.contracts.searchwords import word_set as tokens
@@ -202,14 +203,6 @@ def test_unknown_sort_or_filter_values_are_422_naming_the_parameter_and_allowed_
 
 
 # -- query plans at 10,000 runs -------------------------------------------------------
-def _stages(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [plan]
-    for child in [plan.get("inputStage"), *(plan.get("inputStages") or [])]:
-        if child:
-            out += _stages(child)
-    return out
-
-
 PLAN_FILTERS: dict[str, tuple[RunFilters, dict[str, tuple[str, ...]] | None, str]] = {
     "none": (RunFilters(), None, "list"),
     "recording window": (RunFilters(recorded_after=T0 + timedelta(days=5), recorded_before=T0 + timedelta(days=40)),
@@ -258,23 +251,13 @@ def test_every_page_query_walks_an_index_in_order(api: Api, runs: list[Seeded], 
     assert queries, "no query to explain"
     for query in queries:
         plan = summaries.find(query).sort(sort_spec(filters)).limit(51).explain()["queryPlanner"]["winningPlan"]
-        stages = _stages(plan)
+        stages = plan_stages(plan)
         kinds = [s["stage"] for s in stages]
         assert "COLLSCAN" not in kinds, (query, kinds)
         # An $in of names is one ordered walk per name, merged (SORT_MERGE streams, it never blocks).
         assert {s["indexName"] for s in stages if s["stage"] == "IXSCAN"} == {index}, (query, stages)
-        assert _index_gives_order(list(key_spec.items()), query, sort_spec(filters)), (query, key_spec)
+        assert index_gives_order(list(key_spec.items()), query, sort_spec(filters)), (query, key_spec)
         if real_mongodb:
             # SecantusDB's planner puts a SORT after any index with an equality prefix,
             # even when the index gives the order (see test_api_runs.py); MongoDB does not.
             assert "SORT" not in kinds, (query, kinds)
-
-
-def _index_gives_order(key: list[tuple[str, int]], query: dict[str, Any], sort: list[tuple[str, int]]) -> bool:
-    """MongoDB's rule: once the fields pinned to one value (or an $in of values, walked
-    one by one and merged) are left out, the index keys start with the sort keys, all in
-    the index's direction or all reversed; then no blocking SORT stage is needed."""
-    pinned = {k for k, v in query.items() if not isinstance(v, dict) or set(v) == {"$in"}}
-    want = [(f, d) for f, d in sort if f not in pinned]
-    rest = [(f, d) for f, d in key if f not in pinned][: len(want)]
-    return rest == want or rest == [(f, -d) for f, d in want]

@@ -63,6 +63,9 @@ class TopicColumns:
     encoding: str  # "protobuf" | "jsonschema"
     log_time_ns: np.ndarray  # int64, N, in file order
     signals: dict[str, Signal] = field(default_factory=dict)  # by path, in schema order
+    # What the topic's own schema says of a leaf beyond its type, by path: JSON-schema
+    # `unit` and `description` (protobuf enum names are on the Signal).
+    schema_info: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def count(self) -> int:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pitwall.common.apitokens import Role
+from pitwall.common.catalogue.info import SignalInfo
 from pitwall.common.exportspec import ExportSpec
 
 
@@ -84,6 +85,13 @@ class ConversionRequested(Event, ExportSpec):
     # made by hand) the converter names files after `filenames`.
     download_name: str | None = None
     run_names: dict[str, str] = Field(default_factory=dict)
+    # What each signal is (unit, description, states), resolved by query_api from the
+    # channel catalogue for each run: run id -> signal key -> info. Written into the export
+    # (MAT signal_map, Parquet field metadata, CSV signals.csv) and part of its cache key.
+    catalogue: dict[str, dict[str, SignalInfo]] = Field(default_factory=dict)
+    # Other names of a signal key (declared renames across CAN description versions): a
+    # requested key also selects the run's signal under any of these names.
+    aliases: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class ConversionProgress(Event):
@@ -215,6 +223,23 @@ class TokenCommand(Event):
     actor: str | None = None
 
 
+class CatalogueCommand(Event):
+    """A change to the channel catalogue asked for by query_api, carried out by ingest.
+
+    add_source: `source` is a parsed CAN description (`pitwall.common.catalogue.store`'s
+    document form) and `source_id` its id; delete_source: `source_id`; edit: `key` and
+    `changes` (unit, description, display_name, states, renamed_to; None clears a field).
+    """
+
+    name: ClassVar[str] = "catalogue.command"
+    action: Literal["add_source", "delete_source", "edit"]
+    source_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    source: dict[str, Any] | None = None
+    key: str | None = Field(default=None, min_length=3, max_length=500)
+    changes: dict[str, Any] = Field(default_factory=dict)
+    actor: str | None = None
+
+
 class TokensUsed(Event):
     """When tokens were last used: query_api reports the tokens it saw, in batches."""
 
@@ -239,6 +264,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StationStatus,
         TokenCommand,
         TokensUsed,
+        CatalogueCommand,
     )
 }
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pitwall.common.catalogue import Catalogue, states_of
 from pitwall.common.columns import Recording, TopicColumns
 from pitwall.common.contracts.documents import ChannelDoc, LapDoc
 from pitwall.common.selection import Selection
@@ -93,6 +95,8 @@ class Digest:
     passes: int = 0
     # The event rules evaluated on each pass, and what they found so far (small).
     rules: RuleSet = field(default_factory=RuleSet)
+    # The channel catalogue: its state names count for state rules.
+    catalogue: Catalogue | None = None
     _found: dict[str, eventrules.Found] = field(default_factory=dict)
     # The track's topic with only its time, latitude and longitude columns.
     _gps: TopicColumns | None = None
@@ -127,7 +131,7 @@ class Digest:
         self.channels += channel_summaries(rec)
         self.signal_keys += [signal_key(t.topic, p) for t in rec.topics.values() for p in t.signals]
         self.stats += recording_stats(rec)
-        eventrules.evaluate(self.rules, rec, self._found)
+        eventrules.evaluate(self.rules, rec, self._found, self._states(rec))
         found = find_gps(rec)
         if found is not None:
             topic, lat, lon = found
@@ -149,6 +153,18 @@ class Digest:
             cols = rec.topics[topic]
             self._counter = (TopicColumns(topic, cols.schema_name, cols.encoding, cols.log_time_ns,
                                           {number.path: number}), number.path)
+
+    def _states(self, rec: Recording) -> dict[str, dict[int, str]] | None:
+        """The catalogue's state names of this pass's signals (None when no rule needs them)."""
+        if self.catalogue is None or self.catalogue.empty or not any(
+            isinstance(r, eventrules.StateRule) for r in self.rules.rules
+        ):
+            return None
+        start = None if rec.origin_ns is None else datetime.fromtimestamp(rec.origin_ns / 1e9, UTC)
+        topics = {t.topic: t.schema_name for t in rec.topics.values()}
+        keys = [signal_key(t.topic, p) for t in rec.topics.values() for p in t.signals]
+        info = self.catalogue.for_run(start, topics, keys)
+        return {k: states_of(v) for k, v in info.items() if v.get("states")}
 
     @property
     def rule_events(self) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -56,10 +57,13 @@ class StateRule(_Rule):
     type: Literal["state"]
     state: str = Field(min_length=1, max_length=200)
 
-    def hits(self, sig: Signal) -> tuple[np.ndarray, dict[str, Any]] | None:
-        if sig.kind != "enum" or not sig.enum_names or sig.repeated:
+    def hits(self, sig: Signal, states: Mapping[int, str] | None = None) -> tuple[np.ndarray, dict[str, Any]] | None:
+        """`states`: the catalogue's state names of the signal (a CAN description names the
+        states of an integer field too); else the schema's enum names."""
+        names = states or (sig.enum_names if sig.kind == "enum" else None)
+        if not names or sig.repeated or sig.kind in ("string", "double", "single"):
             return None
-        codes = {code: name for code, name in sig.enum_names.items() if fnmatchcase(name.upper(), self.state.upper())}
+        codes = {code: name for code, name in names.items() if fnmatchcase(name.upper(), self.state.upper())}
         if not codes:
             return None
         values = np.asarray(sig.values)
@@ -79,7 +83,7 @@ class LimitRule(_Rule):
             raise ValueError("a limit rule needs `above` or `below` (or both)")
         return self
 
-    def hits(self, sig: Signal) -> tuple[np.ndarray, dict[str, Any]] | None:
+    def hits(self, sig: Signal, states: Mapping[int, str] | None = None) -> tuple[np.ndarray, dict[str, Any]] | None:
         if sig.kind in ("string", "logical", "enum"):
             return None
         values = np.asarray(sig.values, dtype=np.float64)
@@ -161,8 +165,12 @@ class Found:
     more: int = 0
 
 
-def evaluate(rules: RuleSet, rec: Recording, found: dict[str, Found]) -> None:
-    """Add the ranges each rule holds on in this pass's topics to `found` (by rule name)."""
+def evaluate(
+    rules: RuleSet, rec: Recording, found: dict[str, Found], states: Mapping[str, Mapping[int, str]] | None = None
+) -> None:
+    """Add the ranges each rule holds on in this pass's topics to `found` (by rule name).
+
+    `states`: state names by signal key from the channel catalogue (state rules match them)."""
     origin = rec.origin_ns or 0
     for rule in rules.rules:
         acc = found.setdefault(rule.name, Found())
@@ -174,7 +182,7 @@ def evaluate(rules: RuleSet, rec: Recording, found: dict[str, Found]) -> None:
             for sig in cols.signals.values():
                 if not signals.wants_signal(cols.topic, sig.path):
                     continue
-                got = rule.hits(sig)
+                got = rule.hits(sig, (states or {}).get(f"{cols.topic}:{sig.path}"))
                 if got is None:
                     continue
                 hit, extra = got

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pitwall.common.broker.handlers import Handlers
 from pitwall.common.contracts import mongo
 from pitwall.common.events import (
+    CatalogueCommand,
     ConversionCompleted,
     ConversionFailed,
     ConversionProgress,
@@ -23,7 +24,7 @@ from pitwall.common.events import (
     TokensUsed,
 )
 from pitwall.common.runtime import release_free_memory
-from pitwall.ingest import jobs, runcommands, stations, summaries, tokens
+from pitwall.ingest import catalogue, jobs, runcommands, stations, summaries, tokens
 
 if TYPE_CHECKING:
     from pitwall.ingest.ingestor import Ingestor
@@ -62,3 +63,8 @@ async def token_command(ingestor: Ingestor, event: TokenCommand) -> None:
 @HANDLERS.on(TokensUsed)
 async def token_used(ingestor: Ingestor, event: TokensUsed) -> None:
     await tokens.record_usage(ingestor.db[mongo.TOKENS], event)
+
+
+@HANDLERS.on(CatalogueCommand)
+async def catalogue_command(ingestor: Ingestor, event: CatalogueCommand) -> None:
+    await catalogue.apply_command(ingestor.db, event)

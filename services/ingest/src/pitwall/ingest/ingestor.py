@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from pitwall.common import metrics, signalstore
+from pitwall.common.catalogue import Catalogue, CatalogueReader
 from pitwall.common.columns import Recording
 from pitwall.common.contracts import mongo
 from pitwall.common.events import Event, FileUploaded, RunIngested, RunRejected
@@ -56,7 +57,8 @@ def decode_file(path: str, selection: Selection | None = None) -> Recording:
 
 
 def digest_file(
-    path: str, put: Callable[[str, bytes], None], prefix: str, budget_bytes: int, rules: RuleSet | None = None
+    path: str, put: Callable[[str, bytes], None], prefix: str, budget_bytes: int, rules: RuleSet | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Digest:
     """Decode a file (in passes when its columns would pass the budget), writing each
     pass's topics to the signal store under `prefix`, the manifest last; `rules` mark
@@ -67,7 +69,7 @@ def digest_file(
         passes = plan_passes(path, budget_bytes)
     except NotMcapError as exc:
         raise Rejected(str(exc)) from exc
-    digest = Digest(rules=rules or RuleSet())
+    digest = Digest(rules=rules or RuleSet(), catalogue=catalogue)
     entries: list[dict[str, Any]] = []
     for selection in passes:
         rec = decode_file(path, selection)
@@ -104,6 +106,7 @@ class Ingestor:
         # The memory budget is the process's: one file is decoded at a time (the decode
         # already keeps both cores busy; concurrent files would only add their columns).
         self._decoding = asyncio.Semaphore(1)
+        self.catalogue = CatalogueReader()
 
     # -- file.uploaded ---------------------------------------------------------------
     async def _existing(self, sha256: str) -> dict[str, Any] | None:
@@ -119,8 +122,9 @@ class Ingestor:
         try:
             # The signal store is written before the run exists, so a ready run always
             # has its columns; rewriting it on a retry writes the same objects.
+            catalogue = await self.catalogue.get(self.db)
             async with self._decoding:
-                digest = await asyncio.to_thread(self._fetch_and_digest, event)
+                digest = await asyncio.to_thread(self._fetch_and_digest, event, catalogue)
         except Rejected as exc:
             await self._reject(event, str(exc))
             _count("rejected", event.size, time.perf_counter() - started)
@@ -156,7 +160,7 @@ class Ingestor:
         )
         _count("ingested", event.size, time.perf_counter() - started)
 
-    def _fetch_and_digest(self, event: FileUploaded) -> Digest:
+    def _fetch_and_digest(self, event: FileUploaded, catalogue: Catalogue | None = None) -> Digest:
         tmp_dir = self.settings.data_dir / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, path = tempfile.mkstemp(suffix=".mcap", dir=tmp_dir)
@@ -174,7 +178,7 @@ class Ingestor:
             bucket = self.settings.bucket_signals
             return digest_file(
                 path, lambda key, data: self.store.put_bytes(bucket, key, data), event.sha256,
-                self.settings.ingest_memory_mb << 20, self.rules,
+                self.settings.ingest_memory_mb << 20, self.rules, catalogue,
             )  # fmt: skip
         finally:
             os.unlink(path)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from pitwall.common.catalogue.info import states_json
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.common.contracts.documents import ChannelDoc
 
@@ -27,6 +28,9 @@ def signal_stats(topic: TopicColumns, sig: Signal) -> dict[str, Any]:
     }
     if sig.repeated:
         doc["width"] = sig.width
+    schema = _schema_info(topic, sig)
+    if schema:
+        doc["schema"] = schema
     values = sig.values
     if sig.kind == "string":
         distinct = sorted({str(v) for v in values[:100_000]})
@@ -47,6 +51,15 @@ def signal_stats(topic: TopicColumns, sig: Signal) -> dict[str, Any]:
         if sig.enum_names:
             doc["distinct_names"] = [sig.enum_names.get(int(c), str(int(c))) for c in codes[:MAX_DISTINCT]]
     return doc
+
+
+def _schema_info(topic: TopicColumns, sig: Signal) -> dict[str, Any]:
+    """What the MCAP's own schema says of the signal (the catalogue's last resort): protobuf
+    enum names (all of them, not only the codes seen), JSON-schema unit and description."""
+    info: dict[str, Any] = dict(topic.schema_info.get(sig.path) or {})
+    if sig.enum_names:
+        info["states"] = states_json(sig.enum_names)
+    return info
 
 
 def recording_stats(rec: Recording) -> list[dict[str, Any]]:

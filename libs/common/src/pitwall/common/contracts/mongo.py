@@ -23,7 +23,16 @@ PROCESSED: Final = "processed"
 TOKENS: Final = "tokens"
 # The latest station.status per base station (`_id` = station_id).
 STATIONS: Final = "stations"
+# The channel catalogue: CAN descriptions loaded (one document each, parsed, versioned),
+# edits per signal key (with renames and their history), and its state (`_id`
+# "generation": a counter bumped by every change, so readers know when to reload).
+CATALOGUE_SOURCES: Final = "catalogue_sources"
+CATALOGUE_EDITS: Final = "catalogue_edits"
+CATALOGUE_STATE: Final = "catalogue_state"
 # The backup service's record of each backup it made or tried.
 BACKUPS: Final = "backups"
 
-ALL: Final = (RUNS, RUN_SUMMARIES, SIGNALS, JOBS, OUTBOX, PROCESSED, TOKENS, STATIONS, BACKUPS)
+ALL: Final = (
+    RUNS, RUN_SUMMARIES, SIGNALS, JOBS, OUTBOX, PROCESSED, TOKENS, STATIONS,
+    CATALOGUE_SOURCES, CATALOGUE_EDITS, CATALOGUE_STATE, BACKUPS,
+)

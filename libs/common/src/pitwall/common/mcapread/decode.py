@@ -30,7 +30,7 @@ from pitwall.common.mcapread import _kernels as kernels
 from pitwall.common.mcapread import consts as K
 from pitwall.common.mcapread.container import Batch, Definitions, Messages
 from pitwall.common.mcapread.errors import McapReadError
-from pitwall.common.mcapread.jsonchan import build_json_columns, parse_json
+from pitwall.common.mcapread.jsonchan import build_json_columns, parse_json, schema_facts
 from pitwall.common.mcapread.program import Program, SchemaError, build_program, load_message_type
 from pitwall.common.mcapread.records import ChannelRecord, SchemaRecord
 from pitwall.common.selection import Selection
@@ -577,7 +577,8 @@ class Decoder:
             schema_name = t.schema.name if t.schema is not None else ""
             encoding = "protobuf" if t.encoding == "protobuf" else "jsonschema"
             out[t.key] = TopicColumns(
-                t.topic, schema_name, encoding, np.ascontiguousarray(times), sigs
+                t.topic, schema_name, encoding, np.ascontiguousarray(times), sigs,
+                schema_facts(t.schema) if t.encoding == "json" else {},
             )
         for what, reason, cid in self.notes:
             if cid >= 0:

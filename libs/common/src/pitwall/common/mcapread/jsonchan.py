@@ -52,6 +52,38 @@ def schema_leaves(schema: Any, prefix: str, depth: int, out: dict[str, Kind | No
             out[path] = None  # arrays and untyped values: not exported
 
 
+def schema_facts(schema: SchemaRecord | None) -> dict[str, dict[str, str]]:
+    """What a JSON schema says of each leaf: `unit` (a non-standard keyword some teams
+    write) and `description`, by dotted path; empty for a schema that is not JSON schema."""
+    if schema is None or schema.encoding != "jsonschema" or not schema.data:
+        return {}
+    try:
+        doc = json.loads(schema.data)
+    except (ValueError, RecursionError):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+
+    def walk(node: Any, prefix: str, depth: int) -> None:
+        props = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(props, dict) or depth > _MAX_DEPTH:
+            return
+        for name, sub in props.items():
+            if not isinstance(sub, dict):
+                continue
+            path = prefix + str(name)
+            if "properties" in sub:
+                walk(sub, path + ".", depth + 1)
+                continue
+            facts = {
+                k: sub[k].strip() for k in ("unit", "description") if isinstance(sub.get(k), str) and sub[k].strip()
+            }
+            if facts:
+                out[path] = facts
+
+    walk(doc, "", 0)
+    return out
+
+
 def _value_kind(value: Any) -> Kind | None:
     if isinstance(value, bool):
         return "logical"

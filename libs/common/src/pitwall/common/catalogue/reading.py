@@ -1,0 +1,59 @@
+"""Reading the stored catalogue (ingest writes it; ingest and query_api read it this way).
+
+`CatalogueReader` keeps the last catalogue it read and reloads only when the generation
+(bumped by every change, see `pitwall.ingest.catalogue`) moved: one small read per use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from pitwall.common.catalogue.info import INFO_FIELDS
+from pitwall.common.catalogue.resolve import Catalogue
+from pitwall.common.catalogue.store import source_from_doc
+from pitwall.common.contracts import mongo
+
+GENERATION = "generation"
+
+
+async def generation(db: AsyncDatabase[dict[str, Any]]) -> int:
+    doc = await db[mongo.CATALOGUE_STATE].find_one({"_id": GENERATION}, {"n": 1})
+    return int(doc.get("n") or 0) if doc else 0
+
+
+async def read_catalogue(db: AsyncDatabase[dict[str, Any]], at: int | None = None) -> Catalogue:
+    """Every live source (upload order), every edit and rename, as one `Catalogue`."""
+    gen = await generation(db) if at is None else at
+    sources = await db[mongo.CATALOGUE_SOURCES].find({"deleted": {"$ne": True}}).sort("version", 1).to_list()
+    edits: dict[str, dict[str, Any]] = {}
+    renames: dict[str, str] = {}
+    async for doc in db[mongo.CATALOGUE_EDITS].find({}, {"history": 0}):
+        key = str(doc["_id"])
+        fields = {f: doc[f] for f in INFO_FIELDS if doc.get(f)}
+        if fields:
+            edits[key] = fields
+        if doc.get("renamed_to"):
+            renames[key] = str(doc["renamed_to"])
+    return Catalogue(
+        sources=tuple(source_from_doc(d) for d in sources), edits=edits, renames=renames, generation=gen
+    )
+
+
+class CatalogueReader:
+    """The current catalogue, reloaded when its generation changes."""
+
+    def __init__(self) -> None:
+        self._current = Catalogue()
+        self._lock = asyncio.Lock()
+
+    async def get(self, db: AsyncDatabase[dict[str, Any]]) -> Catalogue:
+        gen = await generation(db)
+        if gen == self._current.generation:
+            return self._current
+        async with self._lock:
+            if gen != self._current.generation:
+                self._current = await read_catalogue(db, gen)
+        return self._current

@@ -196,7 +196,7 @@ def test_csv_of_several_topics_says_it_writes_a_zip_and_names_it(synth_run: Path
     zipped = tmp_path / "out" / "laps.zip"
     assert f"wrote the zip {zipped}" in proc.stderr and "2 topics" in proc.stderr
     assert not out.exists()
-    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["ACU_data.csv", "VNData.csv", "meta.json"]
+    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["ACU_data.csv", "VNData.csv", "meta.json", "signals.csv"]
     # One topic fits the one CSV asked for: no zip, nothing to warn about.
     single = tmp_path / "vn.csv"
     proc = run(synth_run, "-o", single, "--topics", "^VNData$")

@@ -36,7 +36,7 @@ def test_real_file_exports_every_signal_exactly(path: Path, fmt: str, tmp_path: 
         s.width if s.repeated else 1 for tc in rec.topics.values() for s in tc.signals.values()
     )
     assert len(rows) == widths > 0
-    for src, mat_path in rows:
+    for src, mat_path, *_ in rows:
         topic, field = src.rsplit(":", 1)
         m = re.fullmatch(r"(.*)\[(\d+)\]", field)
         sig = rec.topics[topic].signals[m[1] if m else field]

@@ -81,17 +81,18 @@ def _source(src: str) -> tuple[str, str, int | None]:
 def test_every_signal_is_in_signal_map_and_bit_exact(sample: Any, fmt: str) -> None:
     rec, _, loaded, _ = sample
     smap = rows_of(loaded["signal_map"])
-    assert loaded["signal_map"].shape == (len(smap), 2)
+    # source_path, mat_path, then (issue 23) unit and description
+    assert loaded["signal_map"].shape == (len(smap), 4)
     expected_sources = {
         f"{topic}:{sig.path}" + (f"[{i}]" if sig.repeated else "")
         for topic, tc in rec.topics.items()
         for sig in tc.signals.values()
         for i in range(sig.width if sig.repeated else 1)
     }
-    assert {src for src, _ in smap} == expected_sources
+    assert {row[0] for row in smap} == expected_sources
     assert len(smap) == len(expected_sources)
     assert smap, "an empty signal_map"
-    for src, mat_path in smap:
+    for src, mat_path, *_ in smap:
         topic, path, element = _source(src)
         sig = rec.topics[topic].signals[path]
         n = rec.topics[topic].count
@@ -155,7 +156,7 @@ def test_matlab_classes_as_mapped_v5(tmp_path: Path) -> None:
     classes = v5_classes(path)
     rows = rows_of(loaded["signal_map"])
     assert rows, "an empty signal_map"
-    for src, mat_path in rows:
+    for src, mat_path, *_ in rows:
         topic, field_path, _ = _source(src)
         sig = rec.topics[topic].signals[field_path]
         leaf = mat_path.split("(")[0]
@@ -180,7 +181,7 @@ def test_matlab_classes_as_mapped_v73(tmp_path: Path) -> None:
     rows = rows_of(loaded["signal_map"])
     assert rows, "an empty signal_map"
     with h5py.File(path, "r") as f:
-        for src, mat_path in rows:
+        for src, mat_path, *_ in rows:
             topic, field_path, _ = _source(src)
             sig = rec.topics[topic].signals[field_path]
             ds = f[mat_path.split("(")[0].replace(".", "/")]
@@ -249,7 +250,7 @@ def test_meta_says_where_from_and_what_was_skipped(sample: Any, fmt: str) -> Non
 def test_a_recording_without_messages_still_gives_a_valid_file(tmp_path: Path, fmt: str) -> None:
     result, loaded = export(empty_recording(), tmp_path / "empty.mat", fmt)
     assert set(loaded) == {"signal_map", "meta"}
-    assert loaded["signal_map"].shape == (0, 2)
+    assert loaded["signal_map"].shape == (0, 4)
     assert loaded["meta"]["start_time_ns"].size == 0
     assert loaded["meta"]["start_time_iso"] == ""
     assert result.messages == 0 and result.signals == 0

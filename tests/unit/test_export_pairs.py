@@ -62,7 +62,7 @@ def test_repeated_fields_give_one_pair_per_element(pairs: dict[str, Any]) -> Non
     bms = pairs["data"]["meta"]
     for k in range(cells.shape[1]):
         assert bms[f"cells_voltage_{k + 1}"][:, 1].tobytes() == cells[:, k].tobytes()
-    smap = dict(rows_of(pairs["signal_map"]))
+    smap = {row[0]: row[1] for row in rows_of(pairs["signal_map"])}
     assert smap["meta:cells.voltage[2]"] == "data.meta.cells_voltage_3(:,2)"
 
 
@@ -70,7 +70,7 @@ def test_signal_map_reaches_every_value_column(pairs: dict[str, Any]) -> None:
     rec = sample_recording()
     rows = rows_of(pairs["signal_map"])
     assert rows, "an empty signal_map"
-    for src, mat_path in rows:
+    for src, mat_path, *_ in rows:
         topic, path = src.rsplit(":", 1)
         sig = rec.topics[topic].signals[path.split("[")[0]]
         col = at_mat_path(pairs, mat_path)

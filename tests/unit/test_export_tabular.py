@@ -103,6 +103,7 @@ def test_csv_per_topic_goes_into_a_zip(tmp_path: Path) -> None:
             "meta.csv",
             f"{matlab_name(LONG_TOPIC)}.csv",
             "meta.json",
+            "signals.csv",
         }
         vn = pacsv.read_csv(io.BytesIO(zf.read("VNData.csv")))
         empty = zf.read(f"{matlab_name(LONG_TOPIC)}.csv").decode().splitlines()
@@ -154,7 +155,7 @@ def test_resampled_csv_named_zip_is_a_zip_with_meta(tmp_path: Path) -> None:
     path = tmp_path / "wide.zip"
     _export_wide(path, resample_hz=100.0)
     with zipfile.ZipFile(path) as zf:
-        assert sorted(zf.namelist()) == ["meta.json", "wide.csv"]
+        assert sorted(zf.namelist()) == ["meta.json", "signals.csv", "wide.csv"]
         table = pacsv.read_csv(io.BytesIO(zf.read("wide.csv")))
         assert json.loads(zf.read("meta.json"))["export"]["resample_hz"] == 100.0
     assert table.column_names[0] == "t" and table.num_rows == 14
@@ -178,5 +179,5 @@ def test_no_messages_gives_empty_but_valid_outputs(tmp_path: Path) -> None:
         )
         assert result.messages == 0 and result.files
     with zipfile.ZipFile(tmp_path / "e.zip") as zf:
-        assert zf.namelist() == ["meta.json"]
+        assert zf.namelist() == ["meta.json", "signals.csv"]
     assert json.loads((tmp_path / "e" / "meta.json").read_text())["start_time_ns"] is None

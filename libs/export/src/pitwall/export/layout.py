@@ -14,11 +14,15 @@ nature); the struct layout keeps them exact.
 
 Both give `signal_map`: rows `{source_path, mat_path}` with source_path `topic:field.path`
 (a repeated element `field[i]`, 0-based) and mat_path the MATLAB expression reading it.
+Each row also knows its signal key (`topic:field.path`, the catalogue's key) and the
+field names of its leaf (`leaf`: the mat path without `data.` or a column index), which
+`signalinfo` uses to describe the signal under the same path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,15 +30,23 @@ from pitwall.common.columns import NUMPY_DTYPE, Recording, Signal, Skipped, Topi
 from pitwall.common.exportformats import Layout
 from pitwall.export.matvalue import MatValue, StrCell
 from pitwall.export.naming import allocate
+from pitwall.export.signalinfo import signal_key
 from pitwall.export.timebase import origin_of, seconds_since
 
 RESERVED_TOP_LEVEL = ("signal_map", "meta")
 
 
+class MapRow(NamedTuple):
+    source: str  # topic:field.path, a repeated element topic:field.path[i]
+    mat_path: str  # the MATLAB expression reading the column
+    key: str  # the signal's catalogue key (`signalinfo.signal_key`; a repeated field's elements share it)
+    leaf: tuple[str, ...]  # field names down to the leaf: (topic var, field, ..., leaf)
+
+
 @dataclass(slots=True)
 class MatLayout:
     variables: dict[str, MatValue]  # top-level variables, signal_map and meta excluded
-    signal_map: list[tuple[str, str]]
+    signal_map: list[MapRow]
     topic_names: dict[str, str]  # topic -> MATLAB name (of the variable or `data` field)
     skipped: list[Skipped] = field(default_factory=list)
 
@@ -71,25 +83,29 @@ class _Level:
 def _fill(
     level: _Level,
     topic: str,
-    mat_prefix: str,
+    topic_name: str,
+    prefix: tuple[str, ...],
     into: dict[str, MatValue],
-    smap: list[tuple[str, str]],
+    smap: list[MapRow],
     reserved: tuple[str, ...] = (),
 ) -> None:
     names = allocate([src for src, _ in level.entries], reserved=reserved)
     for (_, node), name in zip(level.entries, names, strict=True):
-        mat_path = f"{mat_prefix}.{name}"
+        parts = (*prefix, name)
+        mat_path = ".".join(parts)
         if isinstance(node, _Level):
             sub: dict[str, MatValue] = {}
-            _fill(node, topic, mat_path, sub, smap)
+            _fill(node, topic, topic_name, parts, sub, smap)
             into[name] = sub
             continue
         into[name] = leaf_values(node)
+        key = signal_key(topic_name, node.path)
+        source = f"{topic}:{node.path}"
         if node.repeated:
             for i in range(node.width):
-                smap.append((f"{topic}:{node.path}[{i}]", f"{mat_path}(:,{i + 1})"))
+                smap.append(MapRow(f"{source}[{i}]", f"{mat_path}(:,{i + 1})", key, parts))
         else:
-            smap.append((f"{topic}:{node.path}", mat_path))
+            smap.append(MapRow(source, mat_path, key, parts))
 
 
 def struct_layout(rec: Recording) -> MatLayout:
@@ -97,23 +113,24 @@ def struct_layout(rec: Recording) -> MatLayout:
     topics = list(rec.topics)
     names = allocate(topics, reserved=RESERVED_TOP_LEVEL)
     variables: dict[str, MatValue] = {}
-    smap: list[tuple[str, str]] = []
+    smap: list[MapRow] = []
     for topic, name in zip(topics, names, strict=True):
         tc = rec.topics[topic]
         root = _Level()
         for sig in tc.signals.values():
             root.add(sig.path.split("."), sig)
         struct: dict[str, MatValue] = {"t": seconds_since(tc.log_time_ns, origin)}
-        _fill(root, topic, name, struct, smap, reserved=("t",))
+        _fill(root, topic, tc.topic, (name,), struct, smap, reserved=("t",))
         variables[name] = struct
     return MatLayout(variables, smap, dict(zip(topics, names, strict=True)))
 
 
 def _pairs_topic(
-    tc: TopicColumns, t: np.ndarray, topic_var: str, smap: list[tuple[str, str]]
+    tc: TopicColumns, t: np.ndarray, topic_var: str, smap: list[MapRow]
 ) -> tuple[dict[str, MatValue], list[Skipped]]:
     skipped: list[Skipped] = []
-    wanted: list[tuple[str, str, np.ndarray]] = []  # (leaf source name, source path, column)
+    # (leaf source name, source path, signal path, column)
+    wanted: list[tuple[str, str, str, np.ndarray]] = []
     for sig in tc.signals.values():
         base = sig.path.replace(".", "_")
         if sig.kind == "string":
@@ -124,18 +141,19 @@ def _pairs_topic(
             )
         elif sig.repeated:
             for i in range(sig.width):
-                wanted.append((f"{base}_{i + 1}", f"{sig.path}[{i}]", sig.values[:, i]))
+                wanted.append((f"{base}_{i + 1}", f"{sig.path}[{i}]", sig.path, sig.values[:, i]))
         else:
-            wanted.append((base, sig.path, sig.values))
+            wanted.append((base, sig.path, sig.path, sig.values))
     names = allocate([w[0] for w in wanted], sources=[w[1] for w in wanted])
     out: dict[str, MatValue] = {}
-    for (_, source, column), name in zip(wanted, names, strict=True):
+    for (_, source, path, column), name in zip(wanted, names, strict=True):
         # Fortran order: the writers then stream [t; value] without a transposed copy.
         pair = np.empty((t.shape[0], 2), dtype=np.float64, order="F")
         pair[:, 0] = t
         pair[:, 1] = column
         out[name] = pair
-        smap.append((f"{tc.topic}:{source}", f"{topic_var}.{name}(:,2)"))
+        key = signal_key(tc.topic, path)
+        smap.append(MapRow(f"{tc.topic}:{source}", f"data.{topic_var}.{name}(:,2)", key, (topic_var, name)))
     return out, skipped
 
 
@@ -144,12 +162,12 @@ def pairs_layout(rec: Recording) -> MatLayout:
     topics = list(rec.topics)
     names = allocate(topics)
     data: dict[str, MatValue] = {}
-    smap: list[tuple[str, str]] = []
+    smap: list[MapRow] = []
     skipped: list[Skipped] = []
     for topic, name in zip(topics, names, strict=True):
         tc = rec.topics[topic]
         t = seconds_since(tc.log_time_ns, origin)
-        data[name], notes = _pairs_topic(tc, t, f"data.{name}", smap)
+        data[name], notes = _pairs_topic(tc, t, name, smap)
         skipped += notes
     return MatLayout({"data": data}, smap, dict(zip(topics, names, strict=True)), skipped)
 

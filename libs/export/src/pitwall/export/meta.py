@@ -7,7 +7,7 @@ One description, two renderings: a MATLAB struct for MAT files, JSON for CSV/Par
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from pitwall.common.columns import Recording, Skipped
 from pitwall.export.matvalue import Cell, MatValue, StrCell, str_column, table
+from pitwall.export.signalinfo import Facts, describe, enum_rows
 from pitwall.export.timebase import origin_of
 
 # Written into every file's meta: the name the files have always carried (the core lived in
@@ -79,14 +80,10 @@ class Meta:
         topic_names: dict[str, str],
         extra_skipped: list[Skipped] | None = None,
         counts: dict[str, int] | None = None,
+        facts: Mapping[str, Facts] | None = None,
     ) -> Meta:
-        enums = [
-            (f"{topic}:{sig.path}", int(code), label)
-            for topic, tc in rec.topics.items()
-            for sig in tc.signals.values()
-            if sig.enum_names
-            for code, label in sorted(sig.enum_names.items())
-        ]
+        # The catalogue's state names where it has them, else the protobuf enum names.
+        enums = enum_rows(rec, describe(rec, {}) if facts is None else facts)
         has_rows = any(tc.count for tc in rec.topics.values())
         origin = rec.origin_ns if rec.origin_ns is not None or not has_rows else origin_of(rec)
         return cls(

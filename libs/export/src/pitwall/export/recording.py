@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-
-import numpy as np
 
 from pitwall.common.columns import Recording, Skipped
 from pitwall.common.exportformats import FORMATS, SUFFIX, Interp, Layout
 from pitwall.common.exportformats import ExportFormat as Format
 from pitwall.export.layout import build_layout
-from pitwall.export.matvalue import MatValue, StrCell
+from pitwall.export.matvalue import MatValue
 from pitwall.export.meta import ExportInfo, Meta
 from pitwall.export.resample import ResampleError, resample
+from pitwall.export.signalinfo import Facts, describe, signal_map, states_struct
 
 if TYPE_CHECKING:  # pydantic costs `pitwall convert` ~0.1 s of start-up, for nothing
+    from pitwall.common.catalogue.info import SignalInfo
     from pitwall.common.exportspec import ExportSpec
 
 # The format an output path names (the CLI's default for --format): the inverse of the
@@ -55,6 +55,9 @@ class ExportParams:
     end_s: float | None = None
     topics: str | None = None
     signals: tuple[str, ...] = ()
+    # What each signal is (unit, description, states), by key `topic:path`: written into
+    # the MAT signal_map and meta.states, Parquet field metadata and the CSV zip's signals.csv.
+    signal_info: Mapping[str, SignalInfo] = field(default_factory=dict)
 
     @classmethod
     def of(cls, spec: ExportSpec, start_s: float | None, end_s: float | None) -> ExportParams:
@@ -152,6 +155,7 @@ class _Job:
     warnings: list[str]
     progress: Progress | None
     counts: dict[str, int]  # messages per topic before resampling
+    facts: dict[str, Facts]  # what each signal is, by key
 
     def meta(self, topic_names: dict[str, str], extra: list[Skipped] | None = None) -> Meta:
         return Meta.build(
@@ -162,6 +166,7 @@ class _Job:
             topic_names=topic_names,
             extra_skipped=extra,
             counts=self.counts,
+            facts=self.facts,
         )
 
 
@@ -177,14 +182,13 @@ def _atomic(out: Path, write: Callable[[Path], object]) -> None:
 
 def _export_mat(job: _Job, fmt: Format) -> Format:
     built = build_layout(job.rec, job.params.layout)
-    signal_map = np.empty((len(built.signal_map), 2), dtype=object)
-    for i, (src, dst) in enumerate(built.signal_map):
-        signal_map[i, 0], signal_map[i, 1] = src, dst
+    smap = signal_map(built.signal_map, job.facts)
+    states = states_struct(built.signal_map, job.facts)
 
     def variables(written: Format) -> dict[str, MatValue]:
         job.info.format = written
-        meta = job.meta(built.topic_names, built.skipped)
-        return {**built.variables, "signal_map": StrCell(signal_map), "meta": meta.to_mat()}
+        meta = job.meta(built.topic_names, built.skipped).to_mat()
+        return {**built.variables, "signal_map": smap, "meta": {**meta, "states": states}}
 
     if fmt == "mat":
         from pitwall.export.mat5 import V5LimitError, write_mat5
@@ -210,15 +214,18 @@ def _export_table(job: _Job, fmt: Literal["csv", "parquet"]) -> list[Path]:
     if job.params.resample_hz is not None:
         meta = job.meta({}).to_json()
         member = f"{out.stem}.csv" if fmt == "csv" and out.suffix.lower() == ".zip" else None
-        _atomic(out, lambda p: tabular.write_wide(job.rec, p, fmt, meta, zip_member=member))
+        if fmt == "csv" and member is None:
+            _note_lone_csv(job)
+        _atomic(out, lambda p: tabular.write_wide(job.rec, p, fmt, meta, job.facts, zip_member=member))
         return [out]
-    names = tabular.file_names(job.rec)
+    names = tabular.file_names(job.rec, fmt)
     meta = job.meta(names).to_json()
     if fmt == "parquet":
         folder = out.with_suffix("") if out.suffix.lower() in (".parquet", ".pq") else out
-        return tabular.write_per_topic(job.rec, folder, fmt, meta, job.progress)
+        return tabular.write_per_topic(job.rec, folder, fmt, meta, job.progress, job.facts)
     if out.suffix.lower() == ".csv" and len(job.rec.topics) == 1:
         # One topic fits the one CSV asked for (as a resampled wide table does).
+        _note_lone_csv(job)
         _atomic(out, lambda p: tabular.write_topic_csv(job.rec, p))
         return [out]
     if out.suffix.lower() != ".zip":
@@ -227,8 +234,19 @@ def _export_table(job: _Job, fmt: Literal["csv", "parquet"]) -> list[Path]:
             f"{len(job.rec.topics)} topics make one CSV each without --resample: "
             f"wrote the zip {out} instead of {job.out.name}"
         )
-    _atomic(out, lambda p: tabular.write_per_topic(job.rec, p, fmt, meta, job.progress))
+    _atomic(out, lambda p: tabular.write_per_topic(job.rec, p, fmt, meta, job.progress, job.facts))
     return [out]
+
+
+def _note_lone_csv(job: _Job) -> None:
+    """A lone CSV has only its data (no meta.json either): say so when catalogue info for
+    the written signals is lost with it, as that is what the user asked to carry."""
+    written = {f"{tc.topic}:{path}" for tc in job.rec.topics.values() for path in tc.signals}
+    if any(key in written for key in job.params.signal_info):
+        job.warnings.append(
+            f"{job.out.name} is one CSV file: units, descriptions and state names go into "
+            "signals.csv of a zip, so name the output .zip to keep them"
+        )
 
 
 def _size(paths: list[Path]) -> int:
@@ -272,7 +290,8 @@ def export_recording(
         signals=list(params.signals),
     )
     counts = {t: tc.count for t, tc in rec.topics.items()}
-    job = _Job(work, out, params, info, source_name, source_sha256, warnings, progress, counts)
+    facts = describe(work, params.signal_info)
+    job = _Job(work, out, params, info, source_name, source_sha256, warnings, progress, counts, facts)
     if fmt in ("mat", "mat73"):
         written: str = _export_mat(job, fmt)
         files = [out]

@@ -11,6 +11,8 @@ from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.common.contracts.documents import ChannelDoc
 
 MAX_DISTINCT = 32
+INTEGER_KINDS = ("int32", "uint32", "int64", "uint64")
+CODE_SPAN = 4096  # an integer signal spanning more values is no state signal
 
 
 def signal_key(topic: str, path: str) -> str:
@@ -50,7 +52,24 @@ def signal_stats(topic: TopicColumns, sig: Signal) -> dict[str, Any]:
         doc["distinct"] = [int(c) for c in codes[:MAX_DISTINCT]]
         if sig.enum_names:
             doc["distinct_names"] = [sig.enum_names.get(int(c), str(int(c))) for c in codes[:MAX_DISTINCT]]
+    elif sig.kind in INTEGER_KINDS and not sig.repeated and "min" in doc:
+        # A CAN description names the states of plain integer fields (the team's protobufs
+        # keep enum codes as int32): their distinct codes let a where-query find a state.
+        few = _few_codes(values, doc["min"], doc["max"])
+        if few is not None:
+            doc["distinct"] = few
     return doc
+
+
+def _few_codes(values: np.ndarray, lo: float, hi: float) -> list[int] | None:
+    """The distinct values of a narrow integer column (one bincount pass), else None."""
+    if hi - lo >= CODE_SPAN:
+        return None
+    counts = np.bincount((values.astype(np.int64, copy=False) - int(lo)), minlength=1)
+    present = np.flatnonzero(counts)
+    if present.size > MAX_DISTINCT:
+        return None
+    return [int(c) + int(lo) for c in present]
 
 
 def _schema_info(topic: TopicColumns, sig: Signal) -> dict[str, Any]:

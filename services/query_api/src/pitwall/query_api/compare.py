@@ -7,7 +7,8 @@ Each run is read once: the columns of the requested signals and of its distance 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from pitwall.query_api.series import (
     open_run,
     parse_refs,
     ref_values,
+    stored_names,
 )
 
 STEP_KINDS = ("enum", "logical", "int32", "uint32", "int64", "uint64")
@@ -81,9 +83,11 @@ def compare(
     x: str,
     points: int,
     reference: int,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """The /compare answer. Blocking: run in a thread. `docs` are the runs, by id."""
     radius = store.settings.wheel_radius_m
+    aliases = aliases or {}
     notes: list[str] = []
     laps_meta: list[dict[str, Any]] = []
     for pick in picks:
@@ -105,7 +109,9 @@ def compare(
         wanted: list[SignalRef] = []
         for key in keys:
             try:
-                wanted += parse_refs([key], run.manifest)
+                # A renamed signal is read under the run's own name and labelled as asked.
+                stored = stored_names([key], present, aliases)
+                wanted += [replace(r, text=key) for r in parse_refs(stored, run.manifest)]
             except FilterError:
                 if key.split("[")[0] in present:
                     raise  # a real mistake (text signal, repeated without index)

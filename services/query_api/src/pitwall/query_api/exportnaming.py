@@ -7,6 +7,7 @@ named after the run, what it selects and the window (`pitwall.common.exportnames
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,10 @@ async def _signals_by_run(res: Resources, runs: list[str]) -> dict[str, list[tup
     return found
 
 
-def check_selection(selection: Selection, signals: dict[str, list[tuple[str, str]]]) -> None:
+def check_selection(
+    selection: Selection, signals: dict[str, list[tuple[str, str]]],
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> None:
     """422 naming each glob (or the topic regex) that selects no signal of any of the runs.
 
     Checked only when every run has its signal list: a run without one (no readable
@@ -47,6 +51,10 @@ def check_selection(selection: Selection, signals: dict[str, list[tuple[str, str
     if selection.topics is not None and Selection(topics=selection.topics).unmatched(every):
         raise invalid("topics", no_match([selection.topics], where), location="body", value=selection.topics)
     missing = selection.unmatched(every)
+    # A renamed signal is asked under all its names: one of them found is enough.
+    found = {f"{t}:{p}" for t, p in every}
+    groups = {name: [key, *others] for key, others in (aliases or {}).items() for name in (key, *others)}
+    missing = tuple(m for m in missing if not any(n in found for n in groups.get(m, ())))
     if missing:
         raise invalid("signals", no_match(missing, where), location="body", value=list(missing))
 
@@ -58,11 +66,12 @@ async def export_names(
     start_s: float | None,
     end_s: float | None,
     resample_hz: float | None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> ExportNames:
     """Check the selection against the runs (see `check_selection`), then name the files."""
     ids = [doc["_id"] for doc in runs]
     signals = await _signals_by_run(res, ids)
-    check_selection(selection, signals)
+    check_selection(selection, signals, aliases)
     everything = selection.topics is None and not selection.signals
     names: dict[str, str] = {}
     union: set[tuple[str, str]] = set()

@@ -22,6 +22,7 @@ from pitwall.query_api.middleware import install as install_middleware
 from pitwall.query_api.middleware import reject_repeated_parameters
 from pitwall.query_api.routers import (
     backups,
+    catalogue,
     compare,
     events,
     exports,
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
     for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, tokens,
-                   ops):
+                   catalogue, ops):
         app.include_router(module.router)
     app.include_router(ops.metrics_router)
     app.include_router(web.router)

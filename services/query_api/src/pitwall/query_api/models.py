@@ -20,6 +20,7 @@ from pitwall.common.apitokens import Role
 from pitwall.common.events import STATION_ID, StationSource
 from pitwall.common.exportspec import ExportSpec
 from pitwall.common.runevents import EVENT_ID, KIND_MAX, NOTE_MAX
+from pitwall.query_api.catalogue_models import SignalFacts
 
 RunStatus = Literal["ready", "recovered", "rejected"]
 # The type of a validator's error for a rule between fields that the OpenAPI document can
@@ -187,7 +188,7 @@ class CommandAccepted(BaseModel):
     action: CommandAction
 
 
-class SignalStats(BaseModel):
+class SignalStats(SignalFacts):
     model_config = ConfigDict(extra="allow")
 
     key: str = Field(description="`topic:path`, what `signals=` and `where=` take")
@@ -218,14 +219,15 @@ class SignalTree(BaseModel):
     topics: list[TopicSignals]
 
 
-class SeriesSignal(BaseModel):
-    key: str
+class SeriesSignal(SignalFacts):
+    key: str = Field(description="as asked (a renamed signal keeps the name it was asked by)")
+    stored_key: str | None = Field(None, description="the run's own name of the signal, when it differs from `key`")
     kind: str
     t: list[float] = Field(description="seconds since the run's origin (its first message)")
     v: list[float | None] = Field(description="values; null where the value is not a finite number")
     points_in_window: int = Field(description="samples in the window before decimation")
     decimated: bool
-    enum_names: dict[str, str] | None = None
+    enum_names: dict[str, str] | None = Field(None, description="the protobuf enum names; `states` supersedes it")
 
 
 class SeriesResponse(BaseModel):
@@ -610,10 +612,10 @@ class CompareLap(BaseModel):
     signals: dict[str, list[float | None]]
 
 
-class CompareSignal(BaseModel):
+class CompareSignal(SignalFacts):
     key: str
     kind: str
-    enum_names: dict[str, str] | None = None
+    enum_names: dict[str, str] | None = Field(None, description="the protobuf enum names; `states` supersedes it")
 
 
 class CompareDelta(BaseModel):

@@ -34,7 +34,7 @@ import operator
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -74,6 +74,9 @@ _WHERE = re.compile(
 )
 
 
+_WHERE_STATE = re.compile(r'^\s*(?P<key>[^:\s][^:]*:[^=<>!]+?)\s*==?\s*"(?P<state>[^"]{1,200})"\s*$')
+
+
 class FilterError(ValueError):
     """A filter that can't be understood; `field` names the query parameter."""
 
@@ -84,24 +87,39 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Predicate:
-    """`topic:path.stat OP value`, answered by ingest's `signals` statistics."""
+    """`topic:path.stat OP value`, answered by ingest's `signals` statistics, or
+    `topic:path == "STATE"`: the run's signal was in that named state at some time."""
 
     key: str
     stat: str
     op: str
     value: float
+    state: str | None = None
+    # Every name of the signal (catalogue renames), the key first.
+    names: tuple[str, ...] = ()
 
     def mongo(self) -> dict[str, Any]:
-        return {"key": self.key, self.stat: {_OPS[self.op][0]: self.value}}
+        names = self.names or (self.key,)
+        key: Any = names[0] if len(names) == 1 else {"$in": list(names)}
+        return {"key": key, self.stat: {_OPS[self.op][0]: self.value}}
+
+
+# A state lookup: the runs whose signal was in the predicate's named state (the catalogue's
+# state names differ per run: the domain answers it).
+StateLookup = Callable[[Predicate], Awaitable[set[str]]]
 
 
 def parse_where(text: str) -> Predicate:
+    m = _WHERE_STATE.match(text)
+    if m is not None:
+        return Predicate(m["key"].strip(), "state", "=", 0.0, state=m["state"])
     m = _WHERE.match(text)
     if m is None:
         raise FilterError(
             "where",
             f"cannot read {text!r}: expected `topic:path.stat OP number`, stat one of "
-            f"{', '.join(STATS)}, OP one of >, >=, <, <=, = (e.g. `VNData:vn_vel.x.max>25`)",
+            f"{', '.join(STATS)}, OP one of >, >=, <, <=, = (e.g. `VNData:vn_vel.x.max>25`), "
+            'or `topic:path == "STATE"` (a state name, e.g. `mcu_status_data:ecu_state == "READY_TO_DRIVE"`)',
         )
     value = float(m["value"])
     if not abs(value) < float("inf"):
@@ -321,23 +339,30 @@ async def resolve_names(runs: AsyncCollection[dict[str, Any]], filters: RunFilte
     return out
 
 
-async def resolve_where(signals: AsyncCollection[dict[str, Any]], predicates: tuple[Predicate, ...]) -> set[str] | None:
+async def resolve_where(
+    signals: AsyncCollection[dict[str, Any]], predicates: tuple[Predicate, ...], states: StateLookup | None = None,
+) -> set[str] | None:
     """Run ids matching every predicate (None when there is none to apply)."""
     result: set[str] | None = None
     for pred in predicates:
-        ids = {d["run_id"] async for d in signals.find(pred.mongo(), {"run_id": 1, "_id": 0})}
+        if pred.state is not None:
+            ids = await states(pred) if states is not None else set()
+        else:
+            ids = {d["run_id"] async for d in signals.find(pred.mongo(), {"run_id": 1, "_id": 0})}
         result = ids if result is None else result & ids
         if not result:
             return set()
     return result
 
 
-async def resolve_candidates(signals: AsyncCollection[dict[str, Any]], filters: RunFilters) -> set[str] | None:
+async def resolve_candidates(
+    signals: AsyncCollection[dict[str, Any]], filters: RunFilters, states: StateLookup | None = None,
+) -> set[str] | None:
     """Run ids with every `has_signal` key and matching every predicate (None: no such filter).
 
     A run has a signal exactly when ingest wrote that signal's statistics, so the
     `signals` collection (its `key_*` indexes) answers `has_signal` like a predicate."""
-    result = await resolve_where(signals, filters.where)
+    result = await resolve_where(signals, filters.where, states)
     for key in filters.has_signal:
         if result is not None and not result:
             break
@@ -515,13 +540,14 @@ async def list_runs(
     filters: RunFilters,
     limit: int,
     cursor_text: str | None,
+    states: StateLookup | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of runs and the cursor of the next page (None on the last)."""
     cursor = Cursor.decode(cursor_text, filters) if cursor_text else None
     names = await resolve_names(runs, filters)
     if any(not values for values in names.values()):
         return [], None
-    run_ids = await resolve_candidates(signals, filters)
+    run_ids = await resolve_candidates(signals, filters, states)
     if run_ids is not None and not run_ids:
         return [], None
     in_query, allowed = run_ids, None

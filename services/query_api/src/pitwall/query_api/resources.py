@@ -6,7 +6,7 @@ A module of its own (not `deps`) because `auth` and `readmodel` need the type wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aio_pika.abc import AbstractRobustConnection
@@ -14,6 +14,7 @@ from fastapi import Request
 from pymongo import AsyncMongoClient
 
 from pitwall.common.broker import Publisher
+from pitwall.common.catalogue import CatalogueReader
 from pitwall.common.settings import Settings
 from pitwall.common.storage import ObjectStore
 
@@ -25,6 +26,8 @@ class Resources:
     store: ObjectStore
     amqp: AbstractRobustConnection | None = None
     publisher: Publisher | None = None
+    # The channel catalogue as last read (reloaded when ingest changed it).
+    catalogue: CatalogueReader = field(default_factory=CatalogueReader)
 
 
 def resources(request: Request) -> Resources:

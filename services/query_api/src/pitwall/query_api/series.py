@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any
@@ -195,6 +196,17 @@ def ref_values(rec: Recording, ref: SignalRef) -> tuple[np.ndarray, np.ndarray, 
     return t, np.asarray(values, dtype=np.float64), sig
 
 
+def stored_names(texts: list[str], present: set[str], aliases: Mapping[str, Sequence[str]]) -> list[str]:
+    """Each asked key (`path[i]` too) as the run names it: itself, or the first alias it has."""
+    out = []
+    for text in texts:
+        base, bracket, rest = text.partition("[")
+        if base not in present:
+            base = next((a for a in aliases.get(base, ()) if a in present), base)
+        out.append(base + bracket + rest)
+    return out
+
+
 def read_series(
     store: ObjectStore,
     manifests: ManifestCache,
@@ -203,14 +215,20 @@ def read_series(
     start: float | None,
     end: float | None,
     max_points: int,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[int | None, list[dict[str, Any]]]:
-    """(origin_ns, one dict per requested signal, in the order asked). Blocking: run in a thread."""
+    """(origin_ns, one dict per requested signal, in the order asked). Blocking: run in a thread.
+
+    `aliases`: other names of a key (catalogue renames): a key the run lacks is read under
+    the first of them it has."""
     run = open_run(store, manifests, run_id)
+    asked = texts
+    texts = stored_names(texts, set(run.keys()), aliases or {})
     refs = parse_refs(texts, run.manifest)
     rec = run.read(refs, start, end)
     origin = rec.origin_ns
     out = []
-    for ref in refs:
+    for text, ref in zip(asked, refs, strict=True):
         t, values, sig = ref_values(rec, ref)
         t_out, v_out, decimated = minmax(t, values, max_points)
         v_list = v_out.tolist()
@@ -218,7 +236,8 @@ def read_series(
             v_list = [x if math.isfinite(x) else None for x in v_list]
         out.append(
             {
-                "key": ref.text,
+                "key": text,
+                "stored_key": ref.text if ref.text != text else None,
                 "kind": sig.kind,
                 "t": t_out.tolist(),
                 "v": v_list,

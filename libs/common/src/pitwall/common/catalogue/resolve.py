@@ -111,6 +111,19 @@ class Catalogue:
         """The other names of each of `keys` that has any."""
         return {k: list(self.names(k)[1:]) for k in keys if len(self.names(k)) > 1}
 
+    def applicable(self, recorded_start: datetime | date | None) -> list[CanSource]:
+        """The sources that may apply to a run started then, the one that wins first: for each
+        signal, the first of them that names it (`pick_source`'s order, repeated)."""
+        left = list(self.sources)
+        out: list[CanSource] = []
+        while left:
+            best = pick_source(left, recorded_start)
+            if best is None:
+                break
+            out.append(best)
+            left = [s for s in left if s is not best]
+        return out
+
     def edit_of(self, key: str) -> Mapping[str, Any] | None:
         for name in self.names(key):
             found = self.edits.get(name)
@@ -130,8 +143,13 @@ class Catalogue:
         `topics` maps the run's topics to their schema names (the matching rule needs them);
         `schema` holds what the MCAP's own schema says per key (`SignalInfo` fields)."""
         keys = list(keys)
-        source = pick_source(self.sources, recorded_start)
-        from_can = match(source, topics, keys) if source is not None else {}
+        from_can: dict[str, CatalogueEntry] = {}
+        rest = keys
+        for source in self.applicable(recorded_start):
+            if not rest:
+                break
+            from_can.update(match(source, topics, rest))
+            rest = [k for k in rest if k not in from_can]
         out: dict[str, SignalInfo] = {}
         for key in keys:
             info = overlay(None, (schema or {}).get(key), "schema")

@@ -8,6 +8,7 @@ from typing import Any
 
 from pitwall.query_api.auth import Principal
 from pitwall.query_api.compare import compare, parse_laps
+from pitwall.query_api.domain import signalinfo
 from pitwall.query_api.domain.runs import find_run
 from pitwall.query_api.errors import not_found, rule
 from pitwall.query_api.models import CompareResponse, finite
@@ -19,7 +20,7 @@ MAX_SIGNALS = 8
 # What `compare` reads of each run document.
 RUN_FIELDS = {
     "filename": 1, "setup": 1, "laps": 1, "status": 1,
-    "track.topic": 1, "track.lat_path": 1, "track.lon_path": 1,
+    "track.topic": 1, "track.lat_path": 1, "track.lon_path": 1, **signalinfo.RUN_FIELDS,
 }
 
 
@@ -42,10 +43,25 @@ async def compare_laps(
         if doc.get("status") == "rejected":
             raise not_found(f"run {run_id!r} was rejected: it has no signals")
         docs[run_id] = dict(doc)
+    catalogue = await signalinfo.current(res)
+    aliases = catalogue.aliases(k.partition("[")[0] for k in keys)
     try:
-        body = await asyncio.to_thread(compare, res.store, cache, docs, picks, keys, x, points, ref)
+        body = await asyncio.to_thread(compare, res.store, cache, docs, picks, keys, x, points, ref, aliases)
     except FilterError as exc:  # what the runs do not have: no such lap, no such signal
         raise rule(exc.field, str(exc)) from None
     except NoSignalStore as exc:
         raise not_found(f"run {exc.args[0]!r} has no stored signals") from None
+    await _describe(res, body["signals"], docs[picks[ref].run_id], aliases)
     return CompareResponse.model_validate(finite(body))
+
+
+async def _describe(
+    res: Resources, signals: list[dict[str, Any]], doc: dict[str, Any], aliases: dict[str, list[str]]
+) -> None:
+    """Units and states of the compared signals, as the reference lap's run has them."""
+    names = {s["key"]: [s["key"].partition("[")[0], *aliases.get(s["key"].partition("[")[0], [])] for s in signals}
+    schema = {names[s["key"]][0]: signalinfo.enum_states(s.get("enum_names")) for s in signals}
+    info = await signalinfo.for_run(res, doc, [n for ns in names.values() for n in ns], schema)
+    for s in signals:
+        found = next((info[n] for n in names[s["key"]] if n in info), None)
+        s.update(signalinfo.facts(found))

@@ -16,11 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import PurePosixPath
 from typing import Any, cast
 
+from pitwall.common.catalogue import SignalInfo
 from pitwall.common.contracts.documents import JobDoc, RunDoc
 from pitwall.common.events import ConversionRequested
 from pitwall.common.selection import Selection
 from pitwall.query_api import jobids, readmodel
 from pitwall.query_api.auth import Principal
+from pitwall.query_api.domain import signalinfo
 from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.exportnaming import RUN_FIELDS, export_names
 from pitwall.query_api.models import ExportAccepted, ExportRequest, ExportStatus
@@ -38,7 +40,7 @@ async def _runs(res: Resources, runs: list[str], who: Principal) -> dict[str, di
         d["_id"]: d
         async for d in readmodel.runs(res).find(
             {"_id": {"$in": runs}},
-            {"status": 1, "deleted": 1, "reason": 1, "events": 1, **RUN_FIELDS},
+            {"status": 1, "deleted": 1, "reason": 1, "events": 1, **RUN_FIELDS, **signalinfo.RUN_FIELDS},
         )
     }
     for run_id in runs:
@@ -51,6 +53,25 @@ async def _runs(res: Resources, runs: list[str], who: Principal) -> dict[str, di
                 "runs", f"run {run_id[:12]}… was rejected ({why}): nothing to export", location="body"
             )
     return found
+
+
+async def _described(
+    res: Resources, found: dict[str, dict[str, Any]], runs: list[str], selection: Selection
+) -> dict[str, dict[str, SignalInfo]]:
+    """What the catalogue says of each exported signal, per run (the converter writes it into
+    the files; protobuf enum names it reads from the run itself)."""
+    keys: dict[str, list[str]] = {r: [] for r in runs}
+    stats = readmodel.signals(res).find({"run_id": {"$in": runs}}, {"_id": 0, "run_id": 1, "key": 1, "topic": 1,
+                                                                    "path": 1})
+    async for s in stats:
+        if selection.wants_signal(s.get("topic", ""), s.get("path", "")):
+            keys[s["run_id"]].append(s["key"])
+    out: dict[str, dict[str, SignalInfo]] = {}
+    for run_id in runs:
+        info = await signalinfo.for_run(res, found[run_id], keys[run_id])
+        if info:
+            out[run_id] = info
+    return out
 
 
 def _event_window(run: RunDoc, event_id: str) -> tuple[float, float]:
@@ -72,16 +93,21 @@ async def request_export(res: Resources, body: ExportRequest, who: Principal) ->
             raise rule(
                 "topics", f"not a regular expression: {exc}", location="body", value=body.topics
             ) from None
-    selection = Selection(topics=body.topics, signals=tuple(body.signals))
+    catalogue = await signalinfo.current(res)
+    aliases = catalogue.aliases(body.signals)
+    # A renamed signal is asked for under all its names: each run has one of them.
+    signals = list(dict.fromkeys([*body.signals, *(a for names in aliases.values() for a in names)]))
+    selection = Selection(topics=body.topics, signals=tuple(signals))
     runs = list(dict.fromkeys(body.runs))
     found = await _runs(res, runs, who)
     start, end = body.start, body.end
     if body.event is not None:
         start, end = _event_window(cast("RunDoc", found[runs[0]]), body.event)
-    names = await export_names(res, [found[r] for r in runs], selection, start, end, body.resample_hz)
+    names = await export_names(res, [found[r] for r in runs], selection, start, end, body.resample_hz, aliases)
     job_id = jobids.new_job_id()
+    described = await _described(res, found, runs, selection) if not catalogue.empty else {}
     event = ConversionRequested(
-        **{**body.spec_fields(), "runs": runs},  # the spec as asked, each run once
+        **{**body.spec_fields(), "runs": runs, "signals": signals},  # the spec as asked, each run once
         job_id=job_id,
         start_s=start,
         end_s=end,
@@ -90,6 +116,8 @@ async def request_export(res: Resources, body: ExportRequest, who: Principal) ->
         filenames={r: found[r].get("filename") or r for r in runs},
         download_name=names.download,
         run_names=names.runs,
+        catalogue=described,
+        aliases=aliases,
     )
     await publish(res, event)
     return ExportAccepted(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, cast
 
@@ -16,6 +17,7 @@ from pitwall.common.contracts.searchwords import words
 from pitwall.common.events import RunCommand
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Principal
+from pitwall.query_api.domain import signalinfo
 from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import (
     CommandAccepted,
@@ -130,9 +132,14 @@ def list_filters(
 
 async def list_page(res: Resources, filters: RunFilters, limit: int, cursor: str | None) -> RunPage:
     """One page of the list, read from the run summaries (see `queries`)."""
+    if filters.where:
+        # A renamed signal is found under any of its names.
+        catalogue = await signalinfo.current(res)
+        filters = replace(filters, where=tuple(replace(p, names=catalogue.names(p.key)) for p in filters.where))
     try:
         docs, next_cursor = await list_runs(
-            readmodel.summaries(res), readmodel.signals(res), filters, limit, cursor
+            readmodel.summaries(res), readmodel.signals(res), filters, limit, cursor,
+            lambda p: signalinfo.runs_in_state(res, p.key, p.state or ""),
         )
     except FilterError as exc:  # a cursor this API did not hand out
         raise rule(exc.field, str(exc)) from None

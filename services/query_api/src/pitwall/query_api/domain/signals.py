@@ -8,6 +8,7 @@ from typing import Any
 
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Principal
+from pitwall.query_api.domain import signalinfo
 from pitwall.query_api.domain.runs import find_run
 from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import SeriesResponse, SignalTree, finite
@@ -19,11 +20,15 @@ MAX_SIGNALS = 32
 
 
 async def signal_tree(res: Resources, run_id: str, who: Principal) -> SignalTree:
-    doc = await find_run(res, run_id, who, {"channels": 1})
+    doc = await find_run(res, run_id, who, {"channels": 1, "start_ns": 1})
     stats = await readmodel.signals(res).find({"run_id": run_id}, {"_id": 0, "run_id": 0}).to_list()
+    schema = {s["key"]: found for s in stats if (found := signalinfo.schema_of(s))}
+    info = await signalinfo.for_run(res, doc, (s["key"] for s in stats if "key" in s), schema)
     by_topic: dict[str, list[dict[str, Any]]] = {}
     for s in stats:
-        by_topic.setdefault(s.get("topic", ""), []).append(finite(s))
+        s.pop("schema", None)
+        facts = signalinfo.facts(info.get(s.get("key", "")))
+        by_topic.setdefault(s.get("topic", ""), []).append({**finite(s), **facts})
     channels: dict[str, Any] = {c["topic"]: c for c in doc.get("channels") or []}
     topics = []
     for topic in sorted(set(by_topic) | set(channels)):
@@ -56,16 +61,24 @@ async def series(
     keys = signal_keys(signals, MAX_SIGNALS)
     if start is not None and end is not None and end < start:
         raise rule("end", "end is before start", value=end)
-    doc = await find_run(res, run_id, who, {"status": 1})
+    doc = await find_run(res, run_id, who, {"status": 1, **signalinfo.RUN_FIELDS})
     if doc.get("status") == "rejected":
         raise not_found(f"run {run_id!r} was rejected: it has no signals")
+    catalogue = await signalinfo.current(res)
     try:
         origin, found = await asyncio.to_thread(
-            read_series, res.store, cache, run_id, keys, start, end, max_points
+            read_series, res.store, cache, run_id, keys, start, end, max_points,
+            catalogue.aliases(k.partition("[")[0] for k in keys),
         )
     except FilterError as exc:  # a key this run does not have
         raise rule(exc.field, str(exc)) from None
     except NoSignalStore:
         raise not_found(f"run {run_id!r} has no stored signals") from None
+    stored = {f["stored_key"] or f["key"]: f for f in found}
+    bases = {k: k.partition("[")[0] for k in stored}
+    schema = {bases[k]: signalinfo.enum_states(f["enum_names"]) for k, f in stored.items() if f["enum_names"]}
+    info = await signalinfo.for_run(res, doc, set(bases.values()), schema)
+    for key, f in stored.items():
+        f.update(signalinfo.facts(info.get(bases[key])))
     return SeriesResponse(run_id=run_id, origin_ns=origin, start=start, end=end,
                           max_points=max_points, signals=found)

@@ -32,9 +32,13 @@ def synth(
         None, "--fault-at", min=0, help="the BMS enters its FAULT state at this second, for 3 s"
     ),
 ) -> None:
-    """Write a synthetic car recording: 100+ protobuf topics, a JSON topic, laps of a track."""
+    """Write a synthetic car recording: 100+ protobuf topics, a JSON topic, laps of a track.
+
+    Beside it, the CAN description of its CAN-style topics (units, descriptions, state names),
+    one per folder: it is the same for every recording."""
     # Imported here so other verbs do not pay for numpy and the schema catalog.
     from pitwall.synth import write_synth
+    from pitwall.synth.can_description import write_can_description
 
     if compression not in ("zstd", "lz4", "none"):
         raise typer.BadParameter("choose zstd, lz4 or none", param_hint="--compression")
@@ -51,11 +55,13 @@ def synth(
         gps=not no_gps,
         fault_at=fault_at,
     )
+    can = write_can_description(out.parent)
     seconds = time.perf_counter() - started
     kind = "unchunked" if unchunked else f"chunked {summary.compression}"
     cut = f", cut at byte {summary.cut_offset}" if summary.truncated else ""
     typer.echo(
         f"{out}: {summary.message_count:,} messages on {len(summary.topics)} topics, "
         f"{summary.size_bytes / 1e6:.1f} MB ({kind}{cut}), "
-        f"{summary.track.lap_count} laps of {summary.track.length_m:.0f} m, in {seconds:.1f} s"
+        f"{summary.track.lap_count} laps of {summary.track.length_m:.0f} m, in {seconds:.1f} s; "
+        f"CAN description: {can}"
     )

@@ -340,6 +340,8 @@ class Supervisor:
             from pitwall.devstack.samples import load_samples, wait_for_runs
 
             assert self.settings is not None
+            # Before the samples are announced, so their runs have units from the start.
+            self._add_can_description()
             try:
                 t0 = time.monotonic()
                 run_ids = load_samples(self.settings)
@@ -352,6 +354,20 @@ class Supervisor:
                 self._samples_in.set()  # in or not: a backup of what there is beats none
 
         threading.Thread(target=load, name="samples", daemon=True).start()
+
+    def _add_can_description(self) -> None:
+        """The synth CAN description into the catalogue; a line either way, never an exception."""
+        from pitwall.devstack.catalogue import add_synth_can_description
+
+        assert self.settings is not None
+        url = f"http://127.0.0.1:{self.settings.http_port}"
+        try:
+            token = (self.data_dir / layout.ADMIN_TOKEN).read_text().strip()
+            self.say(add_synth_can_description(url, token, self.settings.data_dir / "samples"))
+        except Exception as exc:  # the stack is useful without units; the team can upload one by hand
+            first_line = (str(exc).splitlines() or [""])[0]  # httpx adds a line of advice
+            self.say(f"adding the synth CAN description to the catalogue failed ({type(exc).__name__}: {first_line}); "
+                     "sample runs show no units until one is uploaded (POST /api/v1/catalogue/sources)")
 
     def _shutdown(self) -> None:
         if self._services:

@@ -101,6 +101,12 @@ def convert(
     ),
     interp: str = typer.Option("hold", "--interp", help="hold | linear (with --resample)"),
     layout: str = typer.Option("struct", "--layout", help="struct | pairs (MAT only)"),
+    can: Path | None = typer.Option(
+        None,
+        "--can",
+        help="CAN description (.sym, .dbc, .kcd, .arxml): units, descriptions and state names into the export",
+        show_default=False,
+    ),
 ) -> None:
     """Convert an MCAP recording to MAT, CSV or Parquet in one pass over the file."""
     began = time.perf_counter()
@@ -137,9 +143,10 @@ def convert(
         check_output(output, fmt, params)
     except ExportError as exc:
         _fail(str(exc), 2)
+    source = _load_can(can) if can is not None else None
 
     try:
-        _run(input, output, params, selection, began)
+        _run(input, output, params, selection, began, source)
     except typer.Exit:
         raise
     except KeyboardInterrupt:
@@ -150,13 +157,41 @@ def convert(
         _fail(str(exc) or type(exc).__name__)
 
 
-def _run(input: Path, output: Path, params: Any, selection: Any, began: float) -> None:
+def _load_can(path: Path) -> Any:
+    """The CAN description of `--can`, read before the MCAP: a wrong file is a wrong
+    request (exit 2), said in one line, before any work."""
+    from pitwall.common.catalogue import CatalogueError, load_can_source
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"--can {path}: {exc.strerror or exc}", 2)
+    try:
+        return load_can_source(data, path.name)
+    except CatalogueError as exc:
+        _fail(f"--can {exc}", 2)
+
+
+def _signal_info(rec: Any, source: Any) -> dict[str, Any]:
+    """What `source` says of each signal of `rec`, chosen as the server chooses it for a
+    run (`Catalogue.for_run`: the matching rule on topics, schema names and field paths)."""
+    from datetime import UTC, datetime
+
+    from pitwall.common.catalogue import Catalogue
+
+    start = None if rec.origin_ns is None else datetime.fromtimestamp(rec.origin_ns / 1e9, tz=UTC)
+    topics = {tc.topic: tc.schema_name for tc in rec.topics.values()}
+    keys = [f"{tc.topic}:{path}" for tc in rec.topics.values() for path in tc.signals]
+    return Catalogue(sources=(source,)).for_run(start, topics, keys)
+
+
+def _run(input: Path, output: Path, params: Any, selection: Any, began: float, source: Any = None) -> None:
     with _progress_bar(sys.stderr.isatty()) as stage:
         # Usually started by `main` before the imports; hashlib releases the GIL, so it
         # overlaps the decoding either way.
         digest = prehash.digest(input)
         try:
-            result = _read_and_export(input, output, params, selection, digest, stage)
+            result = _read_and_export(input, output, params, selection, digest, stage, source)
         finally:
             prehash.stop()  # a failed read must not wait for the hash of a large file
     from pitwall.common.exportformats import LABEL
@@ -178,6 +213,7 @@ def _read_and_export(
     selection: Any,
     digest: Future[str],
     stage: Callable[[str, float, float], Stage],
+    source: Any = None,
 ) -> Any:
     from pitwall.export.recording import ExportError, export_recording
 
@@ -190,6 +226,10 @@ def _read_and_export(
     except McapReadError as exc:
         _fail(f"{input.name}: {exc}")
     _check_selected(input, rec, selection)
+    if source is not None:
+        from dataclasses import replace
+
+        params = replace(params, signal_info=_signal_info(rec, source))
     try:
         return export_recording(
             rec,

@@ -169,6 +169,6 @@ def resample(
         idx = np.searchsorted(rel, grid, side="right") - 1
         xp = rel.astype(np.float64)
         signals = {p: _resample_signal(s, idx, x, xp, order) for p, s in tc.signals.items()}
-        topics[topic] = TopicColumns(topic, tc.schema_name, tc.encoding, log_time, signals)
+        topics[topic] = TopicColumns(topic, tc.schema_name, tc.encoding, log_time, signals, tc.schema_info)
     out = replace(rec, topics=topics, origin_ns=origin, skipped=[*rec.skipped, *skipped])
     return out, notes

@@ -1,10 +1,12 @@
 """What each exported signal is (unit, description, state names), in every format's terms.
 
 The info comes in as the catalogue's `SignalInfo` dicts keyed `topic:path` (resolved by
-query_api for the converter, by `pitwall convert --can` on a laptop). State names the info
-does not give fall back to the protobuf enum names on the Signal, so an enum keeps its
-names without a catalogue. The catalogue package is only named for types: importing it
-loads cantools, and `pitwall convert` keeps its start-up light.
+query_api for the converter, by `pitwall convert --can` on a laptop). What the info does
+not give falls back to the MCAP's own schema, as the catalogue ranks it last too: the
+protobuf enum names on the Signal, a JSON schema's `unit`/`description`
+(`TopicColumns.schema_info`); so an export made without any catalogue keeps them. The
+catalogue package is only named for types: importing it loads cantools, and `pitwall
+convert` keeps its start-up light.
 """
 
 from __future__ import annotations
@@ -74,8 +76,11 @@ def describe(rec: Recording, info: Mapping[str, SignalInfo]) -> dict[str, Facts]
         for sig in tc.signals.values():
             key = signal_key(tc.topic, sig.path)
             given: Mapping[str, object] = info.get(key) or {}
+            schema = tc.schema_info.get(sig.path) or {}
             states = _states(given) or tuple(sorted((sig.enum_names or {}).items()))
-            facts = Facts(str(given.get("unit") or ""), str(given.get("description") or ""), states)
+            unit = str(given.get("unit") or schema.get("unit") or "")
+            description = str(given.get("description") or schema.get("description") or "")
+            facts = Facts(unit, description, states)
             if facts != NO_FACTS:
                 out[key] = facts
     return out

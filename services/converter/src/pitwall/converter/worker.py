@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from minio.error import S3Error
 
@@ -25,7 +27,7 @@ from pitwall.common.events import ConversionRequested
 from pitwall.common.exportformats import SUFFIX
 from pitwall.common.exportspec import ExportSpec
 from pitwall.common.logging import get_logger
-from pitwall.common.selection import Selection, no_match
+from pitwall.common.selection import Selection, glob_matches, no_match
 from pitwall.common.storage import (
     InvalidKey,
     ObjectStore,
@@ -38,9 +40,13 @@ from pitwall.common.storage import (
 log = get_logger(__name__)
 
 # Fields that change the output: the spec's and the window. Job id, requester, names and
-# timestamps don't (nor run_event: its window is start_s/end_s).
+# timestamps don't (nor run_event: its window is start_s/end_s). The catalogue's info and
+# aliases do too, but join the key only when present, so a request without them keeps the
+# key it always had (and its cached export).
 _KEY_FIELDS = (*ExportSpec.model_fields, "start_s", "end_s")
 EXPORT_FORMAT_VERSION = 1
+# The SignalInfo fields an export writes (display names and origins are not written).
+_WRITTEN_INFO = ("unit", "description", "states")
 
 
 class ConversionError(Exception):
@@ -51,8 +57,27 @@ def request_key(req: ConversionRequested) -> str:
     """The cache key of the request's output. sort_keys: the key does not depend on the
     order of the spec's fields (caches made before the spec existed still hit)."""
     body = {k: getattr(req, k) for k in _KEY_FIELDS} | {"v": EXPORT_FORMAT_VERSION}
+    written = _written_info(req)
+    if written:
+        body["catalogue"] = written
+    if req.aliases:
+        body["aliases"] = req.aliases
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return digest[:32]
+
+
+def _written_info(req: ConversionRequested) -> dict[str, dict[str, dict[str, Any]]]:
+    """The part of the request's catalogue the export writes, for its runs only."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for run_id in req.runs:
+        per_key = {}
+        for key, info in (req.catalogue.get(run_id) or {}).items():
+            kept = {f: info[f] for f in _WRITTEN_INFO if info.get(f)}  # type: ignore[literal-required]
+            if kept:
+                per_key[key] = kept
+        if per_key:
+            out[run_id] = per_key
+    return out
 
 
 def _stem(req: ConversionRequested, run_id: str) -> str:
@@ -85,10 +110,47 @@ class Result:
     summary: dict[str, object]
 
 
+_GLOB_MAGIC = re.compile(r"([*?\[])")
+
+
+def _literal(key: str) -> str:
+    """A glob matching exactly `key` (fnmatch reads `[*]` as a literal `*`)."""
+    return _GLOB_MAGIC.sub(r"[\1]", key)
+
+
+def alias_globs(req: ConversionRequested) -> dict[str, list[str]]:
+    """Each requested glob -> literal globs of the other names (aliases) of the keys it
+    matches: a signal renamed between CAN description versions is found in a run under its
+    old name too, and keeps that name in the run's output."""
+    out: dict[str, list[str]] = {}
+    for key, others in req.aliases.items():
+        topic, sep, path = key.partition(":")
+        if not sep:
+            continue
+        for glob in req.signals:
+            if glob_matches(glob, topic, path):
+                out.setdefault(glob, []).extend(_literal(o) for o in others if o != key)
+    return out
+
+
 def selection_of(req: ConversionRequested) -> Selection:
+    extra = [g for globs in alias_globs(req).values() for g in globs if g not in req.signals]
     return Selection(
-        topics=req.topics, signals=tuple(req.signals), start_s=req.start_s, end_s=req.end_s
+        topics=req.topics,
+        signals=tuple(dict.fromkeys((*req.signals, *extra))),
+        start_s=req.start_s,
+        end_s=req.end_s,
     )
+
+
+def unmatched_globs(
+    req: ConversionRequested, selection: Selection, signals: Iterable[tuple[str, str]]
+) -> set[str]:
+    """The requested globs that select nothing among `signals`, neither by themselves nor
+    through an alias of a key they name."""
+    left = set(selection.unmatched(signals))
+    aliases = alias_globs(req)
+    return {g for g in req.signals if g in left and all(a in left for a in aliases.get(g, ()))}
 
 
 def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording:
@@ -116,9 +178,9 @@ def load_run(store: ObjectStore, run_id: str, selection: Selection) -> Recording
         raise ConversionError(f"run {run_id[:12]}… is not a readable MCAP file: {exc}") from exc
 
 
-def _no_match(selection: Selection, missing: set[str], where: str) -> str:
+def _no_match(req: ConversionRequested, missing: set[str], where: str) -> str:
     # In the order the request lists them.
-    return no_match([g for g in selection.signals if g in missing], where)
+    return no_match([g for g in req.signals if g in missing], where)
 
 
 def convert(
@@ -142,7 +204,7 @@ def convert(
         n = len(req.runs)
         # Globs no run has matched yet; query_api refuses them up front, this says the
         # same for a request made by hand.
-        missing = set(selection.signals)
+        missing = set(req.signals)
         run_suffix = output_suffix(req.format, resampled=req.resample_hz is not None)
         # Apart from `final`, which may be a zip of the same name as a run's file.
         runs_dir = work / "runs"
@@ -152,10 +214,10 @@ def convert(
             progress(base, f"reading run {i + 1}/{n}")
             rec = load_run(store, run_id, selection)
             source = req.filenames.get(run_id) or run_id[:12]
-            pairs = ((tc.topic, p) for tc in rec.topics.values() for p in tc.signals)
-            missing &= set(selection.unmatched(pairs))
+            pairs = [(tc.topic, p) for tc in rec.topics.values() for p in tc.signals]
+            missing &= unmatched_globs(req, selection, pairs)
             if n == 1 and missing:
-                raise ConversionError(_no_match(selection, missing, f"run {source}"))
+                raise ConversionError(_no_match(req, missing, f"run {source}"))
             if not any(t.signals for t in rec.topics.values()):
                 raise ConversionError(f"the selection matches no signal in {source}")
             progress(base + 0.6 / n, f"writing run {i + 1}/{n}")
@@ -163,7 +225,7 @@ def convert(
             result = export_recording(
                 rec,
                 out,
-                params,
+                replace(params, signal_info=req.catalogue.get(run_id, {})),
                 source_name=req.filenames.get(run_id, run_id),
                 source_sha256=run_id,
             )
@@ -172,7 +234,7 @@ def convert(
                 {"run_id": run_id, "messages": rec.message_count, "topics": len(rec.topics)}
             )
         if missing:
-            raise ConversionError(_no_match(selection, missing, f"the {n} runs"))
+            raise ConversionError(_no_match(req, missing, f"the {n} runs"))
         final = work / PurePosixPath(key).name
         bundle(outputs, final, runs_dir, single_run=n == 1)
         progress(0.95, "uploading")

@@ -12,6 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from testsupport.symtext import sym_definition as _definition
+from testsupport.symtext import sym_enum as _enum
+from testsupport.symtext import sym_messages as _messages
+from testsupport.symtext import sym_unit as _unit
 
 from pitwall.common.catalogue import (
     CatalogueError,
@@ -28,56 +32,6 @@ MCAP = HYTECH / "03_26_2024_23_10_23_RECOVERED_V2.mcap"
 
 pytestmark = pytest.mark.skipif(not HYTECH.is_dir(), reason="../shared/data/hytech is absent")
 
-# A signal definition in the {SIGNALS} section: `Sig=NAME unsigned 16 -m /u:mbar ...`.
-_SIG_DEF = re.compile(r"^Sig=(\S+) (?:unsigned|signed|float|double|bit|char|string|raw|\S+) ")
-# A message section opens with `[NAME]`; its signals are `Sig=NAME START` or inline `Var=...`.
-_SECTION = re.compile(r"^\[([^\]]+)\]")
-_MEMBER = re.compile(r"^(?:Sig|Var)=(\S+)")
-_ENUM = re.compile(r'^Enum=(\w+)\((.*)\)$')
-
-
-def _lines(path: Path) -> list[str]:
-    # Enum definitions wrap onto indented continuation lines: join them.
-    out: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith((" ", "\t")) and out:
-            out[-1] += " " + line.strip()
-        else:
-            out.append(line.rstrip())
-    return out
-
-
-def _messages(path: Path) -> dict[str, list[str]]:
-    """Message name -> its member signal names, from the message sections of the text."""
-    msgs: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in _lines(path):
-        if (m := _SECTION.match(line)) is not None:
-            current = msgs.setdefault(m.group(1), [])
-        elif line.startswith("{"):
-            current = None
-        elif current is not None and (m := _MEMBER.match(line)) is not None:
-            current.append(m.group(1))
-    return msgs
-
-
-def _definition(path: Path, signal: str) -> str:
-    for line in _lines(path):
-        if line.startswith(f"Sig={signal} ") and _SIG_DEF.match(line):
-            return line
-    raise AssertionError(f"{signal} not defined in {path.name}")
-
-
-def _unit(path: Path, signal: str) -> str | None:
-    m = re.search(r'/u:("[^"]*"|\S+)', _definition(path, signal))
-    return None if m is None else m.group(1).strip('"')
-
-
-def _enum(path: Path, name: str) -> dict[int, str]:
-    for line in _lines(path):
-        if (m := _ENUM.match(line)) is not None and m.group(1) == name:
-            return {int(c): s for c, s in re.findall(r'(\d+)="([^"]*)"', m.group(2))}
-    raise AssertionError(f"enum {name} not in {path.name}")
 
 
 def test_counts_match_the_text() -> None:

@@ -1,5 +1,6 @@
 """Python client of the pitwall API: `from pitwall.client import Client`."""
 
-from pitwall.client.client import Client, ExportFailed, PitwallError, Series, SignalSeries
+from pitwall.client.client import Client, Comparison, ExportFailed, PitwallError, Series, SignalSeries
+from pitwall.client.facts import TopicFields
 
-__all__ = ["Client", "ExportFailed", "PitwallError", "Series", "SignalSeries"]
+__all__ = ["Client", "Comparison", "ExportFailed", "PitwallError", "Series", "SignalSeries", "TopicFields"]

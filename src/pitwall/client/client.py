@@ -6,10 +6,16 @@
     for run in pw.runs(track="Michigan", where="VNData:vn_vel.x.max>25"):
         print(run["id"], run["filename"], run["top_speed_mps"])
     data = pw.series(run_id, ["VNData:vn_vel.x", "BMS:cells.voltage[3]"], start=60, end=120)
-    t, v = data["VNData:vn_vel.x"]
+    t, v, *_ = data["VNData:vn_vel.x"]; data["VNData:vn_vel.x"].unit   # "m/s" (None: unknown)
     path = pw.export([run_id], signals=["VNData:*"], format="mat", dest="exports/")
     S = pw.load(run_id, ["VNData:vn_vel.*"], start=60, end=90)   # as the MAT export, exact
     cmp = pw.compare([(run_id, 3), (other_id, 2)], ["VNData:vn_vel.x"])
+    pw.load_can("hytech.sym", valid_from="2024-01-01")                  # units, state names
+    pw.catalogue("pressure")                                             # what the catalogue says
+
+Units and state names travel with the values: `SignalSeries.unit`/`.states`, a topic's
+`.units`/`.states` from `load`, `Comparison.units`/`.states`, and in every DataFrame
+`df.attrs["units"]` (column -> unit) and `df.attrs["states"]` (column -> {code: name}).
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import httpx
 import numpy as np
+
+from pitwall.client.facts import States, TopicFields, known, mat_facts, states_of
 
 API = "/api/v1"
 TERMINAL = ("done", "failed")
@@ -67,29 +76,39 @@ def _describe(detail: Any) -> str:
 
 
 class SignalSeries(NamedTuple):
-    """One signal: times (seconds since the run's first message) and values."""
+    """One signal: times (seconds since the run's first message) and values, then what the
+    channel catalogue says of it (None when unknown). Unpack as `t, v, *_ = ...`."""
 
     t: np.ndarray
     v: np.ndarray
     kind: str
     decimated: bool
+    unit: str | None = None
+    states: States | None = None  # code -> state name
+    description: str | None = None
+    display_name: str | None = None
 
 
 class Series(dict[str, SignalSeries]):
     """Signals by key (`topic:path`), each a (t, v) pair of numpy arrays."""
 
     def to_pandas(self) -> Any:
-        """One DataFrame indexed by time, a column per signal (NaN where it has no sample)."""
+        """One DataFrame indexed by time, a column per signal (NaN where it has no sample);
+        `attrs["units"]` and `attrs["states"]` by column, for the signals that have them."""
         try:
             import pandas as pd
         except ImportError as exc:  # pandas is optional
             raise ImportError("to_pandas() needs pandas: pip install pandas") from exc
         columns = [pd.Series(s.v, index=pd.Index(s.t, name="t"), name=key) for key, s in self.items()]
         if not columns:
-            return pd.DataFrame(index=pd.Index([], name="t"))
-        # Several samples of one signal can share a time stamp; keep the last, as a plot does.
-        columns = [c[~c.index.duplicated(keep="last")] for c in columns]
-        return pd.concat(columns, axis=1).sort_index()
+            frame = pd.DataFrame(index=pd.Index([], name="t"))
+        else:
+            # Several samples of one signal can share a time stamp; keep the last, as a plot does.
+            columns = [c[~c.index.duplicated(keep="last")] for c in columns]
+            frame = pd.concat(columns, axis=1).sort_index()
+        frame.attrs["units"] = known({key: s.unit for key, s in self.items()})
+        frame.attrs["states"] = known({key: s.states for key, s in self.items()})
+        return frame
 
 
 def _params(filters: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -166,7 +185,9 @@ class Client:
         return dict(self._json("GET", f"{API}/runs/{run_id}"))
 
     def signals(self, run_id: str) -> list[dict[str, Any]]:
-        """Every signal of the run with its type and statistics (flat, by topic)."""
+        """Every signal of the run with its type and statistics (flat, by topic), and what the
+        catalogue says of it where it says anything: `unit`, `description`, `display_name`,
+        `states` (code as a decimal string -> name)."""
         tree = self._json("GET", f"{API}/runs/{run_id}/signals")
         return [s for topic in tree["topics"] for s in topic["signals"]]
 
@@ -216,6 +237,8 @@ class Client:
 
         Exact unless a signal has more than `max_points` samples in the window; then it
         is min/max decimated (each bucket keeps its extremes) and `.decimated` is True.
+        Each signal carries `.unit` and `.states` ({code: name}) when the catalogue knows
+        them; a renamed signal can be asked by either name and keeps the name asked.
         `.to_pandas()` gives one DataFrame when pandas is installed.
         """
         keys = [signals] if isinstance(signals, str) else list(signals)
@@ -228,7 +251,10 @@ class Client:
         out = Series()
         for s in body["signals"]:
             v = np.array([np.nan if x is None else x for x in s["v"]], dtype=np.float64)
-            out[s["key"]] = SignalSeries(np.asarray(s["t"], dtype=np.float64), v, s["kind"], s["decimated"])
+            out[s["key"]] = SignalSeries(
+                np.asarray(s["t"], dtype=np.float64), v, s["kind"], s["decimated"],
+                s.get("unit"), states_of(s), s.get("description"), s.get("display_name"),
+            )
         return out
 
     def load(
@@ -248,9 +274,11 @@ class Client:
         Made by an export job (MAT, struct layout), so the values are the ones
         `pitwall convert` writes: `{"VNData": {"t": array, "vn_vel.x": array, ...}}`, one
         entry per topic (its MAT variable name), each field under its MAT path below the
-        topic; repeated fields are N x K. `pandas=True` gives one DataFrame per topic,
-        indexed by `t` (repeated fields as columns `name[0]`, `name[1]`, ...). `event`
-        cuts the export to one of the run's events."""
+        topic; repeated fields are N x K. Each topic's `.units` and `.states` ({code: name})
+        name its fields' units and state names, as the export's `signal_map` and
+        `meta.states` hold them. `pandas=True` gives one DataFrame per topic, indexed by `t`
+        (repeated fields as columns `name[0]`, `name[1]`, ...), with `attrs["units"]` and
+        `attrs["states"]` by column. `event` cuts the export to one of the run's events."""
         import tempfile
 
         from scipy.io import loadmat
@@ -266,14 +294,16 @@ class Client:
             path = Path(tmp) / "load.mat"
             self._download(status["file_url"], path)
             mat = loadmat(path, struct_as_record=False, squeeze_me=False)
+        facts = mat_facts(mat)
         out: dict[str, Any] = {}
         for name, value in mat.items():
-            # meta and signal_map describe the file; the run's own API has them.
+            # meta and signal_map describe the file: their units and states go on each topic.
             if name.startswith("__") or name in ("meta", "signal_map") or not _is_struct(value):
                 continue
             fields: dict[str, np.ndarray] = {}
             _flatten(value[0, 0], "", fields)
-            out[name] = _frame(fields) if pandas else fields
+            topic = TopicFields(fields, *facts.get(name, ({}, {})))
+            out[name] = _frame(topic) if pandas else topic
         return out
 
     def compare(
@@ -296,6 +326,25 @@ class Client:
             "ref": str(ref),
         }
         return Comparison.of(self._json("GET", f"{API}/compare", params=params))
+
+    # -- the channel catalogue -------------------------------------------------------
+    def catalogue(self, q: str | None = None) -> list[dict[str, Any]]:
+        """Signals the catalogue describes (of existing runs, and edited keys): each with
+        `key`, `unit`, `description`, `display_name`, `states`, `runs`, `aliases`... `q`:
+        words of a key, display name or description."""
+        params = {"q": q} if q else None
+        return list(self._json("GET", f"{API}/catalogue/signals", params=params)["items"])
+
+    def load_can(self, path: str | os.PathLike[str], valid_from: date | str | None = None) -> dict[str, Any]:
+        """Load a CAN description (SYM, DBC, KCD, ARXML; editor role) into the catalogue.
+        It applies to runs recorded on or after `valid_from` (a date or ISO text; None:
+        always), and is stored within moments of the answer (its counts: messages, signals,
+        `matched` keys of existing runs)."""
+        p = Path(path)
+        data = {"valid_from": valid_from.isoformat() if isinstance(valid_from, date) else valid_from}
+        with open(p, "rb") as fh:
+            return dict(self._json("POST", f"{API}/catalogue/sources", files={"file": (p.name, fh)},
+                                   data={k: v for k, v in data.items() if v is not None}))
 
     # -- files -----------------------------------------------------------------------
     def upload(self, path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -391,23 +440,34 @@ def _flatten(struct: Any, prefix: str, out: dict[str, np.ndarray]) -> None:
             out[name] = value
 
 
-def _frame(fields: dict[str, np.ndarray]) -> Any:
+def _frame(fields: TopicFields) -> Any:
     import pandas as pd
 
     columns: dict[str, Any] = {}
+    units: dict[str, str] = {}
+    states: dict[str, States] = {}
     for name, values in fields.items():
         if name == "t":
             continue
-        if values.ndim == 2:
-            for k in range(values.shape[1]):
-                columns[f"{name}[{k}]"] = values[:, k]
-        else:
-            columns[name] = values
-    return pd.DataFrame(columns, index=pd.Index(fields.get("t"), name="t"))
+        names = [f"{name}[{k}]" for k in range(values.shape[1])] if values.ndim == 2 else [name]
+        for k, column in enumerate(names):
+            columns[column] = values[:, k] if values.ndim == 2 else values
+            if name in fields.units:
+                units[column] = fields.units[name]
+            if name in fields.states:
+                states[column] = fields.states[name]
+    frame = pd.DataFrame(columns, index=pd.Index(fields.get("t"), name="t"))
+    frame.attrs["units"] = units
+    frame.attrs["states"] = states
+    return frame
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 class Comparison(NamedTuple):
-    """The answer of `Client.compare`, with every series as a float64 array (NaN = none)."""
+    """The answer of `Client.compare`, with every series as a float64 array (NaN = none);
+    `units` and `states` ({code: name}) of the signals that have them, by key."""
 
     x: str
     grid: np.ndarray
@@ -416,6 +476,8 @@ class Comparison(NamedTuple):
     delta: dict[int, np.ndarray]
     map: dict[str, Any] | None
     notes: list[str]
+    units: Mapping[str, str] = _NONE
+    states: Mapping[str, States] = _NONE
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Comparison:
@@ -427,12 +489,15 @@ class Comparison(NamedTuple):
             laps.append({**lap, "time": arr(lap["time"]), "distance": arr(lap["distance"]),
                          "signals": {k: arr(v) for k, v in lap["signals"].items()}})
         delta = {d["lap_index"]: arr(d["v"]) for d in body["delta"]}
+        signals = body.get("signals") or []
         return cls(body["x"], arr(body["grid"]), body["reference"], laps, delta, body.get("map"),
-                   list(body.get("notes") or []))
+                   list(body.get("notes") or []), known({s["key"]: s.get("unit") for s in signals}),
+                   known({s["key"]: states_of(s) for s in signals}))
 
     def to_pandas(self) -> Any:
         """One long DataFrame: lap label, x (the grid: metres or seconds), the lap's time
-        and distance there, its delta against the reference, and each signal."""
+        and distance there, its delta against the reference, and each signal; units and
+        states by column in `attrs` (the grid's own columns' units too)."""
         import pandas as pd
 
         frames = []
@@ -441,7 +506,11 @@ class Comparison(NamedTuple):
                     "delta": self.delta.get(i, np.zeros_like(self.grid))}
             cols.update(lap["signals"])
             frames.append(pd.DataFrame(cols))
-        return pd.concat(frames, ignore_index=True)
+        table = pd.concat(frames, ignore_index=True)
+        grid_unit = "m" if self.x == "distance" else "s"
+        table.attrs["units"] = {"x": grid_unit, "time": "s", "distance": "m", "delta": "s", **self.units}
+        table.attrs["states"] = dict(self.states)
+        return table
 
 
 class _Progress:

@@ -80,6 +80,19 @@ def test_run_signals_and_series_as_numpy(pw: Client, seeded: dict[str, tuple[str
         assert frame["VNData:vn_vel.x"].max() == speed.v.max()
 
 
+def test_an_enum_brings_its_state_names(pw: Client, seeded: dict[str, tuple[str, Recording]]) -> None:
+    """Without any catalogue, the recording's own enum names reach the client as int codes."""
+    run_id, rec = seeded["r0"]
+    names = rec.topics["MCUOutputData"].signals["state"].enum_names
+    assert names
+    data = pw.series(run_id, ["MCUOutputData:state", "VNData:vn_vel.x"])
+    assert data["MCUOutputData:state"].states == names
+    assert data["VNData:vn_vel.x"].states is None
+    assert set(np.unique(data["MCUOutputData:state"].v)) <= set(names)
+    pytest.importorskip("pandas")
+    assert data.to_pandas().attrs["states"] == {"MCUOutputData:state": names}
+
+
 def test_errors_name_the_problem(pw: Client, seeded: dict[str, tuple[str, Recording]]) -> None:
     with pytest.raises(PitwallError) as unknown:
         pw.run(sha_of("nobody"))

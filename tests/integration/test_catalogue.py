@@ -224,11 +224,11 @@ def test_same_date_sources_the_later_wins_and_the_answer_lists_what_it_changed(
     stack: Api, runs: dict[str, str], loaded: Any
 ) -> None:
     dbc = (
-        'VERSION ""\n\nBU_: CAR\n\n'
-        "BO_ 1 EM_MEASUREMENT: 8 CAR\n"
-        ' SG_ em_voltage : 0|16@1+ (0.1,0) [0|1000] "kV" CAR\n'
-        ' SG_ em_current : 16|16@1+ (0.1,0) [0|1000] "A" CAR\n'
-    ).encode()
+        b'VERSION ""\n\nBU_: CAR\n\n'
+        b"BO_ 1 EM_MEASUREMENT: 8 CAR\n"
+        b' SG_ em_voltage : 0|16@1+ (0.1,0) [0|1000] "kV" CAR\n'
+        b' SG_ em_current : 16|16@1+ (0.1,0) [0|1000] "A" CAR\n'
+    )
     answer = _load(stack, Path("override.dbc"), "2026-07-16", data=dbc)
     assert answer["format"] == "dbc" and (answer["messages"], answer["signals"]) == (1, 2)
     assert answer["changed_keys"] == [VOLTS]  # em_current is no key of any run

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pitwall.common.apitokens import Role
-from pitwall.common.catalogue.info import SignalInfo
+from pitwall.common.contracts.signalinfo import SignalInfo
 from pitwall.common.exportspec import ExportSpec
 
 

@@ -24,7 +24,7 @@ from pitwall.export.resample import ResampleError, resample
 from pitwall.export.signalinfo import Facts, describe, signal_map, states_struct
 
 if TYPE_CHECKING:  # pydantic costs `pitwall convert` ~0.1 s of start-up, for nothing
-    from pitwall.common.catalogue.info import SignalInfo
+    from pitwall.common.contracts.signalinfo import SignalInfo
     from pitwall.common.exportspec import ExportSpec
 
 # The format an output path names (the CLI's default for --format): the inverse of the

@@ -22,7 +22,7 @@ from pitwall.common.columns import Recording
 from pitwall.export.matvalue import MatValue, StrCell, str_column
 
 if TYPE_CHECKING:
-    from pitwall.common.catalogue.info import SignalInfo
+    from pitwall.common.contracts.signalinfo import SignalInfo
     from pitwall.export.layout import MapRow
 
 SIGNAL_MAP_COLUMNS = ("source_path", "mat_path", "unit", "description")

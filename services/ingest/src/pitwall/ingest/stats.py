@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from pitwall.common.catalogue.info import states_json
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.common.contracts.documents import ChannelDoc
+from pitwall.common.contracts.signalinfo import states_json
 
 MAX_DISTINCT = 32
 INTEGER_KINDS = ("int32", "uint32", "int64", "uint64")
@@ -63,7 +63,7 @@ def signal_stats(topic: TopicColumns, sig: Signal) -> dict[str, Any]:
 
 def _few_codes(values: np.ndarray, lo: float, hi: float) -> list[int] | None:
     """The distinct values of a narrow integer column (one bincount pass), else None."""
-    if hi - lo >= CODE_SPAN:
+    if hi - lo >= CODE_SPAN or not -(2**62) < lo <= hi < 2**62:  # huge codes are no states (and overflow)
         return None
     counts = np.bincount((values.astype(np.int64, copy=False) - int(lo)), minlength=1)
     present = np.flatnonzero(counts)

@@ -7,7 +7,6 @@ run by its recording date. Storage, API and UI build on these.
 
 from pitwall.common.catalogue.errors import CatalogueError
 from pitwall.common.catalogue.formats import FORMATS, detect_format
-from pitwall.common.catalogue.info import INFO_FIELDS, SignalInfo, SignalInfoMap, states_json, states_of
 from pitwall.common.catalogue.loading import load_can_source
 from pitwall.common.catalogue.matching import match, message_for_topic
 from pitwall.common.catalogue.model import (
@@ -21,6 +20,7 @@ from pitwall.common.catalogue.reading import CatalogueReader, read_catalogue
 from pitwall.common.catalogue.resolve import Catalogue, name_groups, overlay
 from pitwall.common.catalogue.store import source_doc, source_from_doc
 from pitwall.common.catalogue.validity import pick_source
+from pitwall.common.contracts.signalinfo import INFO_FIELDS, SignalInfo, SignalInfoMap, states_json, states_of
 
 __all__ = [
     "FORMATS",

@@ -11,10 +11,10 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from pitwall.common.catalogue.info import INFO_FIELDS
 from pitwall.common.catalogue.resolve import Catalogue
 from pitwall.common.catalogue.store import source_from_doc
 from pitwall.common.contracts import mongo
+from pitwall.common.contracts.signalinfo import INFO_FIELDS
 
 GENERATION = "generation"
 

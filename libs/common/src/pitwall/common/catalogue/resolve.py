@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pitwall.common.catalogue.info import INFO_FIELDS, SignalInfo, states_json
 from pitwall.common.catalogue.matching import match
 from pitwall.common.catalogue.model import CanSource, CatalogueEntry
 from pitwall.common.catalogue.validity import pick_source
+from pitwall.common.contracts.signalinfo import INFO_FIELDS, SignalInfo, states_json
 
 
 def can_origin(name: str, version: int) -> str:

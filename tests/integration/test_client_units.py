@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers.api import Api, require_ok
+from helpers.symunits import sym_units
 from helpers.with_ingest import start_api_with_ingest_and_converter, wait_for
 
 from pitwall.client import Client
@@ -27,18 +28,6 @@ TYRE = "lf_ttpms_1_data"
 # A signal the .sym gives no unit: the client must not invent one.
 TORQUE = "mc1_torque_command_data:torque_command"
 HV = "mc4_setpoints_command_data:hv_enable"
-
-
-def sym_units(text: str) -> dict[str, str | None]:
-    """Signal name -> its `/u:` unit (None without one), from the {SIGNALS} definitions."""
-    section = text.split("{SIGNALS}", 1)[1].split("{SENDRECEIVE}", 1)[0]
-    out: dict[str, str | None] = {}
-    for line in section.splitlines():
-        found = re.match(r"Sig=(\S+) (?:unsigned|signed|float|double|bit|char|string|raw)\b(.*)", line)
-        if found:
-            unit = re.search(r"/u:(\S+)", found.group(2))
-            out[found.group(1)] = unit.group(1) if unit else None
-    return out
 
 
 @pytest.fixture(scope="module")

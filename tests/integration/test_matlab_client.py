@@ -1,7 +1,7 @@
 """The MATLAB/Octave toolbox (clients/matlab/+pitwall) in GNU Octave against the real stack.
 
 `pitwall.load` of 5 signals of the team's real file must hold what `pitwall convert` of the
-same file and selection writes, value for value.
+same file, selection and CAN description writes, value for value (units in signal_map too).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 from helpers.api import Api, require_ok
+from helpers.symunits import sym_units
 from helpers.with_ingest import start_api_with_ingest_and_converter, wait_for
 
 from pitwall.common.settings import Settings
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
 TOOLBOX = REPO / "clients" / "matlab"
 REAL = "03_26_2024_23_10_23_RECOVERED_V2.mcap"
+SYM = "hytech-2024-03-26.sym"
 FIVE = [
     "lf_ttpms_1_data:LF_TTPMS_P",
     "lr_ttpms_1_data:LR_TTPMS_BAT_V",
@@ -54,7 +56,19 @@ def stack(
 
 @pytest.fixture(scope="module")
 def real_run(stack: Api, hytech_dir: Path) -> tuple[str, Path]:
+    """The real file, uploaded after its CAN description was stored (as `convert --can` reads it)."""
     path = hytech_dir / REAL
+    if not (hytech_dir / SYM).is_file():
+        pytest.skip(f"{SYM} is not in {hytech_dir}")
+    with stack.client("editor") as ed:
+        source = require_ok(ed.post("/api/v1/catalogue/sources", data={"valid_from": "2024-01-01"},
+                                    files={"file": (SYM, (hytech_dir / SYM).read_bytes())}), 202)
+
+    def stored() -> bool:
+        with stack.client("viewer") as c:
+            return any(s["id"] == source["id"] for s in c.get("/api/v1/catalogue/sources").json()["items"])
+
+    wait_for(stored, "the CAN description stored", 30)
     with stack.client("uploader") as up:
         run_id = require_ok(up.post("/api/v1/uploads", files={"file": (REAL, path.read_bytes())}), 202)["id"]
 
@@ -67,11 +81,12 @@ def real_run(stack: Api, hytech_dir: Path) -> tuple[str, Path]:
 
 
 def convert(path: Path, out: Path, *extra: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pitwall.cli.main", "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE),
-           *extra]
+    args = ["convert", str(path), "-o", str(out), "--signals", ",".join(FIVE), "--can", str(path.with_name(SYM)),
+            *extra]
+    cmd = [sys.executable, "-m", "pitwall.cli.main", *args]
     exe = Path(sys.executable).with_name("pitwall")
     if exe.exists():
-        cmd = [str(exe), "convert", str(path), "-o", str(out), "--signals", ",".join(FIVE), *extra]
+        cmd = [str(exe), *args]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     return sio.loadmat(out, struct_as_record=False, squeeze_me=False)
 
@@ -139,3 +154,47 @@ def test_find_laps_and_clear_errors(stack: Api, real_run: tuple[str, Path], tmp_
     # The API's own reason reaches the MATLAB user: the glob that matches nothing, by name.
     assert "load error: pitwall: POST /api/v1/exports: HTTP 422: 'Nope:nothing' matches no signal of this run" in out
     assert "token error: pitwall: GET /api/v1/me: HTTP 401" in out
+
+
+def test_units_and_state_names_reach_matlab(stack: Api, real_run: tuple[str, Path], tmp_path: Path) -> None:
+    run_id, path = real_run
+    units = sym_units(path.with_name(SYM).read_text(encoding="utf-8"))
+    switch = "mc4_setpoints_command_data:inverter_enable"
+    names = {"-1": "UNKNOWN", "0": "OFF", "1": "ON"}  # jsondecode names code -1 x_1: it must read back as -1
+    with stack.client("editor") as ed:
+        require_ok(ed.put(f"/api/v1/catalogue/signals/{switch}", json={"states": names}), 202)
+
+    def edited() -> bool:
+        with stack.client("viewer") as c:
+            answer = require_ok(c.get(f"/api/v1/runs/{run_id}/series", params={"signals": switch}))
+        return answer["signals"][0].get("states") == names
+
+    wait_for(edited, "the edited state names", 30)
+    cells = "{" + ",".join(f"'{k}'" for k in FIVE) + "}"
+    script = (
+        f"pitwall.connect('{stack.base_url}', '{stack.tokens['viewer']}'); names = {cells}; "
+        f"S = pitwall.load('{run_id}', names); U = pitwall.units(S); "
+        "for k = 1:numel(names), printf('unit %s=%s\\n', names{k}, pitwall.units(S, names{k})); end; "
+        "printf('known=%d\\n', U.Count); "
+        "printf('by mat path=%s\\n', pitwall.units(S, 'lf_ttpms_1_data.LF_TTPMS_P')); "
+        f"X = pitwall.series('{run_id}', {{'{FIVE[0]}', '{switch}'}}, 'start', 2, 'end', 6.5); "
+        "printf('series %s unit=%s n=%d sum=%.17g empty states=%d\\n', X(1).key, X(1).unit, numel(X(1).v), "
+        "sum(X(1).v), isempty(X(1).states)); "
+        "for k = 1:numel(X(2).states.codes), printf('state %d=%s\\n', X(2).states.codes(k), X(2).states.names{k}); end"
+    )
+    done = octave(script, tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = done.stdout
+    for key in FIVE:
+        assert f"unit {key}={units[key.split(':', 1)[1]] or ''}\n" in out
+    assert "unit lf_ttpms_1_data:LF_TTPMS_P=mbar" in out
+    assert f"known={sum(1 for key in FIVE if units[key.split(':', 1)[1]])}" in out
+    assert "by mat path=mbar" in out
+    # The window's values, from `pitwall convert` of the file: the API read them from the signal store.
+    whole = convert(path, tmp_path / "whole.mat")["lf_ttpms_1_data"][0, 0]
+    t, v = whole.t[:, 0], whole.LF_TTPMS_P[:, 0].astype(np.float64)
+    inside = v[(t >= 2.0) & (t <= 6.5)]
+    assert inside.size > 0
+    assert f"series {FIVE[0]} unit=mbar n={inside.size} sum={inside.sum():.17g} empty states=1" in out
+    assert [line for line in out.splitlines() if line.startswith("state ")] == [
+        f"state {code}={name}" for code, name in sorted(names.items(), key=lambda kv: int(kv[0]))]

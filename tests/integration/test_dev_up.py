@@ -3,6 +3,7 @@ finds it, it stops cleanly and keeps its data. One stack for all of it: each sta
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -133,6 +134,61 @@ def _first_backup_holds_the_samples(
     assert listed["coverage"]["runs_not_backed_up"] == 0
 
 
+_SG_UNIT = re.compile(r'^BO_ \d+ (\w+):|^ SG_ (\w+) : [^"]*"([^"]+)"', re.MULTILINE)
+
+
+def _sample_runs_show_units(data_dir: Path, url: str, token: str, log: Path) -> None:
+    """`make up` put synth's CAN description in the catalogue: a sample run's signals carry its
+    units, and its state signal the state names (not the protobuf enum's prefixed ones)."""
+    from pitwall.devstack.samples import SAMPLES
+    from pitwall.synth.can_description import FILENAME
+    from pitwall.synth.vehicle import CAR_STATES
+
+    assert f"CAN description {FILENAME} added to the catalogue" in log.read_text()
+    # The units the file states, read from its text: (message, signal) -> unit.
+    units: dict[tuple[str, str], str] = {}
+    message = ""
+    for m in _SG_UNIT.finditer((data_dir / "samples" / FILENAME).read_text()):
+        if m[1]:
+            message = m[1]
+        else:
+            units[(message, m[2])] = m[3]
+    run_id = hashlib.sha256((data_dir / "samples" / SAMPLES[0][0]).read_bytes()).hexdigest()
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def described() -> dict[str, dict[str, Any]] | None:
+        tree = httpx.get(f"{url}/api/v1/runs/{run_id}/signals", headers=auth, timeout=30).json()
+        by_key = {s["key"]: s for t in tree["topics"] for s in t["signals"]}
+        # The source is stored by ingest moments after the upload's 202.
+        return by_key if by_key["mc1_status_data:speed_rpm"].get("unit") else None
+
+    by_key = wait_for(described, "units on a sample run's signals", timeout=60, every=1)
+    assert by_key["mc1_status_data:speed_rpm"]["unit"] == "rpm"
+    assert by_key["lf_ttpms_1_data:LF_TTPMS_P"]["unit"] == "kPa"
+    checked = 0
+    for key, facts in by_key.items():
+        topic, _, path = key.partition(":")
+        unit = units.get((topic.removesuffix("_data"), path))
+        if unit:
+            assert facts.get("unit") == unit, (key, facts)
+            assert facts["origins"]["unit"].startswith(f"can:{FILENAME}#"), facts["origins"]
+            checked += 1
+    assert checked == len(units) > 250  # every unit the file states reached the run's signals
+    state = by_key["mcu_status_data:mcu_state"]
+    assert state["states"] == {str(code): name for code, name in enumerate(CAR_STATES)}
+    assert state["states"]["5"] == "READY_TO_DRIVE"
+    assert state["origins"]["states"].startswith(f"can:{FILENAME}#")
+
+
+def _can_description_not_added_again(url: str, token: str, log: Path) -> None:
+    from pitwall.synth.can_description import FILENAME
+
+    wait_for(lambda: f"CAN description {FILENAME} is already in the catalogue" in log.read_text(),
+             "the second start leaving the CAN description alone", timeout=60, every=0.5)
+    listed = httpx.get(f"{url}/api/v1/catalogue/sources", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert [s["name"] for s in listed.json()["items"]].count(FILENAME) == 1
+
+
 def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
     # Where `make up` keeps it: `.pitwall/` in the checkout.
     checkout = tmp_path / "checkout"
@@ -154,6 +210,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         assert me.status_code == 200 and me.json()["role"] == "admin"
         assert httpx.get(f"{url}/api/v1/runs").status_code == 401
         _first_backup_holds_the_samples(data_dir, url, token, proc, log)
+        _sample_runs_show_units(data_dir, url, token, log)
         _cli_uses_the_stack(checkout)
         # leave something behind in the stack's MongoDB and S3
         import pymongo
@@ -175,6 +232,7 @@ def test_dev_up_ready_stop_clean_and_data_survives(tmp_path: Path) -> None:
         # the same token still works: not a new one on every start
         assert (data_dir / "admin-token").read_text().strip() == token
         assert httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        _can_description_not_added_again(url, token, log)
         assert pymongo.MongoClient(settings.mongo_url)[settings.mongo_db]["marker"].find_one({"_id": "kept"})
         assert ObjectStore(settings).get_bytes(settings.bucket_exports, "marker") == b"kept"
         _stop(proc, signal.SIGTERM)

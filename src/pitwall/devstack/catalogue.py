@@ -1,8 +1,8 @@
 """The synth CAN description in the dev stack's channel catalogue, so sample runs show units.
 
 Uploaded through the API like a team member would (`POST /api/v1/catalogue/sources`), once:
-a source of the same name already listed is left alone, so a description the team edited or
-replaced in the stack is never overwritten by a restart.
+when a source of that name is listed, deleted ones included, nothing is sent, so a restart
+never brings back a description someone deleted or adds a second version of it.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pitwall.synth.can_description import FILENAME, write_can_description
 SOURCES = "/api/v1/catalogue/sources"
 
 
-def _names(listed: Any) -> set[str]:
-    items = listed.get("sources") or listed.get("items") or [] if isinstance(listed, dict) else listed
-    return {str(s.get("name")) for s in items or [] if isinstance(s, dict)}
+def _names(listed: dict[str, Any]) -> set[str]:
+    return {str(source["name"]) for source in listed["items"]}
 
 
 def add_synth_can_description(base_url: str, token: str, folder: Path, timeout: float = 30.0) -> str:
@@ -36,7 +35,7 @@ def add_synth_can_description(base_url: str, token: str, folder: Path, timeout: 
         if FILENAME in _names(listed.json()):
             return f"CAN description {FILENAME} is already in the catalogue"
         made = client.post(SOURCES, files={"file": (FILENAME, path.read_bytes(), "text/plain")})
-        made.raise_for_status()
+        made.raise_for_status()  # 202: ingest stores it within moments
         body = made.json()
-    return (f"CAN description {FILENAME} added to the catalogue: {body.get('messages')} messages, "
-            f"{body.get('signals')} signals, {body.get('matched')} matched")
+    return (f"CAN description {FILENAME} added to the catalogue: {body['messages']} messages, "
+            f"{body['signals']} signals, naming {body['matched']} signal keys of existing runs")

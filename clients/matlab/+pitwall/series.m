@@ -4,8 +4,9 @@ function X = series(runId, signals, varargin)
 %   A struct array, one per signal as asked: key, kind, t, v (column vectors; t in seconds
 %   since the run's origin, NaN where a value is not a finite number), unit ('' unknown),
 %   description, states (struct with codes and names, as meta.states of a MAT export;
-%   [] without), decimated (true when more than 'max_points' samples were in the window:
-%   min/max per bucket). pitwall.load gives exact values in the export's layout instead.
+%   [] without), decimated (true when more than 'max_points', default 200000, samples were
+%   in the window: min/max per bucket). pitwall.load gives exact values in the export's
+%   layout instead.
   if ischar(signals), signals = {signals}; end
   names = {'start', 'end', 'max_points'};
   query = {};
@@ -19,6 +20,8 @@ function X = series(runId, signals, varargin)
     end
     query = [query, {name, varargin{k + 1}}]; %#ok<AGROW>
   end
+  % The API's own default (2,000 points) suits a plot; as the Python client, ask the most.
+  if ~any(strcmpi(varargin(1:2:end), 'max_points')), query = [query, {'max_points', 200000}]; end
   body = pitwall.api('GET', ['/api/v1/runs/' runId '/series'], query);
   got = body.signals;
   if isstruct(got), got = num2cell(got); end

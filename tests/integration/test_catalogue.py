@@ -5,12 +5,18 @@ shaped like the car's logs of 2024 and 2026. Expected units and state names are 
 
 from __future__ import annotations
 
+import csv
+import io
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
+import scipy.io
 from helpers.api import Api, require_ok
 from helpers.with_ingest import start_api_with_ingest_and_converter, wait_for
 from testsupport.canmcap import write_can_mcap
@@ -218,6 +224,11 @@ def test_a_rename_lets_one_name_fetch_the_signal_of_both_seasons(
     # Each run's own codes decide: READY_TO_DRIVE is 5 in one, 3 in the other.
     assert _found(stack, f'{VEHICLE} == "READY_TO_DRIVE"') == {runs["s24"], runs["s26"]}
     assert _found(stack, f"{ECU}.max >= 3") == {runs["s24"], runs["s26"]}
+    # An export of both seasons by one name holds each run's signal.
+    members = _members(_export(stack, {"runs": [runs["s24"], runs["s26"]], "signals": [VEHICLE], "format": "csv"}))
+    listed = [r["key"] for name, data in members.items() if name.endswith("signals.csv")
+              for r in csv.DictReader(io.StringIO(data.decode("utf-8")))]
+    assert sorted(listed) == sorted([ECU, VEHICLE])
 
 
 def test_same_date_sources_the_later_wins_and_the_answer_lists_what_it_changed(
@@ -243,3 +254,43 @@ def test_same_date_sources_the_later_wins_and_the_answer_lists_what_it_changed(
         assert c.delete(f"/api/v1/catalogue/sources/{'0' * 32}").status_code == 404
     wait_for(lambda: _signals(stack, runs["s26"])[VOLTS].get("unit") == "Volts", "the override to go")
     assert next(s for s in _sources(stack) if s["id"] == answer["id"])["deleted"] is True
+
+
+def _export(api: Api, body: dict[str, Any]) -> bytes:
+    with api.client("viewer") as c:
+        job = require_ok(c.post("/api/v1/exports", json=body), 202)
+        status = wait_for(lambda: (s := require_ok(c.get(job["status_url"])))["status"] in ("done", "failed") and s,
+                          "the export", timeout=120)
+        assert status["status"] == "done", status.get("reason")
+        return c.get(status["file_url"]).raise_for_status().content
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    """The files of a zip, those of zips inside it too (an export of several runs holds one
+    zip per run), by path."""
+    out: dict[str, bytes] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for name in zf.namelist():
+            inner = zf.read(name)
+            if name.endswith(".zip"):
+                out.update({f"{name}/{k}": v for k, v in _members(inner).items()})
+            else:
+                out[name] = inner
+    return out
+
+
+def test_mat_csv_and_parquet_exports_carry_the_unit(stack: Api, runs: dict[str, str], loaded: Any) -> None:
+    unit = sym_unit(SYM_2024, "LF_TTPMS_P")
+    body = {"runs": [runs["real"]], "signals": ["lf_ttpms_1_data:*"]}
+    mat = scipy.io.loadmat(io.BytesIO(_export(stack, {**body, "format": "mat"})), squeeze_me=True)
+    rows = [tuple(str(x) for x in row) for row in np.atleast_2d(mat["signal_map"])]
+    assert [r[2] for r in rows if r[0] == TTPMS] == [unit]
+    csv_zip = _members(_export(stack, {**body, "format": "csv"}))
+    listing = list(csv.DictReader(io.StringIO(next(v for k, v in csv_zip.items() if k.endswith("signals.csv"))
+                                              .decode("utf-8"))))
+    assert [r["unit"] for r in listing if r["key"] == TTPMS] == [unit]
+    parquet = _export(stack, {**body, "format": "parquet"})
+    files = _members(parquet) if parquet[:2] == b"PK" else {"run.parquet": parquet}
+    found = [(f.metadata or {}).get(b"unit") for name, data in files.items() if name.endswith(".parquet")
+             for f in pq.read_schema(io.BytesIO(data)) if f.name == "LF_TTPMS_P"]
+    assert found == [unit.encode()]

@@ -33,7 +33,7 @@ if __package__ in (None, ""):
 from bench.context import Config, Context
 from bench.report import Section, write
 
-SECTIONS = ("synth", "convert", "ingest", "api", "compare", "station", "backup", "ops", "lists")
+SECTIONS = ("synth", "convert", "ingest", "api", "catalogue", "compare", "station", "backup", "ops", "lists")
 
 
 def _section(name: str) -> Callable[[Context, Section], None]:

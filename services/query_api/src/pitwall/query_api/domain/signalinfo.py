@@ -6,7 +6,7 @@ tree, series, compare and exports all ask here, so they all say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,13 +45,30 @@ def schema_of(stat: Mapping[str, Any]) -> dict[str, Any]:
 
 async def for_run(
     res: Resources, doc: Mapping[str, Any], keys: Iterable[str],
-    schema: Mapping[str, Mapping[str, Any]] | None = None,
+    schema: Mapping[str, Mapping[str, Any]] | None = None, catalogue: Catalogue | None = None,
 ) -> dict[str, SignalInfo]:
     """The info of each of `keys` of the run `doc` (a document with `RUN_FIELDS`)."""
-    catalogue = await current(res)
+    catalogue = catalogue or await current(res)
     if catalogue.empty and not schema:
         return {}
     return catalogue.for_run(recorded_start(doc), run_topics(doc), keys, schema)
+
+
+async def for_run_id(
+    res: Resources, catalogue: Catalogue, run_id: str, keys: Iterable[str],
+    schema: Mapping[str, Mapping[str, Any]] | None, memo: Hashable,
+) -> dict[str, SignalInfo]:
+    """`for_run` for a request whose answer only the catalogue's generation changes (a run's
+    signals and their schema facts never change after ingest): resolved once per generation,
+    and the run's start and topics read only then."""
+    if catalogue.empty and not schema:
+        return {}
+    found: dict[str, SignalInfo] | None = res.catalogue.recall(catalogue, (run_id, memo))
+    if found is None:
+        doc = await readmodel.runs(res).find_one({"_id": run_id}, RUN_FIELDS) or {}
+        found = res.catalogue.remember(
+            catalogue, (run_id, memo), catalogue.for_run(recorded_start(doc), run_topics(doc), keys, schema))
+    return found
 
 
 def enum_states(enum_names: Mapping[str, str] | None) -> dict[str, dict[str, str]]:

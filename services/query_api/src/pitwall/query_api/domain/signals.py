@@ -20,10 +20,12 @@ MAX_SIGNALS = 32
 
 
 async def signal_tree(res: Resources, run_id: str, who: Principal) -> SignalTree:
-    doc = await find_run(res, run_id, who, {"channels": 1, "start_ns": 1})
+    doc = await find_run(res, run_id, who, {"channels": 1})
     stats = await readmodel.signals(res).find({"run_id": run_id}, {"_id": 0, "run_id": 0}).to_list()
     schema = {s["key"]: found for s in stats if (found := signalinfo.schema_of(s))}
-    info = await signalinfo.for_run(res, doc, (s["key"] for s in stats if "key" in s), schema)
+    catalogue = await signalinfo.current(res)
+    info = await signalinfo.for_run_id(res, catalogue, run_id, [s["key"] for s in stats if "key" in s], schema,
+                                       "tree")
     by_topic: dict[str, list[dict[str, Any]]] = {}
     for s in stats:
         s.pop("schema", None)
@@ -61,7 +63,7 @@ async def series(
     keys = signal_keys(signals, MAX_SIGNALS)
     if start is not None and end is not None and end < start:
         raise rule("end", "end is before start", value=end)
-    doc = await find_run(res, run_id, who, {"status": 1, **signalinfo.RUN_FIELDS})
+    doc = await find_run(res, run_id, who, {"status": 1})
     if doc.get("status") == "rejected":
         raise not_found(f"run {run_id!r} was rejected: it has no signals")
     catalogue = await signalinfo.current(res)
@@ -77,7 +79,8 @@ async def series(
     stored = {f["stored_key"] or f["key"]: f for f in found}
     bases = {k: k.partition("[")[0] for k in stored}
     schema = {bases[k]: signalinfo.enum_states(f["enum_names"]) for k, f in stored.items() if f["enum_names"]}
-    info = await signalinfo.for_run(res, doc, set(bases.values()), schema)
+    info = await signalinfo.for_run_id(res, catalogue, run_id, set(bases.values()), schema,
+                                       ("series", *sorted(set(bases.values()))))
     for key, f in stored.items():
         f.update(signalinfo.facts(info.get(bases[key])))
     return SeriesResponse(run_id=run_id, origin_ns=origin, start=start, end=end,

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 from helpers.api import Api, require_ok
-from helpers.symunits import sym_units
 from helpers.with_ingest import start_api_with_ingest_and_converter, wait_for
+from testsupport.symtext import sym_units
 
 from pitwall.client import Client
 from pitwall.common.settings import Settings
@@ -39,7 +39,7 @@ def hytech(hytech_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def units(hytech: Path) -> dict[str, str | None]:
-    found = sym_units((hytech / SYM).read_text(encoding="utf-8"))
+    found = sym_units(hytech / SYM)
     assert found.get("LF_TTPMS_P") == "mbar" and "torque_command" in found and found["torque_command"] is None
     return found
 

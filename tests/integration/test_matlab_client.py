@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import scipy.io as sio
 from helpers.api import Api, require_ok
-from helpers.symunits import sym_units
 from helpers.with_ingest import start_api_with_ingest_and_converter, wait_for
+from testsupport.symtext import sym_units
 
 from pitwall.common.settings import Settings
 
@@ -158,7 +158,7 @@ def test_find_laps_and_clear_errors(stack: Api, real_run: tuple[str, Path], tmp_
 
 def test_units_and_state_names_reach_matlab(stack: Api, real_run: tuple[str, Path], tmp_path: Path) -> None:
     run_id, path = real_run
-    units = sym_units(path.with_name(SYM).read_text(encoding="utf-8"))
+    units = sym_units(path.with_name(SYM))
     switch = "mc4_setpoints_command_data:inverter_enable"
     names = {"-1": "UNKNOWN", "0": "OFF", "1": "ON"}  # jsondecode names code -1 x_1: it must read back as -1
     with stack.client("editor") as ed:

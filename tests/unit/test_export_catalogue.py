@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from export_support import load_v5, load_v73, rows_of, sample_recording
+from testsupport import symtext
 
 from pitwall.common.columns import Recording, Signal, TopicColumns
 from pitwall.common.events import ConversionRequested
@@ -57,33 +58,23 @@ def sym_text() -> str:
     return SYM.read_text(encoding="utf-8")
 
 
-def _section(text: str, name: str) -> str:
-    start = text.index("{" + name + "}")
-    end = text.find("\n{", start + 1)
-    return text[start : end if end >= 0 else len(text)]
-
-
-def sym_units() -> dict[str, str]:
-    """Signal name -> unit, from the `{SIGNALS}` definitions."""
-    return dict(re.findall(r"^Sig=(\w+) [^\n]*?/u:(\S+)", _section(sym_text(), "SIGNALS"), re.M))
+def sym_units() -> dict[str, str | None]:
+    return symtext.sym_units(SYM)
 
 
 def sym_messages() -> dict[str, set[str]]:
     """Message name (upper case) -> the names (upper case) of the signals it carries."""
-    blocks = re.findall(r"^\[(\w+)\]\n(.*?)(?=^\[|^\{|\Z)", sym_text(), re.M | re.S)
-    return {name.upper(): {s.upper() for s in re.findall(r"^Sig=(\w+) \d+\s*$", body, re.M)} for name, body in blocks}
+    return {name.upper(): {s.upper() for s in sigs} for name, sigs in symtext.sym_messages(SYM).items()}
 
 
 def sym_enum(name: str) -> dict[int, str]:
-    m = re.search(rf"^Enum={name}\((.*?)\)", sym_text(), re.M | re.S)
-    assert m, name
-    return {int(code): label for code, label in re.findall(r'(\d+)="([^"]*)"', m[1])}
+    return symtext.sym_enum(SYM, name)
 
 
 def sym_comment(signal: str) -> str:
-    m = re.search(rf"^Sig={signal} [^\n]*?// ?(.*)$", sym_text(), re.M)
-    assert m, signal
-    return m[1].strip()
+    found = symtext.sym_comment(SYM, signal)
+    assert found, signal
+    return found
 
 
 def expected_unit(key: str) -> str:
@@ -93,7 +84,7 @@ def expected_unit(key: str) -> str:
     carried = sym_messages().get(topic.removesuffix("_data").upper(), set())
     units = {name.upper(): unit for name, unit in sym_units().items()}
     leaf = path.rsplit(".", 1)[-1].upper()
-    return units.get(leaf, "") if leaf in carried else ""
+    return (units.get(leaf) or "") if leaf in carried else ""
 
 
 def expected_description(key: str) -> str:

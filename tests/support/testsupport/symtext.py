@@ -66,3 +66,19 @@ def sym_signal_enum(path: Path, signal: str) -> dict[int, str]:
     """The state names of `signal`, through the enum its definition names (`/e:NAME`)."""
     m = re.search(r"/e:(\w+)", sym_definition(path, signal))
     return {} if m is None else sym_enum(path, m.group(1))
+
+
+def sym_units(path: Path) -> dict[str, str | None]:
+    """Signal name -> its `/u:` unit (None without one), over every definition of the text."""
+    out: dict[str, str | None] = {}
+    for line in sym_lines(path):
+        if (m := _SIG_DEF.match(line)) is not None:
+            unit = re.search(r'/u:("[^"]*"|\S+)', line)
+            out[m.group(1)] = None if unit is None else unit.group(1).strip('"')
+    return out
+
+
+def sym_comment(path: Path, signal: str) -> str | None:
+    """The `//` comment of a signal's definition, if it has one."""
+    m = re.search(r"// ?(.*)$", sym_definition(path, signal))
+    return None if m is None else m.group(1).strip()

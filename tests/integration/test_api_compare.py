@@ -251,3 +251,27 @@ def test_python_client_load_and_compare(stack: Api, runs: dict[str, tuple[str, S
     assert cmp.grid.shape == (300,) and cmp.delta[1][-1] == pytest.approx(cmp.laps[1]["time_s"] - cmp.laps[0]["time_s"])
     long = cmp.to_pandas()
     assert len(long) == 600 and set(long["lap"]) == {lap["label"] for lap in cmp.laps} and SPEED in long
+
+
+def test_compared_signals_carry_units_and_answer_to_a_renamed_key(
+    stack: Api, runs: dict[str, tuple[str, SynthSummary]]
+) -> None:
+    dbc = (b'VERSION ""\n\nBU_: CAR\n\nBO_ 1 VNData: 8 CAR\n SG_ x : 0|16@1+ (1,0) [0|100] "m/s" CAR\n\n'
+           b'BO_ 2 PedalsData: 8 CAR\n SG_ accel_percent : 0|8@1+ (1,0) [0|100] "%" CAR\n')
+    renamed = "PedalsData:throttle_percent"
+    with stack.client("editor") as c:
+        require_ok(c.post("/api/v1/catalogue/sources", files={"file": ("car.dbc", dbc)}), 202)
+        require_ok(c.put("/api/v1/catalogue/signals/PedalsData:accel_percent", json={"renamed_to": renamed}), 202)
+    (fast, _), (slow, _) = runs["fast"], runs["slow"]
+    laps = f"{fast}:2,{slow}:2"
+    # A key no lap has is a note, not an error: wait for the catalogue to be applied.
+    def described() -> Any:
+        b = compare(stack, laps=laps, signals=f"{SPEED},{renamed}", points=200)
+        return b if len(b["signals"]) == 2 and all(s.get("unit") for s in b["signals"]) else None
+
+    body = wait_for(described, "the source and the rename", timeout=30)
+    units = {s["key"]: s.get("unit") for s in body["signals"]}
+    assert units == {SPEED: "m/s", renamed: "%"}
+    before = compare(stack, laps=laps, signals="PedalsData:accel_percent", points=200)
+    for lap, old in zip(body["laps"], before["laps"], strict=True):
+        assert lap["signals"][renamed] == old["signals"]["PedalsData:accel_percent"]

@@ -3,6 +3,7 @@
 // All share the x axis (distance or lap time), the cursor and the zoom.
 import { clear, h } from "./dom.js";
 import { fmtValue } from "./format.js";
+import { AXIS_FONT, axisGutter, factLines, factsOf, stateAxis, valueText } from "./signalinfo.js";
 import { onThemeChange } from "./theme.js";
 import { lapColour } from "./comparestate.js";
 
@@ -69,29 +70,36 @@ export class ComparePlots {
     const n = data.signals.length;
     const paneHeight = n <= 1 ? 220 : n <= 3 ? 160 : 125;
     const ref = data.reference;
+    // One gutter for all panes, wide enough for the state names: the x axes line up.
+    const gutter = axisGutter(data.signals.map((s) => factsOf(s).states));
     const deltaSeries = data.delta.map((d) => ({
       label: data.laps[d.lap_index].label, colour: lapColour(d.lap_index), values: d.v, lapIndex: d.lap_index,
     }));
-    this.pane(DELTA_KEY, "Δ time vs reference", deltaSeries, { width, height: 190, last: n === 0, delta: true, refColour: lapColour(ref) });
+    this.pane(DELTA_KEY, "Δ time vs reference", deltaSeries, { width, height: 190, last: n === 0, delta: true, refColour: lapColour(ref), gutter });
     data.signals.forEach((sig, i) => {
       const series = data.laps.map((lap, k) => ({ label: lap.label, colour: lapColour(k), values: lap.signals[sig.key] || [], lapIndex: k }));
-      this.pane(sig.key, sig.key, series, { width, height: paneHeight, last: i === n - 1, kind: sig.kind, enumNames: sig.enum_names });
+      this.pane(sig.key, sig.key, series, { width, height: paneHeight, last: i === n - 1, kind: sig.kind, sig, gutter });
     });
     this.applyZoom();
   }
 
-  pane(key, title, series, { width, height, last, delta = false, kind = "float", enumNames = null, refColour = "#111827" }) {
+  pane(key, title, series, { width, height, last, delta = false, kind = "float", sig = null, refColour = "#111827", gutter = 62 }) {
     const text = () => cssVar("--muted", "#6b7280");
     const grid = () => cssVar("--grid", "#eef0f3");
     const unit = this.unit();
+    const facts = factsOf(sig);
     const values = series.map((s) => h("span.cmp-value", { style: { color: s.colour } }, ""));
     const head = h("div.pane-head",
-      delta ? h("span.pane-key.delta-key", title) : h("span.pane-key", { title: key }, title),
+      delta ? h("span.pane-key.delta-key", title)
+        : h("span.pane-key", { title: [key, ...factLines(sig)].join("\n") },
+          facts.displayName ? [facts.displayName, " ", h("span.pane-sub", key)] : title),
+      facts.unit ? h("span.pane-unit", `[${facts.unit}]`) : null,
       h("span.cmp-values", values),
       delta ? null : h("button.pane-x", { type: "button", title: "remove from the plots", "aria-label": `remove ${key}`, onclick: () => this.on.remove(key) }, "×"));
     const box = h(`div.pane${delta ? ".delta-pane" : ""}`, { dataset: { key: delta ? "delta" : key } }, head);
     this.panesEl.append(box);
-    const stepped = kind === "enum" || kind === "bool";
+    const stepped = Boolean(facts.states) || kind === "enum" || kind === "bool";
+    const states = facts.states ? stateAxis(() => facts.states, gutter) : null;
     const single = delta && series.length === 1;
     const opts = {
       width,
@@ -115,11 +123,14 @@ export class ComparePlots {
           values: (u, vals, axis, space, incr) => vals.map((v) => `${v.toFixed(decimalsOf(incr))} ${unit}`),
         },
         {
-          stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 62, gap: 4,
-          font: "11px system-ui, sans-serif",
+          stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: gutter, gap: 4,
+          font: AXIS_FONT,
+          // The unit along the axis; an empty label on the others keeps every pane's gutter the same.
+          label: facts.unit || "", labelSize: 15, labelGap: 0, labelFont: AXIS_FONT,
+          ...(states ? { splits: states.splits } : {}),
           values: delta
             ? (u, vals, axis, space, incr) => vals.map((v) => `${v > 0 ? "+" : ""}${v.toFixed(decimalsOf(incr))} s`)
-            : (u, vals) => vals.map((v) => (enumNames && enumNames[String(v)] !== undefined ? enumNames[String(v)] : fmtValue(v))),
+            : states ? states.values : (u, vals) => vals.map((v) => fmtValue(v)),
         },
       ],
       cursor: {
@@ -138,7 +149,7 @@ export class ComparePlots {
     };
     const grid0 = this.data.grid;
     const u = new uPlot(opts, [grid0, ...series.map((s) => s.values)], box);
-    this.panes.push({ key, u, values, series, enumNames, delta });
+    this.panes.push({ key, u, values, series, facts, delta });
   }
 
   zeroLine(u, colour) {
@@ -202,6 +213,11 @@ export class ComparePlots {
     }
     if (p.delta) { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
     if (!Number.isFinite(lo)) return;
+    if (p.facts.states) {
+      // Whole codes, half a step of room: each state's level sits on its named tick.
+      p.u.setScale("y", { min: Math.floor(lo) - 0.5, max: Math.ceil(hi) + 0.5 });
+      return;
+    }
     const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.1 || 1;
     p.u.setScale("y", { min: lo - pad, max: hi + pad });
   }
@@ -226,7 +242,7 @@ export class ComparePlots {
       let text = "";
       if (v !== null && v !== undefined) {
         if (pane.delta) text = `${v > 0 ? "+" : v < 0 ? "−" : "±"}${Math.abs(v).toFixed(3)} s`;
-        else text = pane.enumNames && pane.enumNames[String(v)] !== undefined ? pane.enumNames[String(v)] : fmtValue(v);
+        else text = valueText(v, pane.facts);
       }
       pane.values[k].textContent = text;
     });

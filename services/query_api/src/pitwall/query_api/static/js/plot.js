@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { clear, debounce, h } from "./dom.js";
 import { fmtValue } from "./format.js";
+import { AXIS_FONT, axisGutter, factLines, factsOf, labelStateChanges, stateAxis, valueText } from "./signalinfo.js";
 import { onThemeChange } from "./theme.js";
 
 export const SERIES_COLOURS = ["#2563eb", "#e5484d", "#16a34a", "#d97706", "#9333ea", "#0891b2", "#db2777", "#65a30d", "#ea580c", "#475569"];
@@ -34,8 +35,9 @@ export class PlotStack {
     this.full = [0, Math.max(run.duration_s || 0, 0.001)];
     this.view = null; // null: the whole run
     this.exportWindow = null;
-    this.signals = []; // [{key, kind, label}]
-    this.panes = []; // {key, u, value, colour, enumNames}
+    this.signals = []; // [{key, kind, unit, states, description, display_name}]
+    this.panes = []; // {key, u, value, colour, facts: {unit, states, ...}}
+    this.lastSeries = null; // key -> the latest /series signal
     this.syncKey = `run-${run.id}`;
     this.seq = 0;
     this.shift = false;
@@ -86,12 +88,13 @@ export class PlotStack {
     return this.view || this.full;
   }
 
-  /** signals: [{key, kind}] in display order. */
+  /** signals: [{key, kind, unit?, states?, description?, display_name?}] in display order. */
   setSignals(signals) {
     const plottable = signals.filter((s) => s.kind !== "string");
     const same = plottable.length === this.signals.length && plottable.every((s, i) => s.key === this.signals[i].key);
     if (same) return;
-    this.signals = plottable;
+    this.signals = plottable.map((s) => ({ ...s }));
+    this.lastSeries = null;
     this.build();
     if (plottable.length) this.fetch();
   }
@@ -107,25 +110,31 @@ export class PlotStack {
     const text = () => cssVar("--muted", "#6b7280");
     const grid = () => cssVar("--grid", "#eef0f3");
     const view = this.currentView();
+    // One gutter for all panes, wide enough for the state names: the time axes line up.
+    const gutter = axisGutter(this.signals.map((s) => factsOf(s).states));
     this.signals.forEach((sig, i) => {
       const colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
       const last = i === n - 1;
+      const facts = factsOf(sig);
       const value = h("span.pane-value", "");
       const head = h("div.pane-head",
         h("span.swatch", { style: { background: colour } }),
-        h("span.pane-key", { title: sig.key }, sig.key),
+        h("span.pane-key", { title: [sig.key, ...factLines(sig)].join("\n") },
+          facts.displayName ? [facts.displayName, " ", h("span.pane-sub", sig.key)] : sig.key),
+        facts.unit ? h("span.pane-unit", `[${facts.unit}]`) : null,
         value,
         h("button.pane-x", { type: "button", title: "remove from the plot", "aria-label": `remove ${sig.key}`, onclick: () => this.on.remove(sig.key) }, "×"));
       const box = h("div.pane", { dataset: { key: sig.key } }, head);
       this.panesEl.append(box);
-      const stepped = sig.kind === "enum" || sig.kind === "bool";
-      const enumNames = sig.enumNames || null;
+      const stepped = Boolean(facts.states) || sig.kind === "enum" || sig.kind === "bool";
+      const pane = { key: sig.key, value, colour, facts, kind: sig.kind };
+      const states = facts.states ? stateAxis(() => pane.facts.states, gutter) : null;
       const opts = {
         width,
         height: height + (last ? 28 : 0),
         padding: [6, 10, last ? 0 : 4, 0],
         legend: { show: false },
-        scales: { x: { time: false, range: (u, lo, hi) => [lo, hi] } },
+        scales: { x: { time: false, range: (u, lo, hi) => [lo, hi] }, ...(states ? { y: { range: states.range } } : {}) },
         series: [
           {},
           {
@@ -140,9 +149,11 @@ export class PlotStack {
             values: (u, vals, axis, space, incr) => vals.map((v) => `${v.toFixed(decimalsOf(incr))} s`),
           },
           {
-            stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: 62, gap: 4,
-            font: "11px system-ui, sans-serif",
-            values: (u, vals) => vals.map((v) => (enumNames && enumNames[String(v)] !== undefined ? enumNames[String(v)] : fmtValue(v))),
+            stroke: text, grid: { stroke: grid, width: 1 }, ticks: { show: false }, size: gutter, gap: 4,
+            font: AXIS_FONT,
+            // The unit along the axis; an empty label on the others keeps every pane's gutter the same.
+            label: facts.unit || "", labelSize: 15, labelGap: 0, labelFont: AXIS_FONT,
+            ...(states ? { splits: states.splits, values: states.values } : { values: (u, vals) => vals.map((v) => fmtValue(v)) }),
           },
         ],
         cursor: {
@@ -155,15 +166,17 @@ export class PlotStack {
         hooks: {
           setCursor: [(u) => this.cursorMoved(u)],
           setSelect: [(u) => this.selected(u)],
-          draw: [(u) => this.decorate(u)],
+          draw: [(u) => { this.decorate(u); if (pane.facts.states) labelStateChanges(u, pane.facts.states, cssVar("--heading", "#3b4150")); }],
         },
       };
       const u = new uPlot(opts, [[view[0], view[1]], [null, null]], box);
       u.setScale("x", { min: view[0], max: view[1] });
       u.over.addEventListener("mousedown", (e) => { this.shift = e.shiftKey; }, true);
       u.over.addEventListener("wheel", (e) => this.wheel(e, u), { passive: false });
-      this.panes.push({ key: sig.key, u, value, colour, enumNames, kind: sig.kind });
+      pane.u = u;
+      this.panes.push(pane);
     });
+    if (this.lastSeries) this.applySeries();
   }
 
   resize() {
@@ -193,26 +206,43 @@ export class PlotStack {
     try {
       const data = await api(`/runs/${this.run.id}/series`, { query });
       if (seq !== this.seq) return;
-      const bySignal = new Map(data.signals.map((s) => [s.key, s]));
-      for (const p of this.panes) {
-        const s = bySignal.get(p.key);
-        if (!s) continue;
-        if (s.enum_names) p.enumNames = s.enum_names;
-        p.decimated = s.decimated;
-        p.points = s.points_in_window;
-        // Reset scales so y fits the new values, then put x back on the view asked for.
-        const v = this.currentView();
-        p.u.batch(() => {
-          p.u.setData([s.t, s.v]);
-          p.u.setScale("x", { min: v[0], max: v[1] });
-        });
-      }
+      this.lastSeries = new Map(data.signals.map((s) => [s.key, s]));
+      if (this.learnFacts()) this.build(); // states the tree did not know: panes drawn as steps
+      else this.applySeries();
       const dec = data.signals.some((s) => s.decimated);
       this.status.textContent = dec ? "min/max per pixel · zoom in for every sample" : "every sample";
     } catch (err) {
       if (seq !== this.seq) return;
       this.status.textContent = err.message;
       this.status.classList.add("error");
+    }
+  }
+
+  /** Takes what the /series answer says of each signal (the catalogue's word now); true when the panes must be rebuilt. */
+  learnFacts() {
+    let rebuild = false;
+    for (const sig of this.signals) {
+      const s = this.lastSeries.get(sig.key);
+      if (!s) continue;
+      const before = JSON.stringify(factsOf(sig));
+      Object.assign(sig, { unit: s.unit, states: s.states, enum_names: s.enum_names, description: s.description, display_name: s.display_name });
+      if (JSON.stringify(factsOf(sig)) !== before) rebuild = true;
+    }
+    return rebuild;
+  }
+
+  applySeries() {
+    for (const p of this.panes) {
+      const s = this.lastSeries.get(p.key);
+      if (!s) continue;
+      p.decimated = s.decimated;
+      p.points = s.points_in_window;
+      // Reset scales so y fits the new values, then put x back on the view asked for.
+      const v = this.currentView();
+      p.u.batch(() => {
+        p.u.setData([s.t, s.v]);
+        p.u.setScale("x", { min: v[0], max: v[1] });
+      });
     }
   }
 
@@ -328,7 +358,7 @@ export class PlotStack {
     if (!pane) return;
     const idx = u.cursor.idx;
     const v = visible && idx !== null && idx !== undefined ? u.data[1][idx] : null;
-    pane.value.textContent = v === null || v === undefined ? "" : (pane.enumNames && pane.enumNames[String(v)] !== undefined ? `${pane.enumNames[String(v)]} (${v})` : fmtValue(v));
+    pane.value.textContent = valueText(v, pane.facts);
   }
 
   decorate(u) {

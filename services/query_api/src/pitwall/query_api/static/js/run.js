@@ -169,10 +169,15 @@ export async function mount(root, [runId]) {
   // --- shared state ---------------------------------------------------------------
   const info = new Map(); // key -> signal stats (the tree's rows)
   for (const t of tree.topics) for (const sig of t.signals) info.set(sig.key, sig);
-  const selected = new Map(); // key -> {key, topic, path, kind, enumNames}
+  const selected = new Map(); // key -> {key, topic, path, kind, unit, states, ...}
   const describe = (key, sig) => {
     const element = key !== sig.key ? key.slice(sig.key.length) : "";
-    return { key, topic: sig.topic, path: sig.path + element, kind: sig.kind };
+    return {
+      key, topic: sig.topic, path: sig.path + element, kind: sig.kind,
+      // What the catalogue says of it: the plot's axis, read-out and state names.
+      unit: sig.unit, states: sig.states, enum_names: sig.enum_names, description: sig.description,
+      display_name: sig.display_name,
+    };
   };
 
   // The plotted signals and the zoom live in the address: a link shows a colleague the same plot.

@@ -2,19 +2,42 @@
 // puts it in the export).
 import { append, clear, debounce, h } from "./dom.js";
 import { fmtCount, fmtValue } from "./format.js";
+import { factLines, factsOf, stateName } from "./signalinfo.js";
 
 function statsLine(s) {
   if (s.kind === "string") return "text";
+  const { states } = factsOf(s);
+  const seen = states && s.distinct ? s.distinct.map((c) => stateName(states, c)).filter((n) => n !== undefined) : [];
+  if (seen.length) return seen.slice(0, 3).join(" · ") + (seen.length > 3 ? " …" : "");
   if (s.distinct_names && s.distinct_names.length) return s.distinct_names.slice(0, 3).join(" · ") + (s.distinct_names.length > 3 ? " …" : "");
   if (s.min === null || s.min === undefined) return s.count ? "" : "empty";
   return s.min === s.max ? `= ${fmtValue(s.min)}` : `${fmtValue(s.min)} … ${fmtValue(s.max)}`;
 }
 
 function statsTitle(s) {
-  const parts = [`${s.key}`, `${s.kind}${s.width ? ` × ${s.width}` : ""}`, `${fmtCount(s.count)} samples`];
+  const parts = [`${s.key}`, ...factLines(s), `${s.kind}${s.width ? ` × ${s.width}` : ""}`, `${fmtCount(s.count)} samples`];
   if (s.min !== null && s.min !== undefined) parts.push(`min ${fmtValue(s.min)}`, `max ${fmtValue(s.max)}`, `mean ${fmtValue(s.mean)}`);
   if (s.distinct_names && s.distinct_names.length) parts.push(`values: ${s.distinct_names.join(", ")}`);
   return parts.join("\n");
+}
+
+/** The words the filter looks in: the key, and what the catalogue calls and says of it. */
+function searchText(s) {
+  return [s.key, s.display_name, s.description, s.unit].filter(Boolean).join(" ").toLowerCase();
+}
+
+/**
+ * A signal's name (its display name when it has one, else `label`), its unit, and a muted
+ * second line: the path under a display name, the description.
+ */
+function nameParts(s, label) {
+  const f = factsOf(s);
+  const name = h("span.sig-name",
+    f.displayName ? h("span.sig-path.sig-display", f.displayName) : h("span.sig-path", label),
+    f.unit ? h("span.sig-unit", `[${f.unit}]`) : null);
+  const second = [f.displayName ? h("span.sig-desc-path", label) : null, f.description].filter(Boolean);
+  const desc = second.length ? h("span.sig-desc", second.flatMap((x, i) => (i ? [" · ", x] : [x]))) : null;
+  return { name, desc };
 }
 
 /**
@@ -36,11 +59,14 @@ export function signalTree(tree, { isSelected, onToggle }) {
     });
     box.checked = isSelected(key);
     boxes.set(key, box);
-    return h("label.sig", { title: statsTitle(s) + extraTitle, dataset: { key } },
+    // Elements of a repeated field: the field's row above says the rest.
+    const { name, desc } = extraTitle ? { name: h("span.sig-path", label), desc: null } : nameParts(s, label);
+    return h(`label.sig${desc ? ".has-desc" : ""}`, { title: statsTitle(s) + extraTitle, dataset: { key } },
       box,
-      h("span.sig-path", label),
+      name,
       h(`span.sig-kind.k-${s.kind}`, s.kind === "string" ? "txt" : s.kind === "enum" ? "enum" : s.kind === "bool" ? "bool" : ""),
-      h("span.sig-stats", statsLine(s)));
+      h("span.sig-stats", statsLine(s)),
+      desc);
   }
 
   for (const topic of tree.topics) {
@@ -55,8 +81,9 @@ export function signalTree(tree, { isSelected, onToggle }) {
       if (s.width) {
         // A repeated field: one row per element, built when first opened (126 cells add up).
         const inner = h("div.rep-body");
+        const { name, desc } = nameParts(s, `${s.path}`);
         const rep = h("details.rep",
-          h("summary", { title: statsTitle(s) }, h("span.sig-path", `${s.path}`), h("span.sig-kind", `×${s.width}`), h("span.sig-stats", statsLine(s))),
+          h(`summary${desc ? ".has-desc" : ""}`, { title: statsTitle(s) }, name, h("span.sig-kind", `×${s.width}`), h("span.sig-stats", statsLine(s)), desc),
           inner);
         let built = false;
         const build = () => {
@@ -66,18 +93,18 @@ export function signalTree(tree, { isSelected, onToggle }) {
         };
         rep.addEventListener("toggle", build);
         body.append(rep);
-        rows.push({ el: rep, text: s.key.toLowerCase(), topic: details, build });
+        rows.push({ el: rep, text: searchText(s), topic: details, build });
       } else {
         const row = signalRow(s.key, s.path, s);
         body.append(row);
-        rows.push({ el: row, text: s.key.toLowerCase(), topic: details });
+        rows.push({ el: row, text: searchText(s), topic: details });
       }
     }
     list.append(details);
   }
 
   const search = h("input.tree-search", {
-    type: "search", placeholder: `Filter ${fmtCount(total)} signals…  (e.g. vel x, temp)`, spellcheck: false, "aria-label": "Filter signals",
+    type: "search", placeholder: `Filter ${fmtCount(total)} signals…  (name, description, unit)`, spellcheck: false, "aria-label": "Filter signals",
   });
   const applyFilter = () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);

@@ -6,11 +6,21 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 KEY_PATTERN = r"^[^:\s][^:]*:.+$"
 SignalKey = Annotated[str, StringConstraints(pattern=KEY_PATTERN, min_length=3, max_length=500)]
 _CODE = re.compile(r"^-?\d{1,19}$")
+StateName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Integer code (decimal string) -> name; the schema says so exactly (no other keys), so a
+# client generated from it never sends a key the API refuses.
+StateMap = Annotated[
+    dict[Annotated[str, StringConstraints(pattern=_CODE.pattern)], StateName],
+    WithJsonSchema({
+        "type": "object", "patternProperties": {_CODE.pattern: {"type": "string", "minLength": 1, "maxLength": 200}},
+        "additionalProperties": False, "maxProperties": 4096,
+    }),
+]
 
 
 class SignalFacts(BaseModel):
@@ -59,13 +69,12 @@ class SourceDeleted(BaseModel):
 class CatalogueEdit(BaseModel):
     """Fields to set on a key; a field sent as null clears it, a field left out is kept."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     unit: Annotated[str, StringConstraints(max_length=64, strip_whitespace=True)] | None = None
     description: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)] | None = None
     display_name: Annotated[str, StringConstraints(max_length=200, strip_whitespace=True)] | None = None
-    states: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
-        None, max_length=4096, description="integer code (decimal string) -> state name")
+    states: StateMap | None = Field(None, max_length=4096, description="integer code (decimal string) -> state name")
     renamed_to: SignalKey | None = Field(
         None, description="this key was renamed to that one (a later CAN description): either name finds the signal")
 

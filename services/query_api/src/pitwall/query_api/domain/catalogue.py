@@ -82,14 +82,15 @@ def _said(entry: Any) -> tuple[Any, ...]:
 async def add_source(
     res: Resources, data: bytes, filename: str, valid_from: date | None, who: Principal
 ) -> SourceAdded:
+    # Both fit the schema (any bytes) and break what the operation describes: `rule`.
     if not data:
-        raise invalid("file", "the file is empty", location="body")
+        raise rule("file", "the file is empty", location="body")
     if len(data) > MAX_SOURCE_BYTES:
         raise rule("file", f"a CAN description is at most {MAX_SOURCE_BYTES >> 20} MB", location="body")
     try:
         source = load_can_source(data, filename or "upload", valid_from=valid_from)
     except CatalogueError as exc:
-        raise invalid("file", str(exc), location="body") from None
+        raise rule("file", str(exc), location="body") from None
     topics, keys = await known_keys(res)
     named = match(source, topics, keys)
     changed = _changed_keys(await current(res), source, topics, keys, named)

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
+from pydantic import WithJsonSchema
 
 from pitwall.query_api.catalogue_models import (
     KEY_PATTERN,
@@ -39,13 +40,17 @@ async def list_sources(res: Res, who: Reader) -> SourceList:
 
 @router.post(
     "/sources", response_model=SourceAdded, status_code=status.HTTP_202_ACCEPTED,
-    responses={**INVALID, **UNAVAILABLE}, summary="Load a CAN description (editor)",
+    responses={400: {"model": Error, "description": "the body is not a readable multipart form"},
+               **INVALID, **UNAVAILABLE},
+    summary="Load a CAN description (editor)",
 )
 async def add_source(
     res: Res, who: Editor,
     file: Annotated[UploadFile, File(description="a SYM, DBC, KCD or ARXML file")],
+    # A multipart form has no null: the schema says "a date, or leave the field out".
     valid_from: Annotated[
-        date | None, Form(description="first recording day it applies to (ISO date); empty: always")
+        date | None, WithJsonSchema({"type": "string", "format": "date"}),
+        Form(description="first recording day it applies to (ISO date); left out: always"),
     ] = None,
 ) -> SourceAdded:
     """A run takes, for each signal, the latest source whose `valid_from` is not after the

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from pitwall.query_api.deps import Manifests, Reader, Res
 from pitwall.query_api.domain import signals as domain
 from pitwall.query_api.domain.signals import MAX_SIGNALS
 from pitwall.query_api.errors import AUTH, NOT_FOUND
+from pitwall.query_api.jsonbody import json_body
 from pitwall.query_api.models import SeriesResponse, SignalKeys, SignalTree
 
 router = APIRouter(prefix="/api/v1", tags=["signals"], responses={**AUTH, **NOT_FOUND})
 
 
 @router.get("/runs/{run_id}/signals", response_model=SignalTree, summary="Signal tree with statistics")
-async def get_signals(run_id: str, res: Res, who: Reader) -> SignalTree:
-    """Every signal of the run by topic: type, count, min, max, mean, distinct values."""
-    return await domain.signal_tree(res, run_id, who)
+async def get_signals(run_id: str, res: Res, who: Reader) -> Response:
+    """Every signal of the run by topic: type, count, min, max, mean, distinct values, and
+    what the channel catalogue says of it (unit, description, display name, states)."""
+    return json_body(await domain.signal_tree(res, run_id, who))
 
 
 @router.get("/runs/{run_id}/series", response_model=SeriesResponse, summary="Values for plotting")
@@ -42,5 +44,5 @@ async def get_series(
     max_points: Annotated[
         int, Query(ge=2, le=200_000, description="per signal; each bucket keeps its min and max")
     ] = 2000,
-) -> SeriesResponse:
-    return await domain.series(res, manifests, run_id, who, signals, start, end, max_points)
+) -> Response:
+    return json_body(await domain.series(res, manifests, run_id, who, signals, start, end, max_points))

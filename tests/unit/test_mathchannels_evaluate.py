@@ -244,6 +244,15 @@ def test_state_names_compare_with_state_signals() -> None:
     same(run('[a:x] * 0 + ([mcu:state] != "STARTUP")'), unknown(at != 0, at))
 
 
+def test_states_keyed_by_text_codes_as_json_documents_hold_them() -> None:
+    SIGNALS["doc:state"] = Series(STATE_T, STATE_V, "int32", {"0": "STARTUP", "5": "READY_TO_DRIVE"})  # type: ignore[dict-item]
+    try:
+        at = held(STATE_T, STATE_V, TA)
+        same(on_a('[doc:state] == "READY_TO_DRIVE"'), unknown(at == 5, at))
+    finally:
+        del SIGNALS["doc:state"]
+
+
 def test_a_state_name_the_signal_lacks_is_unavailable_at_its_position() -> None:
     text = '[a:x] + ([mcu:state] == "LAUNCH")'
     with pytest.raises(Unavailable) as caught:
@@ -287,6 +296,13 @@ def test_laptime_is_time_since_the_current_laps_start_and_nan_between_laps() -> 
     want = np.array([t - _lap_start(t) for t in TA])
     same(run("laptime() + 0 * [a:x]", laps=LAPS), want)
     assert np.isnan(want[TA < 1.0]).all() and np.isnan(want[(TA > 6.0) & (TA < 7.0)]).all()
+
+
+def test_laptime_at_lap_boundaries() -> None:
+    t = np.array([0.5, 1.0, 2.0, 3.5, 6.0, 6.5, 7.0, 9.0, 9.5])
+    got = evaluate(parse("laptime() + [k:x]"), {"k:x": Series(t, np.zeros(t.size), "double")}.get, laps=LAPS).v
+    # 3.5 ends lap 1 and starts lap 2: lap 2's 0; 6.0 is lap 2's end; 9.0 lap 3's end
+    np.testing.assert_array_equal(got, [np.nan, 0.0, 1.0, 0.0, 2.5, np.nan, 0.0, 2.0, np.nan])
 
 
 def test_lapdist_is_distance_since_the_current_laps_start() -> None:

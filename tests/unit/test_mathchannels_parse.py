@@ -72,6 +72,7 @@ def test_every_function_with_its_argument_count_parses() -> None:
     ("[a:b] = 2", 6, "unexpected character '='"),
     ("[a:b] & 1", 6, "unexpected character '&'"),
     ("[a:b] + 1_000", 9, "unexpected"),
+    ("[a:b] + \u0663", 8, "unexpected character"),  # an Arabic-Indic 3: digits are 0-9 only
     ("[a b]", 0, "signal reference"),
     ("[ab]", 0, "[topic:path]"),
     ("[:b]", 0, "[topic:path]"),

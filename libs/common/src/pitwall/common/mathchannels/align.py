@@ -20,7 +20,7 @@ LINEAR_KINDS = frozenset({"double", "single"})
 HOLD_KINDS = frozenset({"int32", "uint32", "int64", "uint64", "logical", "enum"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Series:
     """One signal as the run holds it: times in seconds, values, pitwall's column kind, and
     the names of its states ({code: name}) when it has them."""

@@ -45,7 +45,7 @@ _ELEMENTWISE = {"abs": np.abs, "sqrt": np.sqrt, "exp": np.exp, "log": np.log, "s
 _MAX_STATE_LIST = 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Evaluated:
     """A math channel on one run: times (s, the time base's) and float64 values."""
 
@@ -179,13 +179,22 @@ def _in_state(key: str, text: Text, ctx: _Context) -> np.ndarray:
     if not states:
         raise Unavailable(f"[{key}] has no state names to compare {text.value[:60]!r} with", text.position)
     wanted = text.value.casefold()
-    codes = [code for code, name in states.items() if str(name).casefold() == wanted]
+    codes = [_code(code) for code, name in states.items() if str(name).casefold() == wanted]
+    codes = [c for c in codes if c is not None]
     if not codes:
         known = sorted(set(map(str, states.values())))
         listed = ", ".join(known[:_MAX_STATE_LIST]) + (", ..." if len(known) > _MAX_STATE_LIST else "")
         raise Unavailable(f"[{key}] has no state {text.value[:60]!r} (its states: {listed})", text.position)
     x = ctx.values[key]
     return _unknown_if_nan(np.isin(x, np.array(codes, dtype=np.float64)), x)
+
+
+def _code(code: object) -> float | None:
+    """A state's code as a number (documents from JSON may key them by text, "5")."""
+    try:
+        return float(code)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _call(node: Call, ctx: _Context) -> np.ndarray:

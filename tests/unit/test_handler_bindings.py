@@ -17,7 +17,7 @@ WIRE = {
     "ingest": {
         "file.uploaded", "run.command", "conversion.requested", "conversion.progress",
         "conversion.completed", "conversion.failed", "station.status", "token.command", "token.used",
-        "catalogue.command",
+        "catalogue.command", "math.command",
     },
     "converter": {"conversion.requested"},
     "backup": {"backup.due"},

@@ -240,6 +240,19 @@ class CatalogueCommand(Event):
     actor: str | None = None
 
 
+class MathCommand(Event):
+    """A math channel defined, changed or deleted (query_api checked the expression; ingest,
+    the owner of `math_channels`, checks it again and stores it, versioned and audited)."""
+
+    name: ClassVar[str] = "math.command"
+    action: Literal["create", "update", "delete"]
+    channel: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+    expression: str | None = Field(default=None, max_length=2000)
+    unit: str | None = Field(default=None, max_length=64)
+    description: str | None = Field(default=None, max_length=2000)
+    actor: str | None = None
+
+
 class TokensUsed(Event):
     """When tokens were last used: query_api reports the tokens it saw, in batches."""
 
@@ -265,6 +278,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TokenCommand,
         TokensUsed,
         CatalogueCommand,
+        MathCommand,
     )
 }
 

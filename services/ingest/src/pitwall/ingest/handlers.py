@@ -18,13 +18,14 @@ from pitwall.common.events import (
     ConversionRequested,
     Event,
     FileUploaded,
+    MathCommand,
     RunCommand,
     StationStatus,
     TokenCommand,
     TokensUsed,
 )
 from pitwall.common.runtime import release_free_memory
-from pitwall.ingest import catalogue, jobs, runcommands, stations, summaries, tokens
+from pitwall.ingest import catalogue, jobs, mathchannels, runcommands, stations, summaries, tokens
 
 if TYPE_CHECKING:
     from pitwall.ingest.ingestor import Ingestor
@@ -68,3 +69,8 @@ async def token_used(ingestor: Ingestor, event: TokensUsed) -> None:
 @HANDLERS.on(CatalogueCommand)
 async def catalogue_command(ingestor: Ingestor, event: CatalogueCommand) -> None:
     await catalogue.apply_command(ingestor.db, event)
+
+
+@HANDLERS.on(MathCommand)
+async def math_command(ingestor: Ingestor, event: MathCommand) -> None:
+    await mathchannels.apply_command(ingestor.db, event)

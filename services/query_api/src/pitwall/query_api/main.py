@@ -27,6 +27,7 @@ from pitwall.query_api.routers import (
     events,
     exports,
     health,
+    mathchannels,
     ops,
     resumable,
     runs,
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     # resumable before runs: POST /runs/lookup is a fixed path beside /runs/{run_id}.
     for module in (session, resumable, runs, events, signals, compare, uploads, exports, stations, backups, tokens,
-                   catalogue, ops):
+                   catalogue, mathchannels, ops):
         app.include_router(module.router)
     app.include_router(ops.metrics_router)
     app.include_router(web.router)

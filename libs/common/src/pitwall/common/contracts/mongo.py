@@ -29,10 +29,12 @@ STATIONS: Final = "stations"
 CATALOGUE_SOURCES: Final = "catalogue_sources"
 CATALOGUE_EDITS: Final = "catalogue_edits"
 CATALOGUE_STATE: Final = "catalogue_state"
+# Math channels: one document per channel (`_id` = its name), versioned, with its history.
+MATH_CHANNELS: Final = "math_channels"
 # The backup service's record of each backup it made or tried.
 BACKUPS: Final = "backups"
 
 ALL: Final = (
     RUNS, RUN_SUMMARIES, SIGNALS, JOBS, OUTBOX, PROCESSED, TOKENS, STATIONS,
-    CATALOGUE_SOURCES, CATALOGUE_EDITS, CATALOGUE_STATE, BACKUPS,
+    CATALOGUE_SOURCES, CATALOGUE_EDITS, CATALOGUE_STATE, MATH_CHANNELS, BACKUPS,
 )

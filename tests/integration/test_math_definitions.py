@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers.api import Api, require_ok
 from helpers.with_ingest import start_api_with_ingest, wait_for
@@ -98,3 +99,100 @@ def test_a_cycle_is_refused_and_a_viewer_may_not_define(stack: Api) -> None:
     assert _one(stack, "one")["expression"] == "[a:b] + 1"  # type: ignore[index]
     with stack.client("viewer") as c:
         assert c.post("/api/v1/channels/math", json={"name": "x", "expression": "[a:b]"}).status_code == 403
+
+
+# -- values ------------------------------------------------------------------------------
+SPEED, PEDAL, BRAKE, STATE = "VNData:vn_vel.x", "PedalsData:accel_percent", "PedalsData:brake_percent", \
+    "mcu_status_data:mcu_state"
+
+
+@pytest.fixture(scope="module")
+def run(stack: Api, tmp_path_factory: pytest.TempPathFactory) -> str:
+    from pitwall.synth import write_synth
+
+    made = write_synth(tmp_path_factory.mktemp("math-run") / "math.mcap", minutes=0.5, seed=8)
+    with stack.client("uploader") as c:
+        run_id: str = require_ok(c.post("/api/v1/uploads", files={"file": ("math.mcap", made.path.read_bytes())}),
+                                 202)["id"]
+    with stack.client("viewer") as c:
+        wait_for(lambda: c.get(f"/api/v1/runs/{run_id}").status_code == 200, "the run", timeout=120)
+    return run_id
+
+
+def _raw(api: Api, run_id: str, key: str) -> tuple[np.ndarray, np.ndarray, str, dict[int, str]]:
+    with api.client("viewer") as c:
+        [s] = require_ok(c.get(f"/api/v1/runs/{run_id}/series", params={"signals": key, "max_points": 200_000}))[
+            "signals"]
+    assert not s["decimated"]
+    names = {int(k): v for k, v in (s.get("states") or s.get("enum_names") or {}).items()}
+    return np.array(s["t"]), np.array([np.nan if x is None else x for x in s["v"]]), s["kind"], names
+
+
+def _at(base: np.ndarray, t: np.ndarray, v: np.ndarray, kind: str) -> np.ndarray:
+    """The README's alignment, written here independently: linear for floats, the last value
+    for the rest, NaN outside the signal's own first..last sample."""
+    if kind in ("double", "single"):
+        out = np.interp(base, t, v)
+    else:
+        out = v[np.clip(np.searchsorted(t, base, side="right") - 1, 0, None)].astype(float)
+    out[(base < t[0]) | (base > t[-1])] = np.nan
+    return out
+
+
+def _math(api: Api, run_id: str, name: str, expression: str) -> tuple[np.ndarray, np.ndarray]:
+    with api.client("editor") as c:
+        require_ok(c.post("/api/v1/channels/math", json={"name": name, "expression": expression, "unit": "u"}), 201)
+    wait_for(lambda: name in _names(api), f"math:{name}")
+    with api.client("viewer") as c:
+        [s] = require_ok(c.get(f"/api/v1/runs/{run_id}/series",
+                               params={"signals": f"math:{name}", "max_points": 200_000}))["signals"]
+    assert not s["decimated"] and s["unit"] == "u" and s["key"] == f"math:{name}"
+    return np.array(s["t"]), np.array([np.nan if x is None else x for x in s["v"]])
+
+
+def _same(got: np.ndarray, want: np.ndarray) -> None:
+    assert got.shape == want.shape
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-9, atol=1e-12)
+
+
+def test_series_of_math_channels_equal_numpy_on_the_raw_signals(stack: Api, run: str) -> None:
+    from scipy.integrate import cumulative_trapezoid
+
+    ts, vs, _, _ = _raw(stack, run, SPEED)
+    tp, vp, _, _ = _raw(stack, run, PEDAL)
+    tb, vb, kb, _ = _raw(stack, run, BRAKE)
+    tm, vm, km, names = _raw(stack, run, STATE)
+    ready = next(c for c, n in names.items() if n.endswith("READY_TO_DRIVE"))
+
+    t, v = _math(stack, run, "kmh", f"[{SPEED}] * 3.6")
+    _same(t, ts), _same(v, vs * 3.6)
+    t, v = _math(stack, run, "accel_rate", f"deriv([{SPEED}])")
+    _same(v, np.gradient(vs, ts))
+    t, v = _math(stack, run, "metres", f"integ([{SPEED}])")
+    _same(v, cumulative_trapezoid(vs, ts, initial=0))
+    # Two signals of one rate: the first referenced is the time base, the other interpolated.
+    t, v = _math(stack, run, "both", f"[{SPEED}] + [{BRAKE}]")
+    _same(t, ts), _same(v, vs + _at(ts, tb, vb, kb))
+    # A state compared by name, held at the pedal's times (the pedal has more samples).
+    name = names[ready]
+    t, v = _math(stack, run, "driving_pedal", f'where([{STATE}] == "{name}", [{PEDAL}], 0)')
+    state = _at(tp, tm, vm, km)
+    want = np.where(state == ready, vp, 0.0)
+    want[np.isnan(state)] = np.nan
+    _same(t, tp), _same(v, want)
+    t, v = _math(stack, run, "smooth_pedal", f"smooth([{PEDAL}], 0.5)")
+    want = np.array([vp[np.abs(tp - x) <= 0.25].mean() for x in tp])
+    _same(v, want)
+
+
+def test_a_channel_a_run_cannot_give_is_a_422_with_the_reason(stack: Api, run: str) -> None:
+    with stack.client("editor") as c:
+        require_ok(c.post("/api/v1/channels/math", json={"name": "nope", "expression": "[NoTopic:x] + 1"}), 201)
+    wait_for(lambda: "nope" in _names(stack), "math:nope")
+    with stack.client("viewer") as c:
+        r = c.get(f"/api/v1/runs/{run}/series", params={"signals": "math:nope"})
+        assert r.status_code == 422 and "NoTopic:x" in r.text
+        r = c.get(f"/api/v1/runs/{run}/series", params={"signals": "math:never_defined"})
+        assert r.status_code == 422 and "never_defined" in r.text

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pitwall.common.mathchannels import MATH_PREFIX
 from pitwall.query_api import readmodel
 from pitwall.query_api.auth import Principal
-from pitwall.query_api.domain import signalinfo
+from pitwall.query_api.domain import mathvalues, signalinfo
 from pitwall.query_api.domain.runs import find_run
 from pitwall.query_api.errors import invalid, not_found, rule
 from pitwall.query_api.models import SeriesResponse, SignalTree, finite
@@ -63,20 +64,28 @@ async def series(
     keys = signal_keys(signals, MAX_SIGNALS)
     if start is not None and end is not None and end < start:
         raise rule("end", "end is before start", value=end)
-    doc = await find_run(res, run_id, who, {"status": 1})
+    doc = await find_run(res, run_id, who, {"status": 1, "laps": 1, "origin_ns": 1})
     if doc.get("status") == "rejected":
         raise not_found(f"run {run_id!r} was rejected: it has no signals")
     catalogue = await signalinfo.current(res)
+    math_keys = [k for k in keys if k.startswith(MATH_PREFIX)]
+    keys = [k for k in keys if not k.startswith(MATH_PREFIX)]
     try:
         origin, found = await asyncio.to_thread(
             read_series, res.store, cache, run_id, keys, start, end, max_points,
             catalogue.aliases(k.partition("[")[0] for k in keys),
-        )
+        ) if keys else (None, [])
     except FilterError as exc:  # a key this run does not have
         raise rule(exc.field, str(exc)) from None
     except NoSignalStore:
         raise not_found(f"run {run_id!r} has no stored signals") from None
-    stored = {f["stored_key"] or f["key"]: f for f in found}
+    if math_keys:
+        math_origin, values = await mathvalues.series_of(res, cache, doc, run_id, math_keys, start, end, max_points)
+        found += values
+        origin = origin if origin is not None else math_origin
+        order = {k: i for i, k in enumerate(signal_keys(signals, MAX_SIGNALS))}
+        found.sort(key=lambda f: order.get(f["key"], 0))
+    stored = {f["stored_key"] or f["key"]: f for f in found if not f["key"].startswith(MATH_PREFIX)}
     bases = {k: k.partition("[")[0] for k in stored}
     schema = {bases[k]: signalinfo.enum_states(f["enum_names"]) for k, f in stored.items() if f["enum_names"]}
     info = await signalinfo.for_run_id(res, catalogue, run_id, set(bases.values()), schema,

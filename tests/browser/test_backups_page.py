@@ -119,6 +119,8 @@ def test_the_page_warns_of_runs_no_backup_holds_and_backs_up_now(page: Page, web
     with Client(web_stack.base_url, web_stack.tokens["admin"]) as pw:
         run_id = pw.upload(tmp_path / "late.mcap")["id"]
         wait_for(lambda: _status(pw, run_id) == "ready", what="the run ingested", timeout=60)
+        # The list reads run_summaries, written just after the run: count once it is listed.
+        wait_for(lambda: run_id in {r["id"] for r in pw.runs()}, what="the run listed", timeout=30)
         catalogue = len(list(pw.runs()))
     page.reload()
     expect(coverage).to_have_attribute("data-status", "warn")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from pitwall.query_api.catalogue_models import HistoryEntry
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
 ChannelName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -39,12 +41,8 @@ class MathAccepted(MathParsed):
     command_id: str = Field(description="ingest stores the change within moments of this answer")
 
 
-class MathHistory(BaseModel):
+class MathHistory(HistoryEntry):
     action: str
-    actor: str | None = None
-    at: datetime | None = None
-    changes: dict[str, Any] = Field(default_factory=dict)
-    before: dict[str, Any] = Field(default_factory=dict)
 
 
 class MathChannel(MathParsed):

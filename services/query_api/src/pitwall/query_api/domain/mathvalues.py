@@ -35,11 +35,11 @@ async def series_of(
     defs, docs = await definitions(res)
     origin: int | None = None
     out: list[dict[str, Any]] = []
+    run_doc = {**doc, **await _run_fields(res, run_id)}  # once: every channel reads the same run
     for key in keys:
         name = key.removeprefix(MATH_PREFIX)
         if name not in defs:
             raise rule("signals", f"no math channel {name!r} (see /api/v1/channels/math)")
-        run_doc = {**doc, **await _run_fields(res, run_id)}
         info = await signalinfo.for_run(res, run_doc, raw_references(name, defs))
         states = {k: states_of(v) for k, v in info.items() if v.get("states")}
         try:

@@ -68,6 +68,7 @@ async def series(
     if doc.get("status") == "rejected":
         raise not_found(f"run {run_id!r} was rejected: it has no signals")
     catalogue = await signalinfo.current(res)
+    order = {k: i for i, k in enumerate(keys)}
     math_keys = [k for k in keys if k.startswith(MATH_PREFIX)]
     keys = [k for k in keys if not k.startswith(MATH_PREFIX)]
     try:
@@ -83,7 +84,6 @@ async def series(
         math_origin, values = await mathvalues.series_of(res, cache, doc, run_id, math_keys, start, end, max_points)
         found += values
         origin = origin if origin is not None else math_origin
-        order = {k: i for i, k in enumerate(signal_keys(signals, MAX_SIGNALS))}
         found.sort(key=lambda f: order.get(f["key"], 0))
     stored = {f["stored_key"] or f["key"]: f for f in found if not f["key"].startswith(MATH_PREFIX)}
     bases = {k: k.partition("[")[0] for k in stored}
